@@ -1,0 +1,1 @@
+"""masterdeck console: the daemon, surfaces, sessions, protocol, UI and command line."""

@@ -1,0 +1,59 @@
+"""One home for numba options, and a cache that cannot go stale.
+
+numba keys its on-disk cache on the source file of each jitted function only.
+Our kernels read module constants (parameter indices, meter tap slots) from
+*other* modules, which numba freezes at compile time; editing ``params.py``
+alone would leave a cached kernel reading the old indices. So the cache folder
+is named after a hash of every source file in this package, and any edit here
+starts a fresh cache. ``NUMBA_CACHE_DIR`` set by the user still wins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def _source_hash() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(_PACKAGE.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+    return Path(base) / "masterdeck" / "numba"
+
+
+if "NUMBA_CACHE_DIR" not in os.environ:
+    _dir = _cache_root() / _source_hash()
+    try:
+        _dir.mkdir(parents=True, exist_ok=True)
+        os.environ["NUMBA_CACHE_DIR"] = str(_dir)
+    except OSError:  # read-only home: numba falls back to __pycache__ or no cache
+        pass
+
+import numba  # noqa: E402  (must come after NUMBA_CACHE_DIR is set)
+
+if "NUMBA_CACHE_DIR" in os.environ:  # numba may have been imported before us
+    numba.config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
+
+
+def kernel(*args, **kwargs):
+    """Compile a DSP kernel with the project's options.
+
+    ``cache=True`` keeps start-up short; ``error_model="numpy"`` makes a
+    division by zero give inf/nan instead of raising (a kernel that runs in
+    the audio callback must never raise); no ``fastmath``, because it lets
+    LLVM reassociate sums in filters whose results we test bit for bit.
+    """
+    options = {"cache": True, "error_model": "numpy", "nogil": True}
+    options.update(kwargs)
+    if args and callable(args[0]):
+        return numba.njit(**options)(args[0])
+    return numba.njit(*args, **options)
