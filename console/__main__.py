@@ -1,0 +1,7 @@
+"""Allow ``python -m console`` as well as the ``masterdeck`` script."""
+
+import sys
+
+from console.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the ``masterdeck`` command line, one module each."""
