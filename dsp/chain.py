@@ -1,0 +1,232 @@
+"""The mastering chain: input trim → EQ → compressor → exciter → stereo → limiter → output.
+
+One jitted call processes one block through every stage, so the live audio
+callback and the offline renderer run the very same machine code. The chain
+also owns the guards that keep the speakers safe:
+
+- input: NaN and Inf become silence, absurd levels are clamped (+60 dBFS);
+- between stages: a stage whose output goes non-finite is reset;
+- output: any trip mutes the output at once, holds it through the chain's
+  latency, then fades back in over 10 ms; a final clip keeps every sample
+  within ±1.0 (0 dBFS) whatever the settings.
+
+:class:`Chain` is the Python-side owner of everything the kernel touches:
+the two parameter arrays, one state array per stage and the meter taps.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from dsp import compressor, eq, exciter, limiter, stereo, taps
+from dsp import params as P
+from dsp._jit import kernel
+from dsp.errors import ParameterError
+from dsp.smoothing import HEADER, RAMP, glide, write_header
+
+INPUT_CLAMP = 1000.0
+"""Largest input magnitude let through (+60 dBFS); beyond is a broken source."""
+FAULT_HOLD_MS = 10.0
+"""How long the output stays muted after a fault, beyond the chain's latency."""
+
+# state of the chain's own input/output section, after the shared header
+_TRIM_DB, _TRIM_GAIN = HEADER, HEADER + 1
+_OUT_DB, _OUT_GAIN = HEADER + 2, HEADER + 3
+_MUTE, _MUTE_HOLD, _HOLD_SAMPLES = HEADER + 4, HEADER + 5, HEADER + 6
+_IO_SIZE = HEADER + 7
+
+
+def _prepare_io(sample_rate: float, latency: int) -> np.ndarray:
+    state = np.zeros(_IO_SIZE)
+    write_header(state, sample_rate)
+    state[_HOLD_SAMPLES] = latency + round(FAULT_HOLD_MS * sample_rate / 1000.0)
+    _reset_io(state)
+    return state
+
+
+@kernel
+def _reset_io(state: np.ndarray) -> None:
+    state[_TRIM_DB] = math.nan  # forces the gains to be computed on the first sample
+    state[_OUT_DB] = math.nan
+    state[_MUTE] = 1.0
+    state[_MUTE_HOLD] = 0.0
+
+
+@kernel
+def _all_finite(x: np.ndarray) -> bool:
+    for i in range(x.shape[0]):
+        if not (math.isfinite(x[i, 0]) and math.isfinite(x[i, 1])):
+            return False
+    return True
+
+
+@kernel
+def _input(x: np.ndarray, target: np.ndarray, current: np.ndarray, io: np.ndarray,
+           tap: np.ndarray) -> bool:
+    """Sanitise and trim the input; return True if a non-finite sample arrived."""
+    tripped = False
+    peak = 0.0
+    for i in range(x.shape[0]):
+        trim = glide(target, current, P.INPUT_TRIM, io)
+        if trim != io[_TRIM_DB]:
+            io[_TRIM_DB] = trim
+            io[_TRIM_GAIN] = 10.0 ** (trim / 20.0)
+        gain = io[_TRIM_GAIN]
+        for c in range(2):
+            v = x[i, c]
+            if not math.isfinite(v):
+                v = 0.0
+                tripped = True
+            elif v > INPUT_CLAMP:
+                v = INPUT_CLAMP
+            elif v < -INPUT_CLAMP:
+                v = -INPUT_CLAMP
+            peak = max(peak, abs(v))
+            x[i, c] = v * gain
+    tap[taps.INPUT_PEAK] = peak
+    return tripped
+
+
+@kernel
+def _output(x: np.ndarray, target: np.ndarray, current: np.ndarray, io: np.ndarray,
+            tap: np.ndarray) -> None:
+    """Output gain, fault mute, and the final safety clip at 0 dBFS."""
+    peak = 0.0
+    for i in range(x.shape[0]):
+        out_db = glide(target, current, P.OUTPUT_GAIN, io)
+        if out_db != io[_OUT_DB]:
+            io[_OUT_DB] = out_db
+            io[_OUT_GAIN] = 10.0 ** (out_db / 20.0)
+        if io[_MUTE_HOLD] > 0.0:
+            io[_MUTE_HOLD] -= 1.0
+        elif io[_MUTE] < 1.0:
+            io[_MUTE] = min(1.0, io[_MUTE] + io[RAMP])
+        gain = io[_OUT_GAIN] * io[_MUTE]
+        for c in range(2):
+            v = x[i, c] * gain
+            if not math.isfinite(v):
+                v = 0.0
+            v = min(max(v, -1.0), 1.0)
+            peak = max(peak, abs(v))
+            x[i, c] = v
+    tap[taps.OUTPUT_PEAK] = peak
+
+
+@kernel
+def _fault(x: np.ndarray, io: np.ndarray, tap: np.ndarray) -> None:
+    """Silence the block and hold the output muted: something upstream broke."""
+    x[:, :] = 0.0
+    io[_MUTE] = 0.0
+    io[_MUTE_HOLD] = io[_HOLD_SAMPLES]
+    tap[taps.GUARD_TRIPS] += 1.0
+
+
+@kernel
+def process_block(
+    x: np.ndarray,
+    target: np.ndarray,
+    current: np.ndarray,
+    io: np.ndarray,
+    st_eq: np.ndarray,
+    st_comp: np.ndarray,
+    st_exciter: np.ndarray,
+    st_stereo: np.ndarray,
+    st_limiter: np.ndarray,
+    tap: np.ndarray,
+) -> None:
+    """Run one block through the whole chain, in place.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n, 2), float64, C-contiguous
+        The block; any n from 1 up. Replaced by the output.
+    target, current : ndarray, shape (params.COUNT,)
+        Parameter arrays: the control side writes ``target``, the stages
+        glide ``current`` toward it per sample.
+    io, st_eq, st_comp, st_exciter, st_stereo, st_limiter : ndarray
+        Per-stage state from each stage's ``prepare``.
+    tap : ndarray, shape (taps.COUNT,)
+        Meter taps, written once per block.
+    """
+    faulted = _input(x, target, current, io, tap)
+    eq.process(x, target, current, st_eq, tap)
+    if not _all_finite(x):
+        eq.reset(st_eq)
+        faulted = True
+    compressor.process(x, target, current, st_comp, tap)
+    if not _all_finite(x):
+        compressor.reset(st_comp)
+        faulted = True
+    exciter.process(x, target, current, st_exciter, tap)
+    if not _all_finite(x):
+        exciter.reset(st_exciter)
+        faulted = True
+    stereo.process(x, target, current, st_stereo, tap)
+    if not _all_finite(x):
+        stereo.reset(st_stereo)
+        faulted = True
+    limiter.process(x, target, current, st_limiter, tap)
+    if not _all_finite(x):
+        limiter.reset(st_limiter)
+        faulted = True
+    if faulted:
+        _fault(x, io, tap)
+    _output(x, target, current, io, tap)
+
+
+class Chain:
+    """The mastering chain at one sample rate, with everything its kernel touches.
+
+    Keep the object alive while a stream uses its arrays. ``target`` is the
+    only array the control side writes; ``taps`` is read by copying it.
+    """
+
+    def __init__(self, sample_rate: float) -> None:
+        if not 8000.0 <= sample_rate <= 384000.0:
+            raise ParameterError(f"sample rate {sample_rate:g} Hz is not supported")
+        self.sample_rate = float(sample_rate)
+        self.target = P.defaults()
+        self.current = self.target.copy()
+        self.eq = eq.prepare(self.sample_rate)
+        self.comp = compressor.prepare(self.sample_rate)
+        self.exciter = exciter.prepare(self.sample_rate)
+        self.stereo = stereo.prepare(self.sample_rate)
+        self.limiter = limiter.prepare(self.sample_rate)
+        self.latency = int(
+            exciter.latency_samples(self.exciter) + limiter.latency_samples(self.limiter)
+        )
+        """Samples between a sample entering and leaving the chain (constant)."""
+        self.io = _prepare_io(self.sample_rate, self.latency)
+        self.taps = np.zeros(taps.COUNT)
+
+    def set(self, param_id: str, value: float, *, glide: bool = True) -> None:
+        """Set a parameter (checked against the table); it glides unless ``glide`` is False."""
+        i = P.index(param_id)
+        value = P.PARAMS[i].check(value)
+        self.target[i] = value
+        if not glide:
+            self.current[i] = value
+
+    def get(self, param_id: str) -> float:
+        """The value a parameter is heading to."""
+        return float(self.target[P.index(param_id)])
+
+    def reset(self) -> None:
+        """Clear all history: filters, envelopes, delay lines; jump to the targets."""
+        for module, state in self._stages():
+            module.reset(state)
+        _reset_io(self.io)
+        self.current[:] = self.target
+        self.taps[:] = 0.0
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        """Process ``x`` (float64, shape (n, 2), C-contiguous) in place and return it."""
+        process_block(x, self.target, self.current, self.io, self.eq, self.comp,
+                      self.exciter, self.stereo, self.limiter, self.taps)
+        return x
+
+    def _stages(self) -> tuple[tuple[object, np.ndarray], ...]:
+        return ((eq, self.eq), (compressor, self.comp), (exciter, self.exciter),
+                (stereo, self.stereo), (limiter, self.limiter))

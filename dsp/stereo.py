@@ -1,0 +1,103 @@
+"""The stereo stage: width in mid/side, bass mono below a frequency, balance.
+
+Width scales the side signal (0 % = mono, 100 % = untouched, 200 % = twice
+the side). Bass mono removes the side signal below ``stereo.bass_mono_hz``
+with a 4th-order Linkwitz-Riley high-pass on the side channel only, so low
+end folds to the centre (vinyl cutting, club systems) while the stereo image
+above is kept. Balance attenuates the opposite channel only, never boosts,
+so it cannot push the limiter harder than the engineer set.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from dsp import params as P
+from dsp._jit import kernel
+from dsp.smoothing import HEADER, glide, write_header
+
+# state layout after the shared header
+_HP_COEF = HEADER  # b0, b1, b2, a1, a2 of one Butterworth high-pass section
+_HP_FREQ = HEADER + 5  # frequency the coefficients were designed for
+_HP_MEM = HEADER + 6  # two cascaded sections x two memories (TDF-II)
+_BAL_DB = HEADER + 10  # balance the cached gains belong to
+_BAL_GAIN = HEADER + 11  # left, right gain
+SIZE = HEADER + 13
+
+
+def prepare(sample_rate: float) -> np.ndarray:
+    """Allocate the stage's state for ``sample_rate``."""
+    state = np.zeros(SIZE)
+    write_header(state, sample_rate)
+    reset(state)
+    return state
+
+
+@kernel
+def reset(state: np.ndarray) -> None:
+    """Clear the filter memories and cached designs (the header stays)."""
+    state[HEADER:] = 0.0
+    state[_HP_FREQ] = -1.0
+    state[_BAL_DB] = 1e9
+    state[_BAL_GAIN] = 1.0
+    state[_BAL_GAIN + 1] = 1.0
+
+
+@kernel
+def _design_highpass(state: np.ndarray, freq_hz: float) -> None:
+    """Butterworth (Q = 1/sqrt 2) high-pass from the cookbook; two in series make LR4."""
+    w0 = 2.0 * math.pi * freq_hz / state[0]
+    cw, alpha = math.cos(w0), math.sin(w0) / math.sqrt(2.0)
+    a0 = 1.0 + alpha
+    state[_HP_COEF] = (1.0 + cw) / 2.0 / a0
+    state[_HP_COEF + 1] = -(1.0 + cw) / a0
+    state[_HP_COEF + 2] = (1.0 + cw) / 2.0 / a0
+    state[_HP_COEF + 3] = -2.0 * cw / a0
+    state[_HP_COEF + 4] = (1.0 - alpha) / a0
+    state[_HP_FREQ] = freq_hz
+
+
+@kernel
+def process(
+    x: np.ndarray, target: np.ndarray, current: np.ndarray, state: np.ndarray, taps: np.ndarray
+) -> None:
+    """Apply width, bass mono and balance to ``x`` (float64, shape (n, 2)) in place."""
+    z1, z2, z3, z4 = state[_HP_MEM], state[_HP_MEM + 1], state[_HP_MEM + 2], state[_HP_MEM + 3]
+    for i in range(x.shape[0]):
+        bypass = glide(target, current, P.STEREO_BYPASS, state)
+        width = glide(target, current, P.STEREO_WIDTH, state) * 0.01
+        mono_on = glide(target, current, P.STEREO_BASS_MONO, state)
+        freq = glide(target, current, P.STEREO_BASS_MONO_HZ, state)
+        balance = glide(target, current, P.STEREO_BALANCE, state)
+        if freq != state[_HP_FREQ]:
+            _design_highpass(state, freq)
+        if balance != state[_BAL_DB]:
+            cut = 10.0 ** (-abs(balance) / 20.0)
+            state[_BAL_GAIN] = cut if balance > 0.0 else 1.0
+            state[_BAL_GAIN + 1] = cut if balance < 0.0 else 1.0
+            state[_BAL_DB] = balance
+        b0, b1, b2 = state[_HP_COEF], state[_HP_COEF + 1], state[_HP_COEF + 2]
+        a1, a2 = state[_HP_COEF + 3], state[_HP_COEF + 4]
+
+        left, right = x[i, 0], x[i, 1]
+        mid = 0.5 * (left + right)
+        side = 0.5 * (left - right)
+        # LR4 high-pass on the side signal, kept running so switching in is warm
+        y = b0 * side + z1
+        z1 = b1 * side - a1 * y + z2
+        z2 = b2 * side - a2 * y
+        hp = b0 * y + z3
+        z3 = b1 * y - a1 * hp + z4
+        z4 = b2 * y - a2 * hp
+        side = side + mono_on * (hp - side)
+        side *= width
+        wet_l = (mid + side) * state[_BAL_GAIN]
+        wet_r = (mid - side) * state[_BAL_GAIN + 1]
+        x[i, 0] = wet_l + bypass * (left - wet_l)
+        x[i, 1] = wet_r + bypass * (right - wet_r)
+    state[_HP_MEM] = z1 if abs(z1) > 1e-30 else 0.0
+    state[_HP_MEM + 1] = z2 if abs(z2) > 1e-30 else 0.0
+    state[_HP_MEM + 2] = z3 if abs(z3) > 1e-30 else 0.0
+    state[_HP_MEM + 3] = z4 if abs(z4) > 1e-30 else 0.0
