@@ -1,0 +1,41 @@
+"""Small shared tools for the DSP tests: signals, levels, and running a stage."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dsp import params as P
+from dsp import taps
+
+
+def db(x: float) -> float:
+    return 20.0 * np.log10(max(float(x), 1e-300))
+
+
+def rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x))))
+
+
+def sine(freq: float, seconds: float, rate: float, amp: float = 0.5,
+         phase: float = 0.0) -> np.ndarray:
+    t = np.arange(round(seconds * rate)) / rate
+    s = amp * np.sin(2 * np.pi * freq * t + phase)
+    return np.ascontiguousarray(np.stack([s, s], axis=1))
+
+
+def params(**settings: float) -> tuple[np.ndarray, np.ndarray]:
+    """Target and current arrays with ``settings`` applied (dots written as __)."""
+    target = P.defaults()
+    for key, value in settings.items():
+        target[P.index(key.replace("__", "."))] = value
+    return target, target.copy()
+
+
+def run_in_blocks(process, x: np.ndarray, block: int, target: np.ndarray,
+                  current: np.ndarray, state: np.ndarray) -> np.ndarray:
+    """Run a stage's ``process`` over ``x`` in blocks of ``block`` frames; return a copy."""
+    y = np.ascontiguousarray(x, dtype=np.float64).copy()
+    tap = np.zeros(taps.COUNT)
+    for start in range(0, y.shape[0], block):
+        process(y[start:start + block], target, current, state, tap)
+    return y
