@@ -1,0 +1,186 @@
+"""The desk: the control side's single view of the console.
+
+Everything that changes the console goes through one :class:`Desk`: control
+surfaces, the control protocol, automation playback and recording, sessions
+and snapshots. It writes parameter values into the chain's ``target`` array
+(the spine the audio kernels read), checks every value against the parameter
+table, and tells its listeners what changed and who changed it, so a surface
+can light an LED for a change made in the UI, and never echo a change back to
+the control that made it.
+
+Actions (play, stop, bypass, next song, ...) are named; the component that can
+do one registers a handler for it (the engine registers transport, the
+session registers song changes), and the desk dispatches by name.
+
+Thread-safe: MIDI, the protocol server and automation call in from their own
+threads. Listeners are called after the lock is released, on the caller's
+thread; they must be quick and must not block.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from dsp import params as P
+from dsp.errors import MasterdeckError, ParameterError
+
+ParamListener = Callable[[dict[str, float], str], None]
+"""Called with ({id: value} that changed, source) after every change."""
+StateListener = Callable[[str, Any, str], None]
+"""Called with (key, value, source) when a console state flag changes."""
+ActionHandler = Callable[..., Any]
+
+ACTIONS = (
+    "play", "stop", "toggle_play", "locate", "loop", "next_song", "previous_song",
+    "bypass", "reference", "snapshot_recall", "snapshot_store", "automation_mode",
+    "bank", "page", "shift", "undo", "redo",
+)
+"""Every action a surface binding or a protocol client may name."""
+
+SNAPSHOT_SLOTS = ("A", "B", "C", "D")
+
+
+class ActionError(MasterdeckError):
+    """An action that is unknown, or that nothing on this console can do now."""
+
+
+class Desk:
+    """The control-side model: parameter values, console state, actions.
+
+    Parameters
+    ----------
+    target : ndarray, shape (params.COUNT,), optional
+        The chain's target array to write into. Without one the desk keeps
+        its own (offline tools and tests).
+    """
+
+    def __init__(self, target: np.ndarray | None = None) -> None:
+        self.target = P.defaults() if target is None else target
+        self._lock = threading.RLock()
+        self._param_listeners: list[ParamListener] = []
+        self._state_listeners: list[StateListener] = []
+        self._actions: dict[str, ActionHandler] = {}
+        self._state: dict[str, Any] = {"snapshot": None, "bypass": False, "reference": False}
+        self.snapshots: dict[str, dict[str, float]] = {}
+        self.register_action("snapshot_store", self.store_snapshot)
+        self.register_action("snapshot_recall", self.recall_snapshot)
+
+    # parameters ----------------------------------------------------------
+    def get(self, param_id: str) -> float:
+        """The current value of a parameter (the value it is heading to)."""
+        return float(self.target[P.index(param_id)])
+
+    def values(self) -> dict[str, float]:
+        """Every parameter's value, by id."""
+        with self._lock:
+            return {p.id: float(v) for p, v in zip(P.PARAMS, self.target, strict=True)}
+
+    def set(self, param_id: str, value: float, source: str = "") -> float:
+        """Set one parameter (checked); return the value set."""
+        return self.set_many({param_id: value}, source)[param_id]
+
+    def set_many(self, values: Mapping[str, float], source: str = "") -> dict[str, float]:
+        """Set several parameters at once, all or none; notify listeners once."""
+        checked = {P.get(k).id: P.get(k).check(v) for k, v in values.items()}
+        changed: dict[str, float] = {}
+        with self._lock:
+            for param_id, value in checked.items():
+                i = P.index(param_id)
+                if self.target[i] != value:
+                    self.target[i] = value
+                    changed[param_id] = value
+            listeners = list(self._param_listeners)
+        if changed:
+            for listener in listeners:
+                listener(changed, source)
+        return checked
+
+    def nudge(self, param_id: str, normal_delta: float, source: str = "") -> float:
+        """Move a parameter by a fraction of its knob travel (relative encoders)."""
+        p = P.get(param_id)
+        with self._lock:
+            normal = p.to_normal(self.get(param_id)) + normal_delta
+            return self.set(param_id, p.from_normal(normal), source)
+
+    def on_params(self, listener: ParamListener) -> Callable[[], None]:
+        """Add a parameter listener; return a function that removes it."""
+        with self._lock:
+            self._param_listeners.append(listener)
+        return lambda: self._remove(self._param_listeners, listener)
+
+    # console state -------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """Console state flags (transport, bypass, reference, snapshot, ...)."""
+        with self._lock:
+            return dict(self._state)
+
+    def set_state(self, key: str, value: Any, source: str = "") -> None:
+        """Record a state flag (called by the component that owns it)."""
+        with self._lock:
+            if self._state.get(key) == value:
+                return
+            self._state[key] = value
+            listeners = list(self._state_listeners)
+        for listener in listeners:
+            listener(key, value, source)
+
+    def on_state(self, listener: StateListener) -> Callable[[], None]:
+        """Add a state listener; return a function that removes it."""
+        with self._lock:
+            self._state_listeners.append(listener)
+        return lambda: self._remove(self._state_listeners, listener)
+
+    # actions -------------------------------------------------------------
+    def register_action(self, name: str, handler: ActionHandler) -> None:
+        """Make ``name`` do ``handler(**args)``; the last registration wins."""
+        if name not in ACTIONS:
+            raise ActionError(f"unknown action {name!r}; known: {', '.join(ACTIONS)}")
+        with self._lock:
+            self._actions[name] = handler
+
+    def perform(self, name: str, source: str = "", **args: Any) -> Any:
+        """Do an action by name."""
+        with self._lock:
+            handler = self._actions.get(name)
+        if handler is None:
+            if name in ACTIONS:
+                raise ActionError(f"action {name!r} is not available on this console")
+            raise ActionError(f"unknown action {name!r}; known: {', '.join(ACTIONS)}")
+        try:
+            return handler(source=source, **args)
+        except TypeError as exc:
+            raise ActionError(f"action {name!r}: {exc}") from None
+
+    # snapshots -----------------------------------------------------------
+    def store_snapshot(self, slot: str, source: str = "") -> None:
+        """Store every parameter's value in snapshot ``slot`` (A..D)."""
+        slot = _slot(slot)
+        with self._lock:
+            self.snapshots[slot] = self.values()
+        self.set_state("snapshot", slot, source)
+
+    def recall_snapshot(self, slot: str, source: str = "") -> None:
+        """Recall snapshot ``slot``: every parameter glides to its stored value."""
+        slot = _slot(slot)
+        with self._lock:
+            stored = self.snapshots.get(slot)
+        if stored is None:
+            raise ActionError(f"snapshot {slot} is empty; store it first")
+        self.set_many(stored, source)
+        self.set_state("snapshot", slot, source)
+
+    def _remove(self, listeners: list, listener: object) -> None:
+        with self._lock:
+            if listener in listeners:
+                listeners.remove(listener)
+
+
+def _slot(slot: str) -> str:
+    name = str(slot).upper()
+    if name not in SNAPSHOT_SLOTS:
+        raise ParameterError(f"snapshot slot {slot!r}: use one of {', '.join(SNAPSHOT_SLOTS)}")
+    return name
