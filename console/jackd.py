@@ -1,0 +1,101 @@
+"""Running our own JACK server with the dummy driver.
+
+With no sound card (a rack without an interface, a container, CI), a JACK
+server with the dummy driver is still a real, real-time-paced audio server:
+PortAudio's JACK host API plays into it and JACK MIDI works over it. The demo
+starts one when PortAudio finds no output device, and the tests start one per
+module. Each server gets a unique name; clients find it through
+``JACK_DEFAULT_SERVER``; only the process we started is ever stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from dsp.errors import DeviceError
+
+_CLIENT_VARS = ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")
+
+
+class DummyJackServer:
+    """``jackd -d dummy`` under a unique name, started and stopped by us."""
+
+    def __init__(self, rate: int = 48000, period: int = 256, prefix: str = "masterdeck") -> None:
+        self.name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+        self.rate, self.period = rate, period
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start the server and wait until its ports exist."""
+        jackd = shutil.which("jackd")
+        if jackd is None:
+            raise DeviceError("jackd is not installed (Debian: apt-get install jackd2)")
+        self.process = subprocess.Popen(
+            [jackd, "--no-realtime", "-n", self.name, "-d", "dummy", "-r", str(self.rate),
+             "-p", str(self.period), "-C", "2", "-P", "2"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                message = self.process.stderr.read().decode(errors="replace")[-500:]
+                raise DeviceError(f"jackd exited at start: {message}")
+            probe = subprocess.run(["jack_lsp"], env=self.env(), capture_output=True,
+                                   text=True, check=False)
+            if probe.returncode == 0 and "system:playback_1" in probe.stdout:
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise DeviceError(f"jackd {self.name} did not come up within {timeout:g} s")
+
+    def env(self) -> dict[str, str]:
+        """The environment a client process needs to find this server."""
+        return {**os.environ, "JACK_DEFAULT_SERVER": self.name, "JACK_NO_START_SERVER": "1"}
+
+    def stop(self) -> None:
+        """Stop the server we started (and nothing else)."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        if self.process.stderr:
+            self.process.stderr.close()
+
+
+@contextmanager
+def dummy_jack(rate: int = 48000, period: int = 256,
+               prefix: str = "masterdeck") -> Iterator[DummyJackServer]:
+    """Run a dummy JACK server for the block and point this process's clients at it."""
+    server = DummyJackServer(rate, period, prefix)
+    server.start()
+    previous = {key: os.environ.get(key) for key in _CLIENT_VARS}
+    os.environ["JACK_DEFAULT_SERVER"] = server.name
+    os.environ["JACK_NO_START_SERVER"] = "1"
+    try:
+        yield server
+    finally:
+        server.stop()
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def refresh_portaudio() -> None:
+    """Make PortAudio rescan host APIs (it lists JACK only if a server ran at init)."""
+    import sounddevice as sd
+
+    sd._terminate()
+    sd._initialize()
