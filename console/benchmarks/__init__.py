@@ -1,0 +1,1 @@
+"""Benchmarks run by ``masterdeck bench``: each module returns a dict of figures."""
