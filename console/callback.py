@@ -239,8 +239,8 @@ def run_block(table, inp, out, frames, in_channels, out_channels, status):
     ref = carray(ptr, (size, 2), np.float32)
 
     if ctl[C_METER_RESET_SEQ] != rt[R_METER_RESET_DONE]:
-        loudness.reset_kernel(meter_out)
-        loudness.reset_kernel(meter_dry)
+        loudness.reset(meter_out)
+        loudness.reset(meter_dry)
         truepeak.reset(peak_out)
         rt[R_METER_RESET_DONE] = ctl[C_METER_RESET_SEQ]
 

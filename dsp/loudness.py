@@ -129,8 +129,12 @@ def prepare(sample_rate: float, channels: int, *, dual_mono: bool = False,
     return state
 
 
+@kernel
 def reset(state: np.ndarray) -> None:
-    """Forget everything measured; keep rate, channel weights and coefficients."""
+    """Forget everything measured; keep rate, channel weights and coefficients.
+
+    Compiled, so the audio callback can reset a meter it owns (a new song).
+    """
     channels = int(state[CHANNELS])
     state[SAMPLES:COEFS] = 0.0
     state[FIXED + channels:] = 0.0
