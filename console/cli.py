@@ -16,7 +16,7 @@ import sys
 
 from dsp.errors import MasterdeckError
 
-COMMANDS = ("render", "analyze", "params", "bench", "demo")
+COMMANDS = ("serve", "demo", "render", "analyze", "params", "bench")
 """Modules in :mod:`console.commands`, in the order ``--help`` lists them."""
 
 

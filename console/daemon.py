@@ -1,0 +1,133 @@
+"""The daemon: the engine, the control server and the surfaces in one process.
+
+``masterdeck serve`` builds a :class:`Daemon` from the configuration, starts
+it and waits for a signal:
+
+- SIGTERM / SIGINT: fade the output out, save, stop everything, exit 0;
+- SIGHUP: re-read the configuration and the surface mappings; a broken file
+  is logged and the running configuration kept.
+
+Start-up compiles and warms the audio callback before the stream opens, and
+records how long that took (``start_times`` in status).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from console import config as configuration
+from console.config import Config
+from console.engine import Engine
+from dsp.errors import MasterdeckError
+
+log = logging.getLogger("masterdeck")
+
+
+class Daemon:
+    """One running console: engine, control server, surfaces."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.engine = Engine(
+            sample_rate=config.sample_rate, block_size=config.block_size,
+            device=_device(config.device), live_input=config.live_input,
+            python_callback=config.python_callback,
+        )
+        self.desk = self.engine.desk
+        self.server: Any = None
+        self.surfaces: Any = None
+        self._stop = threading.Event()
+        self._reload = threading.Event()
+        self._extras: list[Callable[[], None]] = []
+        self.started_at = 0.0
+
+    def start(self) -> None:
+        """Compile, open the audio device, load the configured songs, start serving."""
+        began = time.perf_counter()
+        log.info("compiling the audio callback")
+        self.engine.compile()
+        self.engine.start()
+        for song in self.config.songs[:1]:
+            self.engine.load_song(song)
+        if self.config.reference:
+            self.engine.load_reference(self.config.reference)
+        self._start_server()
+        self._start_surfaces()
+        self.engine.start_times["ready_s"] = time.perf_counter() - began
+        self.started_at = time.time()
+        log.info("ready in %.2f s (compile %.2f s); %s", self.engine.start_times["ready_s"],
+                 self.engine.start_times.get("compile_s", 0.0), self.engine.stream_info())
+
+    def _start_server(self) -> None:
+        try:
+            from console.server import ControlServer
+        except ImportError:
+            log.warning("control server not available in this build")
+            return
+        self.server = ControlServer(self.engine, socket_path=self.config.socket_path(),
+                                    tcp=self.config.tcp or None,
+                                    token=self.config.token or None)
+        self.server.start()
+
+    def _start_surfaces(self) -> None:
+        try:
+            from console.surfaces import SurfaceManager
+        except ImportError:
+            return
+        self.surfaces = SurfaceManager(self.desk, self.config)
+        self.surfaces.start()
+
+    def run(self) -> int:
+        """Serve until SIGTERM/SIGINT; handle SIGHUP; return the exit status."""
+        signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
+        signal.signal(signal.SIGINT, lambda *_: self._stop.set())
+        signal.signal(signal.SIGHUP, lambda *_: self._reload.set())
+        while not self._stop.wait(0.2):
+            if self._reload.is_set():
+                self._reload.clear()
+                self.reload()
+        self.shutdown()
+        return 0
+
+    def reload(self) -> None:
+        """Re-read the configuration and mappings; keep the old ones if broken."""
+        try:
+            fresh = configuration.load(self.config.source_path or None)
+        except MasterdeckError as exc:
+            log.error("reload failed, keeping the running configuration: %s", exc)
+            return
+        self.config.surfaces = fresh.surfaces
+        self.config.midi_backend = fresh.midi_backend
+        if self.surfaces is not None and hasattr(self.surfaces, "reload"):
+            try:
+                self.surfaces.reload(self.config)
+            except MasterdeckError as exc:
+                log.error("reloading mappings failed: %s", exc)
+        log.info("configuration reloaded from %s", fresh.source_path or "defaults")
+
+    def request_stop(self) -> None:
+        """Ask :meth:`run` to shut down (as SIGTERM does)."""
+        self._stop.set()
+
+    def shutdown(self) -> None:
+        """Fade out, save, and stop every part."""
+        log.info("shutting down")
+        for extra in reversed(self._extras):
+            extra()
+        if self.surfaces is not None:
+            self.surfaces.stop()
+        if self.server is not None:
+            self.server.stop()
+        self.engine.stop(fade=True)
+        log.info("stopped")
+
+
+def _device(text: str) -> int | str | None:
+    if not text:
+        return None
+    return int(text) if text.isdigit() else text
