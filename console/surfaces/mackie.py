@@ -1,0 +1,237 @@
+"""The Mackie Control driver: banks of eight strips, scribble strips, meters, handshake.
+
+Built on the generic :class:`~console.surfaces.surface.Surface`: each bank's
+strips become ordinary bindings (fader = pitch bend with touch and the servo
+echo, V-Pot = sign-magnitude relative CC with its ring, strip buttons =
+switches with LEDs), rebuilt and swapped in when the bank changes. What only
+Mackie has is added here: both LCD lines (strip label on top, the value of
+the control in use below), meters by channel pressure, the two-character
+assignment display showing the bank, and the device query. Everything
+device-specific comes from the profile's ``[device]`` table (SysEx id,
+handshake, meters, touch), never from the model's name.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from console.desk import Desk
+from console.surfaces import mcu
+from console.surfaces.bindings import Bound
+from console.surfaces.profile import Bank, Binding, Control, Feedback, Profile, Strip
+from console.surfaces.surface import Surface
+from console.surfaces.transforms import compact_value, fit_text
+from dsp import params as P
+
+MeterSource = Callable[[], Mapping[str, float]]
+ACTIVE_S = 1.5  # how long a moved fader's value stays on the strip's lower line
+METER_S = 0.1  # meter refresh (the LEDs decay by themselves in about 300 ms)
+
+
+def strip_bindings(bank: Bank, bank_index: int, device: Any) -> list[Binding]:
+    """The bindings that put ``bank``'s strips on faders, V-Pots and strip buttons."""
+    out: list[Binding] = []
+    for i, strip in enumerate(bank.strips):
+        where = f"bank[{bank_index}].strips[{i}]"
+        if strip.fader:
+            pb = Control("pitchbend", i)
+            out.append(Binding(
+                control=pb, where=f"{where}.fader", param=strip.fader,
+                touch=mcu.TOUCH + i if device.touch else None,
+                feedback=Feedback("fader", control=pb)))
+        if strip.vpot:
+            out.append(Binding(
+                control=Control("cc", 0, mcu.VPOT_CC + i), where=f"{where}.vpot",
+                mode="relative", param=strip.vpot, encoding="sign_magnitude",
+                step=device.encoder_step,
+                feedback=Feedback("ring", control=Control("cc", 0, mcu.RING_CC + i),
+                                  style=strip.ring or ring_style(P.get(strip.vpot)))))
+        for name, param in strip.buttons.items():
+            note = Control("note", 0, mcu.STRIP_BUTTONS[name] + i)
+            kind = P.get(param).kind
+            out.append(Binding(
+                control=note, where=f"{where}.{name}", mode="button", param=param,
+                button="toggle" if kind == "switch" else "press",
+                feedback=Feedback("led", control=note, on=device.led_on, off=device.led_off)
+                if kind == "switch" else Feedback()))
+    return out
+
+
+def ring_style(param: P.Param) -> str:
+    """A ring that reads like the parameter: centred for ± values, filling otherwise."""
+    if param.kind == "continuous" and param.min == -param.max:
+        return "boost_cut"
+    return "dot" if param.kind == "choice" else "wrap"
+
+
+def strip_label(strip: Strip) -> str:
+    """The six-character name over a strip: the profile's, or the parameter's squeezed."""
+    if strip.label:
+        return strip.label
+    param = strip.vpot or strip.fader
+    return P.get(param).label.replace(" ", "")[:6] if param else ""
+
+
+class MackieSurface(Surface):
+    """A Mackie Control surface (MCU, X-Touch, X-Touch One, Platform M+, UF8 in MCU mode)."""
+
+    def __init__(self, desk: Desk, profile: Profile, name: str,
+                 wake: Callable[[], None] = lambda: None,
+                 meter_source: MeterSource | None = None) -> None:
+        self.bank_index = 0
+        self.sysex_id = profile.device.sysex_id
+        self.online = False
+        self.meter_source = meter_source
+        self._active: dict[int, float] = {}  # strip -> fader active until
+        self._next_meter = 0.0
+        super().__init__(desk, profile, name, wake)
+
+    @property
+    def bank(self) -> Bank:
+        """The bank on the strips now."""
+        return self.profile.banks[self.bank_index]
+
+    def extra_bindings(self) -> Iterable[Binding]:
+        """The current bank's strips."""
+        return strip_bindings(self.bank, self.bank_index, self.device)
+
+    def change_bank(self, delta: int = 0, index: int | None = None, name: str | None = None
+                    ) -> None:
+        """Go to another bank (by step, index or name) and show it."""
+        banks = self.profile.banks
+        if name is not None:
+            matches = [i for i, b in enumerate(banks) if b.name.lower() == str(name).lower()]
+            target = matches[0] if matches else self.bank_index
+        elif index is not None:
+            target = int(index) % len(banks)
+        else:
+            target = min(max(self.bank_index + int(delta), 0), len(banks) - 1)
+        if target == self.bank_index:
+            return
+        self.bank_index = target
+        self._active.clear()
+        self.rebuild()
+        self.refresh()
+        self.on_state_local("surface.bank", target)
+
+    def local_state(self, key: str) -> Any:
+        """``surface.bank`` is the bank index; others as the generic surface."""
+        return self.bank_index if key == "surface.bank" else super().local_state(key)
+
+    # input extras ---------------------------------------------------------------
+    def on_sysex(self, data: tuple[int, ...]) -> None:
+        """Answer the handshake; adopt the device id the surface speaks with."""
+        parsed = mcu.parse_sysex(data)
+        if parsed is None:
+            self.counters["ignored"] += 1
+            return
+        device_id, command, _payload = parsed
+        if device_id != self.sysex_id:
+            self.sysex_id = device_id
+            self.queue.forget()
+        if command in (mcu.HOST_QUERY, mcu.READY, mcu.CONFIRM):
+            self.online = True
+            self.restore(query=False)  # the surface (re)started: show everything
+
+    def on_activity(self, event: Any) -> None:
+        """Any traffic means the surface is there (profiles without a handshake)."""
+        self.online = True
+
+    def on_touch(self, bound: Bound, touched: bool) -> None:
+        """A touched fader shows its value on its strip; released, it fades back."""
+        strip = bound.binding.control.channel if bound.binding.control.kind == "pitchbend" \
+            else None
+        if strip is None or strip >= len(self.bank.strips):
+            return
+        self._active[strip] = float("inf") if touched else time.monotonic() + ACTIVE_S
+        self._show_lcd(strip)
+
+    def _absolute(self, bound: Bound, normal: float, data: list[int], now: float) -> None:
+        super()._absolute(bound, normal, data, now)
+        c = bound.binding.control
+        if c.kind == "pitchbend" and c.channel < len(self.bank.strips):
+            if self._active.get(c.channel) != float("inf"):
+                self._active[c.channel] = now + ACTIVE_S
+            self._show_lcd(c.channel)
+
+    # feedback extras ----------------------------------------------------------------
+    def on_params(self, changes: dict[str, float], source: str) -> None:
+        """Generic feedback, then the scribble strips showing those parameters."""
+        super().on_params(changes, source)
+        for i, strip in enumerate(self.bank.strips):
+            if strip.fader in changes or strip.vpot in changes:
+                self._show_lcd(i)
+
+    def _show_lcd(self, strip: int) -> None:
+        if self.device.display != "mackie":
+            return
+        s = self.bank.strips[strip] if strip < len(self.bank.strips) else Strip()
+        active = self._active.get(strip, 0.0) > time.monotonic()
+        shown = s.fader if (active and s.fader) or not s.vpot else s.vpot
+        value = "" if shown is None else compact_value(P.get(shown), self.desk.get(shown))
+        for line, text in ((0, strip_label(s)), (1, value)):
+            self._post(("lcd", line, strip),
+                       (mcu.lcd_cell(self.sysex_id, strip, line, fit_text(text, 6)),))
+
+    def refresh(self) -> None:
+        """Post every strip's fader, ring, LEDs, LCD cells and the bank display."""
+        bank_size = self.device.bank_size
+        for i in range(len(self.bank.strips), bank_size):  # strips this bank leaves empty
+            self._post(("fb", "fader", "pitchbend", i, 0), (mcu.fader(i, 0),))
+            self._post(("fb", "ring", "cc", 0, mcu.RING_CC + i), (mcu.ring(i, None),))
+        for i, strip in enumerate(self.bank.strips):
+            if not strip.fader:
+                self._post(("fb", "fader", "pitchbend", i, 0), (mcu.fader(i, 0),))
+            if not strip.vpot:
+                self._post(("fb", "ring", "cc", 0, mcu.RING_CC + i), (mcu.ring(i, None),))
+            for name, note in mcu.STRIP_BUTTONS.items():
+                if name not in strip.buttons:
+                    self._post(("fb", "ctl", "note", 0, note + i), (mcu.led(note + i, 0),))
+        self.post_all(self.bindings.all)
+        for i in range(bank_size):
+            self._show_lcd(i)
+        if self.device.assignment_display:
+            left, right = mcu.assignment(self.bank.short)
+            self._post(("assign", 0), (left,))
+            self._post(("assign", 1), (right,))
+
+    def restore(self, query: bool = True) -> None:
+        """After (re)connect: the device query, meter modes, then the whole state."""
+        self.queue.forget()
+        if query and self.device.handshake == "query":
+            self._post(("query",), (mcu.device_query(self.sysex_id),), force=True)
+        if self.device.meters and self.device.meter_keys:
+            for i, key in enumerate(self.device.meter_keys[:self.device.bank_size]):
+                mode = self.device.meter_mode if key else 0
+                self._post(("meter_mode", i), (mcu.meter_mode(self.sysex_id, i, mode),))
+        self.refresh()
+        self._wake()
+
+    def periodic(self, now: float) -> None:
+        """Touch timeouts, lower LCD lines falling back, meters every 100 ms."""
+        super().periodic(now)
+        for strip, until in list(self._active.items()):
+            if until != float("inf") and now >= until:
+                del self._active[strip]
+                self._show_lcd(strip)
+        if now >= self._next_meter and self.meter_source and self.device.meter_keys:
+            self._next_meter = now + METER_S
+            self._send_meters(self.meter_source())
+
+    def _send_meters(self, levels: Mapping[str, float]) -> None:
+        for i, key in enumerate(self.device.meter_keys[:self.device.bank_size]):
+            if not key or key not in levels:
+                continue
+            level = float(levels[key])
+            segment = (mcu.reduction_segment(level) if key.endswith("gr_db")
+                       else mcu.meter_segment(level))
+            self._post(("meter", i), (mcu.meter(i, segment),), force=True)
+
+    def describe(self) -> dict[str, Any]:
+        """The generic description plus bank and handshake state."""
+        row = super().describe()
+        row.update(bank=self.bank.name, banks=[b.name for b in self.profile.banks],
+                   online=self.online, sysex_id=self.sysex_id)
+        return row

@@ -1,0 +1,421 @@
+"""The generic driver: one connected surface, its bindings, its feedback.
+
+Input (on the poller thread): decode → find the binding for the control on
+the current layer → turn the data into a value (absolute with pickup,
+relative with acceleration, button) → ``desk.set`` at once. The engine reads
+the target array every block, so a knob move reaches the audio within a
+block of being polled. Nothing on that path blocks or allocates much.
+
+Feedback: the desk tells every listener what changed and who changed it.
+A change made by this surface is not sent back to the control that made it
+(its position is already right), but other controls showing the same
+parameter are updated. A motor fader echoes each position it sends (the
+Mackie servo rule) and is never moved by the host while touched.
+
+Locking: ``self._lock`` is a leaf; the desk is never called while it is held
+(``Desk.nudge`` notifies listeners under the desk's lock, so the reverse
+order would deadlock).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any
+
+from console.desk import Desk
+from console.surfaces.bindings import BindingTable, Bound, led_cell, position, value_cell
+from console.surfaces.decode import Decoder, Event
+from console.surfaces.feedback import Cell, CellQueue
+from console.surfaces.ports import InputPort, OutputPort
+from console.surfaces.profile import Binding, ControlKey, Profile
+from console.surfaces.transforms import (
+    accelerate,
+    disengage,
+    normal_from_7bit,
+    normal_from_14bit,
+    nudge_value,
+    pickup,
+    relative_steps,
+    value_from_control,
+)
+from dsp.errors import MasterdeckError
+
+log = logging.getLogger(__name__)
+FIFTEEN_BIT = ("pitchbend", "cc14", "nrpn")
+COUNTERS = ("received", "undecodable", "ignored", "applied", "held_by_pickup", "actions",
+            "action_errors", "errors", "sent", "send_errors")
+
+LearnHook = Callable[["Surface", Event, list[int]], bool]
+"""Called with each decoded control event; returning True consumes it (MIDI learn)."""
+
+
+class Surface:
+    """One surface bound to a profile: input handling and feedback cells.
+
+    Parameters
+    ----------
+    desk : Desk
+        The console; the only thing this surface changes.
+    profile : Profile
+        Device capabilities and bindings.
+    name : str
+        A unique name for this surface (the desk ``source`` is ``surface:<name>``).
+    wake : callable
+        Called after feedback is posted, to wake the scheduler.
+    """
+
+    def __init__(self, desk: Desk, profile: Profile, name: str,
+                 wake: Callable[[], None] = lambda: None) -> None:
+        self.desk, self.profile, self.name = desk, profile, name
+        self.device = profile.device
+        self.source = f"surface:{name}"
+        self.queue = CellQueue(self.device.max_bytes_per_tick, self.device.tick_ms / 1000.0)
+        self.counters = dict.fromkeys(COUNTERS, 0)
+        self.input: InputPort | None = None
+        self.output: OutputPort | None = None
+        self.learn_hook: LearnHook | None = None
+        self.connected_at: float | None = None
+        self._wake = wake
+        self._lock = threading.Lock()
+        self._origin = threading.local()
+        self._layer = ""
+        self._touched: dict[ControlKey, float] = {}  # control -> until (inf = touch held)
+        self._bindings = BindingTable(())
+        self._decoder = Decoder()
+        self.rebuild()
+
+    # bindings -----------------------------------------------------------------
+    def extra_bindings(self) -> Iterable[Binding]:
+        """Bindings a protocol driver adds to the profile's (Mackie: the bank's strips)."""
+        return ()
+
+    def rebuild(self, bindings: Iterable[Binding] | None = None) -> None:
+        """Build and swap in a new binding table (profile, then driver extras)."""
+        profile_bindings = self.profile.bindings if bindings is None else tuple(bindings)
+        table = BindingTable([*profile_bindings, *self.extra_bindings()])
+        decoder = Decoder(table.cc14, table.nrpn_channels, table.lsb_of)
+        with self._lock:
+            self._bindings, self._decoder = table, decoder
+
+    @property
+    def bindings(self) -> BindingTable:
+        """The binding table in force."""
+        return self._bindings
+
+    @property
+    def layer(self) -> str:
+        """The active layer: ``""`` or ``"shift"``."""
+        return self._layer
+
+    # input --------------------------------------------------------------------
+    def handle(self, data: list[int], now: float | None = None) -> None:
+        """Handle one raw message from the device. Never raises."""
+        self.counters["received"] += 1
+        try:
+            event = self._decoder.feed(data)
+            if event is None:
+                self.counters["undecodable"] += 1
+                return
+            now = time.monotonic() if now is None else now
+            if event.kind == "sysex":
+                self.on_sysex(event.data)
+                return
+            hook = self.learn_hook
+            if hook is not None and event.kind in ("note", "cc", "cc14", "nrpn", "pitchbend",
+                                                   "pressure") and hook(self, event, data):
+                return
+            self.on_activity(event)
+            self._dispatch(event, data, now)
+        except Exception:
+            self.counters["errors"] += 1
+            log.exception("%s: error handling %s", self.name, bytes(data[:16]).hex(" "))
+
+    def on_sysex(self, data: tuple[int, ...]) -> None:
+        """A SysEx from the device (the generic driver has no use for any)."""
+        self.counters["ignored"] += 1
+
+    def on_activity(self, event: Event) -> None:
+        """Any decodable control traffic (Mackie marks the surface online)."""
+
+    def _dispatch(self, event: Event, data: list[int], now: float) -> None:
+        table = self._bindings
+        if event.kind == "note" and (event.channel, event.number) in table.by_touch:
+            self._touch(table.by_touch[(event.channel, event.number)], event.value > 0)
+            return
+        kind = "nrpn" if event.kind == "nrpn_step" else event.kind
+        bound = table.find((kind, event.channel, event.number), self._layer)
+        if bound is None:
+            self.counters["ignored"] += 1
+            return
+        b = bound.binding
+        if event.kind == "nrpn_step":
+            self._relative(bound, event.value, now)
+        elif b.mode == "button":
+            pressed = event.value > 0 if event.kind == "note" else event.value >= 64
+            self._button(bound, pressed)
+        elif b.mode == "relative":
+            self._relative(bound, relative_steps(event.value, b.encoding), now)
+        else:
+            bits14 = event.kind in FIFTEEN_BIT
+            normal = normal_from_14bit(event.value) if bits14 else normal_from_7bit(event.value)
+            self._absolute(bound, normal, data, now)
+
+    def _absolute(self, bound: Bound, normal: float, data: list[int], now: float) -> None:
+        if bound.param is None:
+            return
+        b = bound.binding
+        if b.feedback.kind == "fader":
+            # The Mackie servo rule: echo every received position, or the fader returns.
+            self._post(bound.cell_key, (bytes(data),), force=True)
+            if not self.device.touch or b.touch is None:
+                with self._lock:
+                    self._touched[b.control.key] = now + self.device.touch_timeout_ms / 1000.0
+        if b.pickup:
+            current = position(bound, self.desk.get(bound.param.id))
+            with self._lock:
+                accepted, bound.pickup = pickup(bound.pickup, normal, current,
+                                                self.device.pickup_threshold)
+            if not accepted:
+                self.counters["held_by_pickup"] += 1
+                return
+        self._set(bound, value_from_control(bound.param, normal, bound.span, b.invert))
+
+    def _relative(self, bound: Bound, ticks: int, now: float) -> None:
+        if bound.param is None or ticks == 0:
+            return
+        b = bound.binding
+        interval, bound.last_time = now - bound.last_time, now
+        step = b.step
+        if self._layer == "shift" and b.layer != "shift":
+            step /= 10.0  # shift without a shift binding: fine adjustment
+        delta = accelerate(ticks, interval, b.acceleration) * step
+        self._set(bound, nudge_value(bound.param, self.desk.get(bound.param.id), delta))
+
+    def _button(self, bound: Bound, pressed: bool) -> None:
+        b = bound.binding
+        if b.action is not None:
+            if b.action == "shift":
+                self.set_layer("shift" if pressed else "")
+            elif pressed:
+                self._action(b.action, dict(b.args))
+            return
+        p = bound.param
+        if p is None or not (pressed or b.button == "momentary"):
+            return
+        current = self.desk.get(p.id)
+        if b.button == "toggle":
+            value = p.min if current >= (p.min + p.max) / 2 else p.max
+        elif b.button == "momentary":
+            on = b.value if b.value is not None else p.max
+            value = on if pressed else p.min
+        elif b.button == "press" and p.kind == "choice":
+            value = float((round(current) + 1) % len(p.choices))
+        else:
+            value = b.value if b.value is not None else p.max
+        self._set(bound, value)
+
+    def _action(self, name: str, args: dict[str, Any]) -> None:
+        if name in ("bank", "page"):
+            self.change_bank(**args)
+            return
+        self.counters["actions"] += 1
+        try:
+            self.desk.perform(name, source=self.source, **args)
+        except MasterdeckError as exc:
+            self.counters["action_errors"] += 1
+            log.info("%s: %s", self.name, exc)
+
+    def _set(self, bound: Bound, value: float) -> None:
+        p = bound.param
+        assert p is not None
+        value = min(max(value, p.min), p.max)
+        self._origin.bound = bound
+        try:
+            self.desk.set(p.id, value, source=self.source)
+            self.counters["applied"] += 1
+        finally:
+            self._origin.bound = None
+
+    def _touch(self, bound: Bound, touched: bool) -> None:
+        with self._lock:
+            if touched:
+                self._touched[bound.binding.control.key] = float("inf")
+            else:
+                self._touched.pop(bound.binding.control.key, None)
+        if not touched and bound.param is not None:
+            self._show_value(bound, self.desk.get(bound.param.id))
+        self.on_touch(bound, touched)
+
+    def on_touch(self, bound: Bound, touched: bool) -> None:
+        """A fader was touched or released (Mackie shows its value on the strip)."""
+
+    def is_touched(self, bound: Bound, now: float | None = None) -> bool:
+        """Whether the engineer holds this control (touch sense, or recent moves)."""
+        until = self._touched.get(bound.binding.control.key)
+        return until is not None and (time.monotonic() if now is None else now) < until
+
+    def set_layer(self, layer: str) -> None:
+        """Switch layer (Shift held or released) and show the layer's bindings."""
+        if layer == self._layer:
+            return
+        self._layer = layer
+        self.post_all(self._bindings.all)
+        self.on_state_local("surface.shift", layer == "shift")
+
+    def change_bank(self, delta: int = 0, index: int | None = None, name: str | None = None
+                    ) -> None:
+        """Bank navigation; only surfaces with banks (Mackie) do anything."""
+
+    # feedback -----------------------------------------------------------------
+    def on_params(self, changes: dict[str, float], source: str) -> None:
+        """Desk listener: show parameter changes on the surface.
+
+        An absolute control that made the change already sits where the value
+        is (a motor fader has had its echo), so nothing goes back to it;
+        buttons and encoders made it too but still need their LED or ring.
+        """
+        origin = getattr(self._origin, "bound", None) if source == self.source else None
+        table = self._bindings
+        for param_id, value in changes.items():
+            for bound in table.by_param.get(param_id, ()):
+                if bound is origin and bound.binding.mode == "absolute":
+                    continue
+                if bound.binding.pickup:
+                    with self._lock:
+                        bound.pickup = disengage(bound.pickup)
+                self._show_value(bound, value)
+
+    def on_state(self, key: str, value: Any, source: str) -> None:
+        """Desk listener: light LEDs that show a console state."""
+        for bound in self._bindings.by_state.get(key, ()):
+            self._show_state(bound, value)
+
+    def on_state_local(self, key: str, value: Any) -> None:
+        """A surface-local state changed (``surface.shift``, ``surface.bank``)."""
+        self.on_state(key, value, self.source)
+
+    def _show_value(self, bound: Bound, value: float) -> None:
+        b = bound.binding
+        if b.feedback.kind == "none" or b.feedback.state or bound.cell_key is None:
+            return
+        if not self._bindings.visible(bound, self._layer):
+            return
+        if b.feedback.kind == "fader" and self.is_touched(bound):
+            return  # never move a fader under the engineer's hand
+        cell = value_cell(bound, value)
+        if cell is None:
+            return
+        if b.feedback.kind == "fader" and _near(self.queue.shown(bound.cell_key), cell):
+            return  # already there, within what a motor can resolve
+        self._post(bound.cell_key, cell)
+
+    def _show_state(self, bound: Bound, value: Any) -> None:
+        if bound.cell_key is None or not self._bindings.visible(bound, self._layer):
+            return
+        cell = led_cell(bound, value == bound.binding.feedback.equals)
+        if cell is not None:
+            self._post(bound.cell_key, cell)
+
+    def local_state(self, key: str) -> Any:
+        """Values of ``surface.*`` state keys."""
+        return self._layer == "shift" if key == "surface.shift" else None
+
+    def post_all(self, bounds: Iterable[Bound]) -> None:
+        """Post the current state of every bound control's feedback."""
+        values = self.desk.values()
+        state = self.desk.state()
+        for bound in bounds:
+            fb = bound.binding.feedback
+            if fb.kind == "none":
+                continue
+            if fb.state:
+                key = fb.state
+                self._show_state(bound, self.local_state(key) if key.startswith("surface.")
+                                 else state.get(key))
+            elif bound.param is not None:
+                self._show_value(bound, values[bound.param.id])
+
+    def refresh(self) -> None:
+        """Post the state of every control (only changed cells are sent)."""
+        self.post_all(self._bindings.all)
+
+    def restore(self) -> None:
+        """Forget what the device shows and send the whole state (after (re)connect)."""
+        self.queue.forget()
+        self.refresh()
+        self._wake()
+
+    def _post(self, key: Hashable | None, cell: Cell, force: bool = False) -> None:
+        if key is not None and self.queue.post(key, cell, force):
+            self._wake()
+
+    def send(self, message: bytes) -> bool:
+        """Send one message now (scheduler thread only)."""
+        out = self.output
+        if out is None or not out.send(message):
+            self.counters["send_errors"] += out is not None
+            return False
+        self.counters["sent"] += 1
+        return True
+
+    def periodic(self, now: float) -> None:
+        """Regular work on the scheduler thread: expire inferred touches."""
+        expired = []
+        with self._lock:
+            for key, until in list(self._touched.items()):
+                if until != float("inf") and now >= until:
+                    del self._touched[key]
+                    expired.append(key)
+        for key in expired:
+            bound = self._bindings.find(key, self._layer)
+            if bound is not None and bound.param is not None:
+                self._show_value(bound, self.desk.get(bound.param.id))
+                self.on_touch(bound, False)
+
+    # description ----------------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        """Plain data: ports, state, counters and bindings of this surface."""
+        return {
+            "name": self.name,
+            "profile": self.profile.id,
+            "device": self.device.name,
+            "input": self.input.name if self.input else None,
+            "output": self.output.name if self.output else None,
+            "connected": self.input is not None,
+            "layer": self._layer or "base",
+            "counters": dict(self.counters, feedback_sent=self.queue.sent,
+                             feedback_coalesced=self.queue.coalesced),
+            "bindings": [_describe_binding(b) for b in self._bindings.all],
+        }
+
+
+def _describe_binding(bound: Bound) -> dict[str, Any]:
+    b = bound.binding
+    row: dict[str, Any] = {"control": b.control.describe(), "mode": b.mode,
+                           "target": b.target, "where": b.where}
+    if b.layer:
+        row["layer"] = b.layer
+    if b.args:
+        row["args"] = dict(b.args)
+    if b.pickup:
+        row["pickup"] = "engaged" if bound.pickup.engaged else "waiting"
+    if b.feedback.kind != "none":
+        row["feedback"] = b.feedback.kind
+    return row
+
+
+def _near(shown: Cell | None, cell: Cell, tolerance: int = 32) -> bool:
+    """Whether a motor fader already sits within ``tolerance`` of ``cell`` (14-bit).
+
+    32 steps of 16383 is 0.2 % of the travel, finer than the 10-bit position
+    a Mackie fader resolves; resending it would only make the motor twitch.
+    """
+    if not shown or len(shown) != 1 or len(cell) != 1 or len(shown[0]) != 3:
+        return shown == cell
+    a, b = shown[0], cell[0]
+    if a[0] != b[0] or a[0] & 0xF0 != 0xE0:
+        return shown == cell
+    return abs((a[1] | a[2] << 7) - (b[1] | b[2] << 7)) <= tolerance
