@@ -1,0 +1,381 @@
+"""The control protocol's wire format, argument checks and command table.
+
+One JSON object per line (see ``docs/protocol.md``). This module is shared by
+both ends: :mod:`console.client` uses the framing, the error type and the
+socket location; :mod:`console.server` uses the command table. Commands that
+act on the console are plain functions of a :class:`Context` and their
+checked arguments, so they can be read (and tested) without any networking;
+the few that act on the connection itself (hello, subscribe, unsubscribe)
+are handled by the server's session and only declared here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from console.desk import ACTIONS, SNAPSHOT_SLOTS, ActionError
+from dsp import params as P
+from dsp.errors import AudioFileError, DeviceError, MasterdeckError, ParameterError
+
+if TYPE_CHECKING:
+    from console.engine import Engine
+
+PROTOCOL = 1
+"""Bumped only when a change would break an existing client."""
+MAX_LINE_BYTES = 65536
+TOPICS = {"meters": 10.0, "params": 30.0, "state": 30.0}
+"""Subscription topics and their default rates in events per second."""
+RATE_RANGE_HZ = (0.1, 60.0)
+SOCKET_NAME = "control.sock"
+SOURCES = ("master", "bypass", "reference")
+
+try:
+    VERSION = metadata.version("masterdeck")
+except metadata.PackageNotFoundError:  # running from a plain checkout
+    VERSION = "unknown"
+
+
+class ProtocolError(MasterdeckError):
+    """An error that travels as ``{"ok": false, "error": {"code", "message"}}``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def as_dict(self) -> dict[str, str]:
+        """The ``error`` object of a reply."""
+        return {"code": self.code, "message": self.message}
+
+
+# framing ---------------------------------------------------------------------
+def encode(message: dict[str, Any]) -> bytes:
+    """One message as a JSON line; non-finite floats become null, numpy scalars plain."""
+    try:
+        text = json.dumps(message, allow_nan=False, separators=(",", ":"), default=_plain)
+    except ValueError:  # a NaN or infinity somewhere: rare, so clean only then
+        text = json.dumps(_finite(message), separators=(",", ":"), default=_plain)
+    return text.encode() + b"\n"
+
+
+def decode(line: bytes) -> dict[str, Any]:
+    """Parse one line into an object, or raise ``bad_json`` / ``bad_request``."""
+    try:
+        message = json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ProtocolError("bad_json", f"not a JSON line: {exc}") from None
+    if not isinstance(message, dict):
+        raise ProtocolError("bad_request", "a message must be a JSON object, "
+                            f"got {type(message).__name__}")
+    return message
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalar
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if hasattr(value, "item"):
+        return _finite(value.item())
+    return value
+
+
+def default_socket_path() -> Path:
+    """Where daemon and clients meet: the configured socket, else the runtime dir's."""
+    from console import config  # the one place that knows the XDG locations
+
+    try:
+        return config.load().socket_path()
+    except MasterdeckError:  # a broken config file: the daemon would not start either
+        return config.runtime_dir() / SOCKET_NAME
+
+
+def parse_hostport(value: str | tuple[str, int]) -> tuple[str, int]:
+    """``"HOST:PORT"`` (``"[::1]:PORT"``, or a tuple) as (host, port); no host is loopback."""
+    if isinstance(value, tuple):
+        return value[0], int(value[1])
+    host, _, port = value.rpartition(":")
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ProtocolError("bad_argument", f"{value!r}: use HOST:PORT, e.g. 127.0.0.1:7357")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+# argument checks ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Arg:
+    """One argument of a command: its JSON type and whether it must be given."""
+
+    kind: str
+    """``str``, ``int``, ``number``, ``bool``, ``object``, ``list[str]`` or ``any``."""
+    required: bool = False
+
+
+def _is(kind: str, value: Any) -> bool:
+    if kind == "any":
+        return True
+    if kind == "number":
+        return (isinstance(value, int | float) and not isinstance(value, bool)
+                and math.isfinite(value))
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "list[str]":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return isinstance(value, {"str": str, "bool": bool, "object": dict}[kind])
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command's arguments, its handler and whether it may block for a while."""
+
+    args: dict[str, Arg] = field(default_factory=dict)
+    handler: Callable[..., dict[str, Any]] | None = None
+    """None for commands the server's session handles itself."""
+    blocking: bool = False
+    """Run on a worker thread, so a slow call never holds the event loop."""
+
+
+def check_request(message: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Return (command, arguments) of a request, checked against the table."""
+    name = message.get("command")
+    if not isinstance(name, str):
+        raise ProtocolError("bad_request", 'a request needs a "command" string')
+    command = COMMANDS.get(name)
+    if command is None:
+        raise ProtocolError("unknown_command",
+                            f"unknown command {name!r}; known: {', '.join(COMMANDS)}")
+    args = {k: v for k, v in message.items() if k not in ("command", "request_id")}
+    for key, value in args.items():
+        spec = command.args.get(key)
+        if spec is None:
+            allowed = ", ".join(command.args) or "none"
+            raise ProtocolError("bad_argument",
+                                f"{name}: unknown argument {key!r}; allowed: {allowed}")
+        if not _is(spec.kind, value):
+            raise ProtocolError("bad_argument", f"{name}: {key} must be {_KIND_WORDS[spec.kind]}, "
+                                f"got {json.dumps(value)[:60]}")
+    for key, spec in command.args.items():
+        if spec.required and key not in args:
+            raise ProtocolError("bad_argument", f"{name}: missing argument {key!r}")
+    return name, args
+
+
+_KIND_WORDS = {"str": "a string", "int": "an integer", "number": "a finite number",
+               "bool": "true or false", "object": "an object", "list[str]": "a list of strings",
+               "any": "a value"}
+
+
+def check_request_id(message: dict[str, Any]) -> Any:
+    """The request's ``request_id`` (None if absent); ``bad_request`` if malformed."""
+    request_id = message.get("request_id")
+    if request_id is None or (isinstance(request_id, int) and not isinstance(request_id, bool)):
+        return request_id
+    if isinstance(request_id, str) and len(request_id) <= 100:
+        return request_id
+    raise ProtocolError("bad_request", "request_id must be an integer or a short string")
+
+
+def check_rate(topic: str, rate_hz: float | None) -> float:
+    """The subscription rate to use: the topic's default, or ``rate_hz`` if in range."""
+    if topic not in TOPICS:
+        raise ProtocolError("bad_argument",
+                            f"subscribe: unknown topic {topic!r}; known: {', '.join(TOPICS)}")
+    if rate_hz is None:
+        return TOPICS[topic]
+    low, high = RATE_RANGE_HZ
+    if not low <= rate_hz <= high:
+        raise ProtocolError("bad_argument", f"rate_hz must be {low:g}..{high:g}, got {rate_hz:g}")
+    return float(rate_hz)
+
+
+def error_for(exc: BaseException) -> ProtocolError:
+    """The protocol error for an exception a command raised on purpose."""
+    if isinstance(exc, ProtocolError):
+        return exc
+    if isinstance(exc, ParameterError):
+        return ProtocolError("bad_value", str(exc))
+    if isinstance(exc, AudioFileError):
+        return ProtocolError("file_error", str(exc))
+    if isinstance(exc, DeviceError):
+        return ProtocolError("failed", str(exc))
+    if isinstance(exc, ActionError | MasterdeckError):
+        return ProtocolError("unavailable", str(exc))
+    return ProtocolError("internal", f"internal error: {type(exc).__name__}: {exc}")
+
+
+# the command table ---------------------------------------------------------------
+@dataclass
+class Context:
+    """What a command acts on, and the name its changes carry."""
+
+    engine: Engine
+    source: str
+
+
+def transport(engine: Engine) -> dict[str, Any]:
+    """The transport as the protocol reports it."""
+    state = engine.desk.state()
+    return {"playing": bool(state.get("playing", False)), "position_s": round(engine.position_s, 3),
+            "source": engine.source, "match": bool(engine.match), "loop": engine.loop_info()}
+
+
+def _params(ctx: Context, stage: str | None = None) -> dict[str, Any]:
+    if stage is not None and stage not in P.STAGES:
+        raise ProtocolError("bad_argument", f"params: unknown stage {stage!r}; "
+                            f"known: {', '.join(P.STAGES)}")
+    return {"params": [p.as_dict() for p in P.PARAMS if stage in (None, p.stage)]}
+
+
+def _param(param_id: str) -> P.Param:
+    try:
+        return P.get(param_id)
+    except ParameterError:
+        raise ProtocolError("unknown_parameter", f"unknown parameter id {param_id!r} "
+                            "(masterdeck params lists them)") from None
+
+
+def _get(ctx: Context, ids: list[str] | None = None) -> dict[str, Any]:
+    values = ctx.engine.desk.values()
+    if ids is None:
+        return {"values": values}
+    return {"values": {_param(i).id: values[_param(i).id] for i in ids}}
+
+
+def _set(ctx: Context, values: dict[str, Any]) -> dict[str, Any]:
+    parsed: dict[str, float] = {}
+    for param_id, value in values.items():
+        param = _param(param_id)
+        if isinstance(value, str):
+            parsed[param_id] = param.parse(value)
+        elif isinstance(value, int | float):  # bool included: true/false for a switch
+            parsed[param_id] = param.check(value)
+        else:
+            raise ProtocolError("bad_value", f"{param_id}: a value must be a number or a "
+                                f"string, got {json.dumps(value)[:60]}")
+    return {"values": ctx.engine.desk.set_many(parsed, ctx.source)}
+
+
+def _act(name: str, **fixed: Any) -> Callable[..., dict[str, Any]]:
+    def handler(ctx: Context, **args: Any) -> dict[str, Any]:
+        ctx.engine.desk.perform(name, ctx.source, **fixed, **args)
+        return {"transport": transport(ctx.engine)}
+    return handler
+
+
+def _locate(ctx: Context, seconds: float) -> dict[str, Any]:
+    if seconds < 0:
+        raise ProtocolError("bad_argument", f"locate: seconds must be 0 or more, got {seconds:g}")
+    return _act("locate")(ctx, seconds=float(seconds))
+
+
+def _loop(ctx: Context, start_s: float | None = None, end_s: float | None = None,
+          on: bool | None = None) -> dict[str, Any]:
+    now = ctx.engine.loop_info()  # check first: the engine would keep a half-set loop
+    start = now["start_s"] if start_s is None else start_s
+    end = now["end_s"] if end_s is None else end_s
+    if min(start, end) < 0:
+        raise ProtocolError("bad_argument", "loop: positions must be 0 s or more")
+    if (now["on"] if on is None else on) and end <= start:
+        raise ProtocolError("bad_argument",
+                            f"loop: the end ({end:g} s) must come after the start ({start:g} s)")
+    return _act("loop")(ctx, start=start_s, end=end_s, on=on)
+
+
+def _source(ctx: Context, name: str) -> dict[str, Any]:
+    if name not in SOURCES:
+        raise ProtocolError("bad_argument",
+                            f"source: {name!r} is not one of {', '.join(SOURCES)}")
+    ctx.engine.set_source(name)
+    return {"transport": transport(ctx.engine)}
+
+
+def _match(ctx: Context, on: bool) -> dict[str, Any]:
+    ctx.engine.match = on
+    ctx.engine.desk.set_state("match", on, ctx.source)
+    return {"transport": transport(ctx.engine)}
+
+
+def _load(which: str) -> Callable[..., dict[str, Any]]:
+    def handler(ctx: Context, path: str, title: str | None = None) -> dict[str, Any]:
+        if not Path(path).is_absolute():
+            raise ProtocolError("bad_argument", f"{path!r}: give an absolute path "
+                                "(the daemon does not share the client's folder)")
+        load = ctx.engine.load_song if which == "song" else ctx.engine.load_reference
+        return {which: load(path, title).describe()}
+    return handler
+
+
+def _snapshot(op: str) -> Callable[..., dict[str, Any]]:
+    def handler(ctx: Context, slot: str) -> dict[str, Any]:
+        if slot.upper() not in SNAPSHOT_SLOTS:
+            raise ProtocolError("bad_argument", f"snapshot_{op}: slot {slot!r} is not one "
+                                f"of {', '.join(SNAPSHOT_SLOTS)}")
+        ctx.engine.desk.perform(f"snapshot_{op}", ctx.source, slot=slot)
+        return {"snapshot": ctx.engine.desk.state().get("snapshot")}
+    return handler
+
+
+def _action(ctx: Context, name: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
+    if name not in ACTIONS:
+        raise ProtocolError("bad_argument",
+                            f"action: unknown action {name!r}; known: {', '.join(ACTIONS)}")
+    return {"result": ctx.engine.desk.perform(name, ctx.source, **(args or {}))}
+
+
+def _status(ctx: Context) -> dict[str, Any]:
+    engine = ctx.engine
+    meters = engine.meters()
+    return {
+        "stream": {"running": engine.running, **engine.stream_info()},
+        "transport": transport(engine),
+        "song": engine.song.describe() if engine.song else None,
+        "reference": engine.reference.describe() if engine.reference else None,
+        "xruns": meters.get("xruns", 0),
+        "callback_load": engine.callback_load(),
+        "meters": meters,
+        "state": engine.desk.state(),
+    }
+
+
+_SLOT = {"slot": Arg("str", required=True)}
+_LOAD = {"path": Arg("str", required=True), "title": Arg("str")}
+COMMANDS: dict[str, Command] = {
+    "hello": Command({"token": Arg("str"), "protocol": Arg("int"), "client": Arg("str")}),
+    "status": Command({}, _status, blocking=True),
+    "params": Command({"stage": Arg("str")}, _params),
+    "get": Command({"ids": Arg("list[str]")}, _get),
+    "set": Command({"values": Arg("object", required=True)}, _set),
+    "play": Command({}, _act("play")),
+    "stop": Command({}, _act("stop")),
+    "locate": Command({"seconds": Arg("number", required=True)}, _locate),
+    "loop": Command({"start_s": Arg("number"), "end_s": Arg("number"), "on": Arg("bool")},
+                    _loop),
+    "source": Command({"name": Arg("str", required=True)}, _source),
+    "bypass": Command({"on": Arg("bool")}, _act("bypass")),
+    "reference": Command({"on": Arg("bool")}, _act("reference")),
+    "match": Command({"on": Arg("bool", required=True)}, _match),
+    "load_song": Command(_LOAD, _load("song"), blocking=True),
+    "load_reference": Command(_LOAD, _load("reference"), blocking=True),
+    "snapshot_store": Command(_SLOT, _snapshot("store")),
+    "snapshot_recall": Command(_SLOT, _snapshot("recall")),
+    "action": Command({"name": Arg("str", required=True), "args": Arg("object")}, _action,
+                      blocking=True),
+    "subscribe": Command({"topic": Arg("str", required=True), "rate_hz": Arg("number")}),
+    "unsubscribe": Command({"topic": Arg("str", required=True)}),
+}
+"""Every command, in the order ``hello`` lists them."""
