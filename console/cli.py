@@ -16,7 +16,8 @@ import sys
 
 from dsp.errors import MasterdeckError
 
-COMMANDS = ("serve", "demo", "render", "analyze", "params", "bench")
+COMMANDS = ("serve", "demo", "status", "get", "set", "transport", "render", "analyze", "params",
+            "bench")
 """Modules in :mod:`console.commands`, in the order ``--help`` lists them."""
 
 
