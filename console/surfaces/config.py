@@ -83,6 +83,22 @@ class SurfaceConfig:
         return [(SHIPPED_DIR, "shipped"), (user_dir(), "user")]
 
     @classmethod
+    def from_any(cls, config: Any) -> SurfaceConfig:
+        """Accept a SurfaceConfig, a mapping, or the daemon's ``Config``.
+
+        The daemon's configuration speaks ``midi_backend`` (auto / alsa / jack),
+        ``surfaces`` (``PROFILE=PORT`` strings) and ``virtual_midi`` (bool).
+        """
+        if config is None or isinstance(config, SurfaceConfig):
+            return config or cls()
+        if isinstance(config, Mapping):
+            return cls.from_mapping(config)
+        backend = getattr(config, "midi_backend", None)
+        virtual = (VirtualPort(),) if getattr(config, "virtual_midi", False) else ()
+        return cls(backend=backend, explicit=parse_explicit(getattr(config, "surfaces", []) or []),
+                   virtual_ports=virtual)
+
+    @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> SurfaceConfig:
         """Build from plain data (a ``[surfaces]`` table of the daemon's config file)."""
         data = dict(data or {})

@@ -116,6 +116,11 @@ class MackieSurface(Surface):
         self.refresh()
         self.on_state_local("surface.bank", target)
 
+    def use_profile(self, profile: Profile) -> None:
+        """A new version of the profile; stay on the same bank if it still exists."""
+        self.bank_index = min(self.bank_index, len(profile.banks) - 1)
+        super().use_profile(profile)
+
     def local_state(self, key: str) -> Any:
         """``surface.bank`` is the bank index; others as the generic surface."""
         return self.bank_index if key == "surface.bank" else super().local_state(key)

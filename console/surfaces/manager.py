@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from console.desk import Desk
@@ -51,18 +52,18 @@ class SurfaceManager:
     ----------
     desk : Desk
         The console the surfaces drive.
-    config : SurfaceConfig or mapping, optional
-        Backend, explicit bindings, virtual ports, profile folders.
+    config : SurfaceConfig, mapping or the daemon's Config, optional
+        Backend, explicit bindings, virtual ports, profile folders
+        (see :meth:`SurfaceConfig.from_any`).
     meter_source : callable, optional
         Returns current meter readings by key (``output.peak_l`` in dBFS,
         ``limiter.gr_db`` in dB); read ten times a second for surfaces with meters.
     """
 
-    def __init__(self, desk: Desk, config: SurfaceConfig | Mapping[str, Any] | None = None,
+    def __init__(self, desk: Desk, config: SurfaceConfig | Mapping[str, Any] | Any = None,
                  meter_source: MeterSource | None = None) -> None:
         self.desk = desk
-        self.config = config if isinstance(config, SurfaceConfig) else \
-            SurfaceConfig.from_mapping(config)
+        self.config = SurfaceConfig.from_any(config)
         self.meter_source = meter_source
         self.profiles: dict[str, Profile] = {}
         self.profile_errors: list[str] = []
@@ -136,6 +137,25 @@ class SurfaceManager:
             log.warning("surface profile skipped: %s", message)
         with self._lock:
             self.profiles, self.profile_errors = profiles, errors
+
+    def reload(self, config: Any = None) -> None:
+        """Re-read the profiles and explicit bindings (SIGHUP); surfaces keep running.
+
+        A changed MIDI backend takes effect at the next start only.
+        """
+        if config is not None:
+            fresh = SurfaceConfig.from_any(config)
+            if fresh.backend != self.config.backend:
+                log.warning("MIDI backend change (%s -> %s) needs a restart",
+                            self.config.backend, fresh.backend)
+            self.config = replace(self.config, explicit=dict(fresh.explicit))
+        self.reload_profiles()
+        with self._lock:
+            for surface in self._surfaces.values():
+                profile = self.profiles.get(surface.profile.id)
+                if profile is not None and profile != surface.profile:
+                    surface.use_profile(profile)
+        self.scan()
 
     # surfaces -------------------------------------------------------------------
     def surfaces(self) -> list[Surface]:
@@ -385,9 +405,7 @@ class SurfaceManager:
             self.profiles[profile.id] = profile
             for s in self._surfaces.values():
                 if s.profile.id == profile.id:
-                    s.profile = profile
-                    s.rebuild()
-                    s.refresh()
+                    s.use_profile(profile)
         request.result = {"surface": surface.name, "file": str(profile.path), "binding": row}
         request.done.set()
         self._notify("learned", surface)

@@ -37,9 +37,13 @@ QUEUE_SIZE = 8192
 def resolve_api(backend: str | None = None) -> tuple[int, str]:
     """The rtmidi API number and a readable backend string for ``backend``.
 
-    ``None`` follows ``MIDO_BACKEND``; only mido's rtmidi backend is supported.
+    ``None`` follows ``MIDO_BACKEND``; ``"auto"`` does too, and without it
+    takes JACK when a JACK server runs or the ALSA sequencer is missing, else
+    ALSA. Only mido's rtmidi backend is supported.
     """
-    text = backend if backend is not None else os.environ.get("MIDO_BACKEND")
+    text = backend if backend not in (None, "auto") else os.environ.get("MIDO_BACKEND")
+    if not text and backend == "auto":
+        text = "jack" if jack_running() or not os.path.exists("/dev/snd/seq") else "alsa"
     if text and text.lower() in _ALIASES:
         text = _ALIASES[text.lower()]
     if text and "/" not in text and not text.startswith("mido."):
@@ -57,12 +61,22 @@ def resolve_api(backend: str | None = None) -> tuple[int, str]:
     return api, f"mido.backends.rtmidi/{chosen.api}"
 
 
+def jack_running() -> bool:
+    """Whether a JACK server (``JACK_DEFAULT_SERVER`` or ``default``) is up for this user.
+
+    Looks for jack2's server socket rather than opening a client, which would
+    print "Cannot connect to server socket" on stderr when none runs.
+    """
+    server = os.environ.get("JACK_DEFAULT_SERVER", "default")
+    return os.path.exists(f"/dev/shm/jack_{server}_{os.getuid()}_0")
+
+
 def _device_error(what: str, exc: BaseException) -> DeviceError:
     hint = ""
     if "ALSA" in str(exc) or "sequencer" in str(exc):
         hint = " (no ALSA sequencer here? choose JACK: --midi-backend jack)"
     elif "JACK" in str(exc):
-        hint = " (is a JACK server running?)"
+        hint = " (start a JACK server, or choose --midi-backend alsa)"
     return DeviceError(f"{what}: {exc}{hint}")
 
 

@@ -100,6 +100,12 @@ class Surface:
         with self._lock:
             self._bindings, self._decoder = table, decoder
 
+    def use_profile(self, profile: Profile) -> None:
+        """Switch to a new version of the profile (learned binding, reload) and show it."""
+        self.profile, self.device = profile, profile.device
+        self.rebuild()
+        self.refresh()
+
     @property
     def bindings(self) -> BindingTable:
         """The binding table in force."""
