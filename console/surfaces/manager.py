@@ -289,10 +289,14 @@ class SurfaceManager:
                 if port is None:
                     continue
                 messages = port.drain()
-                busy = busy or bool(messages)
-                now = time.monotonic()
-                for data in messages:
-                    surface.handle(data, now)
+                if not messages:
+                    continue
+                busy = True
+                # Each message's time: now, less the spacing of the messages after it.
+                t = time.monotonic() - sum(delta for _data, delta in messages[1:])
+                for i, (data, delta) in enumerate(messages):
+                    t += delta if i else 0.0
+                    surface.handle(data, t)
             if not busy:
                 time.sleep(interval)
 

@@ -98,9 +98,14 @@ class InputPort:
             raise _device_error(f"cannot open MIDI input {self.name!r}", exc) from exc
         self.closed = False
 
-    def drain(self, limit: int = 4096) -> list[list[int]]:
-        """Every message waiting (up to ``limit``), as lists of byte values."""
-        out: list[list[int]] = []
+    def drain(self, limit: int = 4096) -> list[tuple[list[int], float]]:
+        """Every message waiting (up to ``limit``): (byte values, seconds since the previous).
+
+        The deltas are RtMidi's timestamps (JACK's are frame-accurate), so
+        messages that arrive together in one JACK period keep their spacing,
+        which encoder acceleration needs.
+        """
+        out: list[tuple[list[int], float]] = []
         with self._lock:
             if self.closed:
                 return out
@@ -109,7 +114,7 @@ class InputPort:
                 item = get()
                 if item is None:
                     break
-                out.append(item[0])
+                out.append(item)
         return out
 
     def close(self) -> None:

@@ -321,7 +321,9 @@ class Surface:
     def _show_state(self, bound: Bound, value: Any) -> None:
         if bound.cell_key is None or not self._bindings.visible(bound, self._layer):
             return
-        cell = led_cell(bound, value == bound.binding.feedback.equals)
+        equals = bound.binding.feedback.equals
+        lit = bool(value) == equals if isinstance(equals, bool) else value == equals
+        cell = led_cell(bound, lit)
         if cell is not None:
             self._post(bound.cell_key, cell)
 
