@@ -69,7 +69,9 @@ def _input(x: np.ndarray, target: np.ndarray, current: np.ndarray, io: np.ndarra
     tripped = False
     peak = 0.0
     for i in range(x.shape[0]):
-        trim = glide(target, current, P.INPUT_TRIM, io)
+        trim = current[P.INPUT_TRIM]
+        if trim != target[P.INPUT_TRIM]:  # glide only when moving (an idle call costs)
+            trim = glide(target, current, P.INPUT_TRIM, io)
         if trim != io[_TRIM_DB]:
             io[_TRIM_DB] = trim
             io[_TRIM_GAIN] = 10.0 ** (trim / 20.0)
@@ -95,7 +97,9 @@ def _output(x: np.ndarray, target: np.ndarray, current: np.ndarray, io: np.ndarr
     """Output gain, fault mute, and the final safety clip at 0 dBFS."""
     peak = 0.0
     for i in range(x.shape[0]):
-        out_db = glide(target, current, P.OUTPUT_GAIN, io)
+        out_db = current[P.OUTPUT_GAIN]
+        if out_db != target[P.OUTPUT_GAIN]:
+            out_db = glide(target, current, P.OUTPUT_GAIN, io)
         if out_db != io[_OUT_DB]:
             io[_OUT_DB] = out_db
             io[_OUT_GAIN] = 10.0 ** (out_db / 20.0)

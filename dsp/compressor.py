@@ -88,6 +88,7 @@ def prepare(sample_rate: float) -> np.ndarray:
     return state
 
 
+@kernel
 def reset(state: np.ndarray) -> None:
     """Clear filter memories and detector envelopes; keep the header and derived settings."""
     state[_CONFIG_END:SIZE] = 0.0

@@ -92,6 +92,7 @@ def prepare(sample_rate: float) -> np.ndarray:
     return state
 
 
+@kernel
 def reset(state: np.ndarray) -> None:
     """Clear every band's filter memories; keep coefficients, modes and the header."""
     for band in range(EQ_BANDS):

@@ -188,6 +188,7 @@ def prepare(sample_rate: float) -> np.ndarray:
     return state
 
 
+@kernel
 def reset(state: np.ndarray) -> None:
     """Clear filter memories, FIR histories and the dry delay; keep configuration."""
     state[_CONFIG_END:SIZE] = 0.0
