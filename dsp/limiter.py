@@ -136,7 +136,7 @@ def _layout(lmax: int) -> tuple:
     o_det = o_cd + na
     o_ip = o_det + 2 * _LINE
     o_acc = o_ip + 2 * CHUNK
-    o_scr = o_acc + 2 * CHUNK
+    o_scr = o_acc + CHUNK
     o_rq = o_scr + _SCRATCH * CHUNK
     o_qi = o_rq + 2 * nr
     o_qv = o_qi + 2 * nq
@@ -202,15 +202,14 @@ def _slope(line: np.ndarray, j: int) -> float:
 
 
 @kernel
-def _detect(line: np.ndarray, peak: np.ndarray, far: np.ndarray, tmp: np.ndarray,
-            m: int) -> None:
+def _detect(line: np.ndarray, peak: np.ndarray, far: np.ndarray, m: int) -> None:
     """Peak of each of the ``m`` newest complete intervals of one channel's detector line.
 
     ``line`` holds ``_HIST`` samples of history then ``m`` new ones; interval
     i lies between ``line[i + REACH - 1]`` and the next sample and reads
     ``line[i : i + 2 * REACH]``. The loops run over i innermost, so they
     vectorise, and each sum has a fixed order: results do not depend on how a
-    stream is cut into blocks. ``far`` and ``tmp`` are scratch.
+    stream is cut into blocks. ``far`` is scratch.
     """
     for i in range(m):
         far[i] = 0.0
@@ -372,7 +371,7 @@ def process(
         for c in range(2):
             det = o_det + c * _LINE
             _detect(state[det:det + _LINE], state[o_ip + c * CHUNK:o_ip + (c + 1) * CHUNK],
-                    state[o_acc:o_acc + CHUNK], state[o_acc + CHUNK:o_acc + 2 * CHUNK], m)
+                    state[o_acc:o_acc + CHUNK], m)
         # 3. settings and requests per sample
         for i in range(m):
             t = t0 + i
