@@ -153,6 +153,22 @@ def test_named_hostile_signals_stay_under_the_ceiling(name, drive_db, ceiling_db
     assert_under_ceiling(y, ceiling_dbtp)
 
 
+@pytest.mark.parametrize("rate", [44100, 96000])
+@pytest.mark.parametrize("name", ["noise", "alternating run 3", "tech3341 #19", "near Nyquist"])
+def test_other_sample_rates_hold_the_ceiling_too(rate, name):
+    rng = np.random.default_rng(12)
+    n = rate // 5
+    signal = {
+        "noise": stereo(rng.standard_normal(n), rng.standard_normal(n)),
+        "alternating run 3": stereo(alternating_run(3)),
+        "tech3341 #19": stereo(tp_case(4, 1.41, 45.0, fs=rate, dur=0.2)),
+        # onset_sine counts in units of RATE, so this is 0.485 fs at any rate
+        "near Nyquist": stereo(onset_sine(0.485 * RATE, n, n // 3)),
+    }[name]
+    y = run(signal, rate=rate, drive_db=12.0, ceiling_dbtp=-1.0)
+    assert_under_ceiling(y, -1.0, rate)
+
+
 @st.composite
 def hostile(draw):
     n = 4800
