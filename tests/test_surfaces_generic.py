@@ -71,7 +71,14 @@ def test_nanokontrol2_faders_knobs_buttons_and_transport(rig):
     dev.send(0xB0, 41, 127)
     assert watch.wait_action("play")["source"] == "surface:korg-nanokontrol2"
     dev.send(0xB0, 43, 127)
-    assert watch.wait_action("locate")["delta_s"] == -5.0
+    assert watch.wait_action("locate")["seconds"] == 0.0  # << : back to the start
+    dev.send(0xB0, 46, 127)  # Cycle toggles the loop: on, since the console's loop is off
+    assert watch.wait_action("loop")["on"] is True
+    desk.set_state("loop", {"on": True, "start_s": 0.0, "end_s": 8.0}, source="engine")
+    assert dev.wait_message(bytes([0xB0, 46, 127]))  # its LED follows the console's loop
+    watch.actions.clear()
+    dev.send(0xB0, 46, 127)
+    assert watch.wait_action("loop")["on"] is False
     # SET held is Shift: R1 stores snapshot A; released, R1 recalls it
     dev.send(0xB0, 60, 127)
     dev.send(0xB0, 64, 127)

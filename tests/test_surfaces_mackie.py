@@ -39,7 +39,8 @@ def xtouch(jack, user_mappings):
     """(desk, watch, manager, device) with an X-Touch connected and its restore received."""
     desk = Desk()
     watch = DeskWatch(desk)
-    levels = {"output.peak_db": 0.0, "limiter.gr_db": 3.0, "input.peak_db": -20.0}
+    levels = {"momentary_lufs": 0.0, "limiter_gr_db": 3.0, "comp_gr_db": 6.0,
+              "short_term_lufs": None}
     dev = Player("X-Touch", "X-Touch INT")
     manager = make_manager(desk, user_mappings)
     manager.meter_source = lambda: levels
@@ -149,9 +150,10 @@ def test_transport_snapshot_and_mode_buttons_and_their_leds(xtouch):
 
 def test_meters_show_on_the_meter_leds(xtouch):
     _desk, _watch, _manager, dev = xtouch
-    assert dev.wait_message(bytes([0xD0, 0x7B]))  # strip 8: output at 0 dBFS -> segment 11
+    # keys and units as the engine's meter snapshot has them
+    assert dev.wait_message(bytes([0xD0, 0x7B]))  # strip 8: momentary 0 LUFS -> segment 11
     assert dev.wait_message(bytes([0xD0, 0x62]))  # strip 7: 3 dB of limiting -> 2 LEDs
-    assert dev.wait_message(bytes([0xD0, 0x56]))  # strip 6: input at -20 dBFS -> 6
+    assert dev.wait_message(bytes([0xD0, 0x43]))  # strip 5: 6 dB of compression -> 3 LEDs
 
 
 def test_the_surface_answering_the_query_is_shown_everything_again(xtouch):

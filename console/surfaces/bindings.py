@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from console.surfaces import mcu
 from console.surfaces.feedback import Cell
@@ -76,7 +77,8 @@ class BindingTable:
             if binding.param:
                 self.by_param.setdefault(binding.param, []).append(bound)
             if binding.feedback.state:
-                self.by_state.setdefault(binding.feedback.state, []).append(bound)
+                top = binding.feedback.state.split(".")[0]
+                self.by_state.setdefault(top, []).append(bound)
             if binding.touch is not None:
                 self.by_touch[(binding.control.channel, binding.touch)] = bound
             c = binding.control
@@ -148,3 +150,40 @@ def led_cell(bound: Bound, lit: bool) -> Cell | None:
     if fb.control is None:
         return None
     return _message(fb.control, fb.on if lit else fb.off, bits14=False)
+
+
+def describe_bound(bound: Bound) -> dict[str, Any]:
+    """A binding as plain data for ``describe()``, with its pickup state."""
+    b = bound.binding
+    row: dict[str, Any] = {"control": b.control.describe(), "mode": b.mode,
+                           "target": b.target, "where": b.where}
+    if b.layer:
+        row["layer"] = b.layer
+    if b.args:
+        row["args"] = dict(b.args)
+    if b.pickup:
+        row["pickup"] = "engaged" if bound.pickup.engaged else "waiting"
+    if b.feedback.kind != "none":
+        row["feedback"] = b.feedback.kind
+    return row
+
+
+def fader_near(shown: Cell | None, cell: Cell, tolerance: int = 32) -> bool:
+    """Whether a motor fader already sits within ``tolerance`` of ``cell`` (14-bit).
+
+    32 steps of 16383 is 0.2 % of the travel, finer than the 10-bit position
+    a Mackie fader resolves; resending it would only make the motor twitch.
+    """
+    if not shown or len(shown) != 1 or len(cell) != 1 or len(shown[0]) != 3:
+        return shown == cell
+    a, b = shown[0], cell[0]
+    if a[0] != b[0] or a[0] & 0xF0 != 0xE0:
+        return shown == cell
+    return abs((a[1] | a[2] << 7) - (b[1] | b[2] << 7)) <= tolerance
+
+
+def state_field(value: Any, key: str) -> Any:
+    """``value`` for a plain key; its field for a dotted one (``loop.on`` of ``loop``)."""
+    for part in key.split(".")[1:]:
+        value = value.get(part) if isinstance(value, dict) else None
+    return value

@@ -110,6 +110,21 @@ def binding_from_event(event: Event, request: LearnRequest, existing: Bound | No
     return row
 
 
+def complete(request: LearnRequest, profile: Profile, event: Event, existing: Bound | None,
+             surface: str) -> Profile | None:
+    """Write the learned binding; fill in the request's result or error. Never raises."""
+    row = binding_from_event(event, request, existing)
+    try:
+        learned = write_binding(profile, row)
+    except (MappingError, OSError) as exc:
+        request.error = str(exc)
+        request.done.set()
+        return None
+    request.result = {"surface": surface, "file": str(learned.path), "binding": row}
+    request.done.set()
+    return learned
+
+
 def _same_control(table: Any, row: dict[str, Any]) -> bool:
     keys = ("control", "channel", "number", "layer")
     defaults = {"channel": 1, "number": None, "layer": ""}

@@ -31,8 +31,8 @@ _QUIRK_KEYS = {
 }
 _BINDING_KEYS = {
     "control", "channel", "number", "lsb", "mode", "encoding", "step", "acceleration",
-    "button", "value", "layer", "param", "action", "args", "min", "max", "invert", "pickup",
-    "touch", "label", "feedback",
+    "button", "toggle", "value", "layer", "param", "action", "args", "min", "max", "invert",
+    "pickup", "touch", "label", "feedback",
 }
 _FEEDBACK_KEYS = {"type", "note", "cc", "channel", "on", "off", "low", "high", "style",
                   "state", "equals"}
@@ -40,10 +40,12 @@ _STRIP_KEYS = {"label", "fader", "vpot", "ring", "push", "select", "mute", "solo
 _STRIP_BUTTONS = ("push", "select", "mute", "solo", "rec")
 _ACTION_STATES: dict[str, tuple[str, Any]] = {
     "play": ("playing", True), "toggle_play": ("playing", True), "stop": ("playing", False),
-    "loop": ("loop", True), "bypass": ("bypass", True), "reference": ("reference", True),
+    "loop": ("loop.on", True), "bypass": ("bypass", True), "reference": ("reference", True),
     "shift": ("surface.shift", True),
 }
 """Which console state an action button's LED shows, unless the binding says."""
+_TOGGLED = ("loop",)
+"""Actions whose button passes ``on = not <its LED state>``, unless the binding says."""
 
 
 class _Where:
@@ -269,6 +271,7 @@ def read_binding(table: Mapping[str, Any], device: pf.Device, where: _Where) -> 
         step=float(_get(table, "step", (int, float), where, device.encoder_step)),
         acceleration=float(_get(table, "acceleration", (int, float), where, 1.0)),
         button=button, value=None if value is None else float(value),
+        toggle=_get(table, "toggle", bool, where, action in _TOGGLED),
         layer=_choice(table, "layer", where, ("", "shift"), ""),
         lo=lo, hi=hi, invert=_get(table, "invert", bool, where, False),
         pickup=_get(table, "pickup", bool, where, pickup_default),

@@ -229,7 +229,8 @@ class MackieSurface(Surface):
         for i, key in enumerate(self.device.meter_keys[:self.device.bank_size]):
             if not key or key not in levels:
                 continue
-            level = float(levels[key])
+            raw = levels[key]
+            level = float(raw) if isinstance(raw, int | float) else float("-inf")
             segment = (mcu.reduction_segment(level) if key.endswith("gr_db")
                        else mcu.meter_segment(level))
             self._post(("meter", i), (mcu.meter(i, segment),), force=True)

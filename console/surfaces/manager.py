@@ -33,19 +33,18 @@ from console.surfaces.ports import (
     InputPort,
     OutputPort,
     PortLister,
-    assign_ports,
-    pair_output,
     resolve_api,
 )
 from console.surfaces.profile import Profile
 from console.surfaces.surface import Surface
+from console.surfaces.watcher import HotPlug
 from dsp.errors import DeviceError, MappingError
 
 log = logging.getLogger(__name__)
 ChangeListener = Callable[[str, dict[str, Any]], None]
 
 
-class SurfaceManager:
+class SurfaceManager(HotPlug):
     """Every control surface of one console.
 
     Parameters
@@ -80,20 +79,21 @@ class SurfaceManager:
         self._threads: list[threading.Thread] = []
         self._unsubscribe: list[Callable[[], None]] = []
         self.reconnects = 0
+        self.error: str | None = None
         self._scheduler = FeedbackScheduler(self.surfaces)
 
     # life cycle -----------------------------------------------------------------
     def start(self) -> None:
         """Open the MIDI backend, bind what is plugged in, start the threads.
 
-        Raises DeviceError if the MIDI backend cannot be used at all (no ALSA
-        sequencer, no JACK server); a single surface failing to open is only logged.
+        Raises DeviceError only for a backend that cannot exist here (not
+        compiled in, not rtmidi). One that is not up yet (no JACK server, no
+        ALSA sequencer) is logged, shown in ``describe()["error"]`` and
+        retried at every scan, so the daemon runs on without surfaces.
         """
         self._api, self.backend = resolve_api(self.config.backend)
         self.reload_profiles()
-        self._lister = PortLister(self._api, self.config.client_name)
-        for vp in self.config.virtual_ports:
-            self._open_virtual(vp.name, vp.profile)
+        self._open_backend()
         self._unsubscribe = [self.desk.on_params(self._on_params),
                              self.desk.on_state(self._on_state)]
         self._stop.clear()
@@ -104,6 +104,22 @@ class SurfaceManager:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
+
+    def _open_backend(self) -> bool:
+        """Open the port lister and the virtual ports; False (logged) if MIDI is not up yet."""
+        if self._lister is not None:
+            return True
+        try:
+            self._lister = PortLister(self._api, self.config.client_name)
+            for vp in self.config.virtual_ports:
+                self._open_virtual(vp.name, vp.profile)
+        except DeviceError as exc:
+            if self.error != str(exc):
+                log.warning("MIDI surfaces waiting: %s", exc)
+            self.error = str(exc)
+            return False
+        self.error = None
+        return True
 
     def stop(self) -> None:
         """Stop the threads and close every port (idempotent)."""
@@ -190,94 +206,6 @@ class SurfaceManager:
             surface.input = InputPort(self._api, client, None, virtual="in")
             surface.output = OutputPort(self._api, client, None, virtual="out")
         surface.restore()
-
-    # hot-plug -------------------------------------------------------------------
-    def scan(self) -> None:
-        """Read the port list once: close what vanished, bind what appeared."""
-        lister = self._lister
-        if lister is None:
-            return
-        try:
-            inputs, outputs = lister.inputs(), lister.outputs()
-        except Exception:
-            log.exception("cannot read the MIDI port list")
-            return
-        self._seen = {"inputs": inputs, "outputs": outputs}
-        for surface in self.surfaces():
-            if surface.name.startswith("virtual:") or surface.input is None:
-                continue
-            if surface.input.name not in inputs:
-                self._unplugged(surface)
-            elif surface.output is None:
-                self._attach_output(surface, outputs)
-        bound = {s.input.name for s in self.surfaces() if s.input is not None}
-        patterns = {pid: p.device.ports for pid, p in self.profiles.items()}
-        plan = assign_ports(inputs, patterns, dict(self.config.explicit),
-                            self.config.client_name, self.config.autodetect)
-        for port, (profile_id, ties) in plan.items():
-            if port in bound or profile_id not in self.profiles:
-                continue
-            if ties:
-                log.warning("port %r matches profiles %s equally; using %s",
-                            port, ", ".join([profile_id, *ties]), profile_id)
-            self._plugged(port, self.profiles[profile_id], outputs)
-
-    def _plugged(self, port: str, profile: Profile, outputs: list[str]) -> None:
-        with self._lock:
-            waiting = [s for s in self._surfaces.values()
-                       if s.profile.id == profile.id and s.input is None]
-            if waiting:
-                surface = waiting[0]
-            else:
-                count = sum(1 for s in self._surfaces.values() if s.profile.id == profile.id)
-                surface = self._new_surface(profile, profile.id if count == 0
-                                            else f"{profile.id}-{count + 1}")
-        client = f"{self.config.client_name}-{surface.name}"
-        try:
-            surface.input = InputPort(self._api, client, port)
-        except DeviceError as exc:
-            log.warning("surface %s: %s", surface.name, exc)
-            return
-        self._attach_output(surface, outputs, restore=False)
-        returning = surface.connected_at is not None
-        surface.connected_at = time.monotonic()
-        self.reconnects += returning
-        log.info("surface %s %s on %s", surface.name,
-                 "reconnected" if returning else "connected", port)
-        surface.restore()
-        self._notify("reconnected" if returning else "connected", surface)
-
-    def _attach_output(self, surface: Surface, outputs: list[str], restore: bool = True
-                       ) -> None:
-        assert surface.input is not None
-        taken = {s.output.name for s in self.surfaces() if s.output is not None}
-        pats = surface.profile.device.output_ports or surface.profile.device.ports
-        name = pair_output(surface.input.name, outputs, pats, lambda n: n in taken)
-        if name is None:
-            return
-        try:
-            surface.output = OutputPort(self._api, f"{self.config.client_name}-{surface.name}",
-                                        name)
-        except DeviceError as exc:
-            log.warning("surface %s: %s", surface.name, exc)
-            return
-        if restore:
-            surface.restore()
-
-    def _unplugged(self, surface: Surface) -> None:
-        log.warning("surface %s unplugged (%s); waiting for it to return", surface.name,
-                    surface.input.name if surface.input else "?")
-        self._close(surface)
-        self._notify("disconnected", surface)
-
-    @staticmethod
-    def _close(surface: Surface) -> None:
-        port_in, port_out = surface.input, surface.output
-        surface.input = surface.output = None
-        surface.queue.drop_pending()
-        for port in (port_in, port_out):
-            if port is not None:
-                port.close()
 
     # threads ----------------------------------------------------------------------
     def _poll_loop(self) -> None:
@@ -398,21 +326,14 @@ class SurfaceManager:
             for s in self._surfaces.values():
                 s.learn_hook = None
         existing = surface.bindings.find((event.kind, event.channel, event.number), "")
-        row = ln.binding_from_event(event, request, existing)
-        try:
-            profile = ln.write_binding(surface.profile, row)
-        except MappingError as exc:
-            request.error = str(exc)
-            request.done.set()
-            return True
-        with self._lock:
-            self.profiles[profile.id] = profile
-            for s in self._surfaces.values():
-                if s.profile.id == profile.id:
-                    s.use_profile(profile)
-        request.result = {"surface": surface.name, "file": str(profile.path), "binding": row}
-        request.done.set()
-        self._notify("learned", surface)
+        profile = ln.complete(request, surface.profile, event, existing, surface.name)
+        if profile is not None:
+            with self._lock:
+                self.profiles[profile.id] = profile
+                for s in self._surfaces.values():
+                    if s.profile.id == profile.id:
+                        s.use_profile(profile)
+            self._notify("learned", surface)
         return True
 
     # description ----------------------------------------------------------------------
@@ -425,6 +346,7 @@ class SurfaceManager:
                 "backend": self.backend,
                 "client_name": self.config.client_name,
                 "running": bool(self._threads),
+                "error": self.error,
                 "user_dir": str(user_dir()),
                 "profiles": [p.summary() for p in sorted(self.profiles.values(),
                                                          key=lambda p: p.id)],

@@ -92,6 +92,7 @@ class Binding:
     step: float = 0.005
     acceleration: float = 1.0
     button: str = "press"
+    toggle: bool = False
     value: float | None = None
     layer: str = ""
     lo: float | None = None

@@ -26,7 +26,16 @@ from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 from console.desk import Desk
-from console.surfaces.bindings import BindingTable, Bound, led_cell, position, value_cell
+from console.surfaces.bindings import (
+    BindingTable,
+    Bound,
+    describe_bound,
+    fader_near,
+    led_cell,
+    position,
+    state_field,
+    value_cell,
+)
 from console.surfaces.decode import Decoder, Event
 from console.surfaces.feedback import Cell, CellQueue
 from console.surfaces.ports import InputPort, OutputPort
@@ -206,7 +215,10 @@ class Surface:
             if b.action == "shift":
                 self.set_layer("shift" if pressed else "")
             elif pressed:
-                self._action(b.action, dict(b.args))
+                args = dict(b.args)
+                if b.toggle and b.feedback.state:
+                    args["on"] = not bool(self.state_value(b.feedback.state))
+                self._action(b.action, args)
             return
         p = bound.param
         if p is None or not (pressed or b.button == "momentary"):
@@ -297,7 +309,14 @@ class Surface:
     def on_state(self, key: str, value: Any, source: str) -> None:
         """Desk listener: light LEDs that show a console state."""
         for bound in self._bindings.by_state.get(key, ()):
-            self._show_state(bound, value)
+            state = bound.binding.feedback.state or key
+            self._show_state(bound, state_field(value, state))
+
+    def state_value(self, key: str) -> Any:
+        """A console state (``playing``, ``loop.on``) or a ``surface.*`` one, now."""
+        if key.startswith("surface."):
+            return self.local_state(key)
+        return state_field(self.desk.state().get(key.split(".")[0]), key)
 
     def on_state_local(self, key: str, value: Any) -> None:
         """A surface-local state changed (``surface.shift``, ``surface.bank``)."""
@@ -314,7 +333,7 @@ class Surface:
         cell = value_cell(bound, value)
         if cell is None:
             return
-        if b.feedback.kind == "fader" and _near(self.queue.shown(bound.cell_key), cell):
+        if b.feedback.kind == "fader" and fader_near(self.queue.shown(bound.cell_key), cell):
             return  # already there, within what a motor can resolve
         self._post(bound.cell_key, cell)
 
@@ -334,15 +353,12 @@ class Surface:
     def post_all(self, bounds: Iterable[Bound]) -> None:
         """Post the current state of every bound control's feedback."""
         values = self.desk.values()
-        state = self.desk.state()
         for bound in bounds:
             fb = bound.binding.feedback
             if fb.kind == "none":
                 continue
             if fb.state:
-                key = fb.state
-                self._show_state(bound, self.local_state(key) if key.startswith("surface.")
-                                 else state.get(key))
+                self._show_state(bound, self.state_value(fb.state))
             elif bound.param is not None:
                 self._show_value(bound, values[bound.param.id])
 
@@ -396,34 +412,6 @@ class Surface:
             "layer": self._layer or "base",
             "counters": dict(self.counters, feedback_sent=self.queue.sent,
                              feedback_coalesced=self.queue.coalesced),
-            "bindings": [_describe_binding(b) for b in self._bindings.all],
+            "bindings": [describe_bound(b) for b in self._bindings.all],
         }
 
-
-def _describe_binding(bound: Bound) -> dict[str, Any]:
-    b = bound.binding
-    row: dict[str, Any] = {"control": b.control.describe(), "mode": b.mode,
-                           "target": b.target, "where": b.where}
-    if b.layer:
-        row["layer"] = b.layer
-    if b.args:
-        row["args"] = dict(b.args)
-    if b.pickup:
-        row["pickup"] = "engaged" if bound.pickup.engaged else "waiting"
-    if b.feedback.kind != "none":
-        row["feedback"] = b.feedback.kind
-    return row
-
-
-def _near(shown: Cell | None, cell: Cell, tolerance: int = 32) -> bool:
-    """Whether a motor fader already sits within ``tolerance`` of ``cell`` (14-bit).
-
-    32 steps of 16383 is 0.2 % of the travel, finer than the 10-bit position
-    a Mackie fader resolves; resending it would only make the motor twitch.
-    """
-    if not shown or len(shown) != 1 or len(cell) != 1 or len(shown[0]) != 3:
-        return shown == cell
-    a, b = shown[0], cell[0]
-    if a[0] != b[0] or a[0] & 0xF0 != 0xE0:
-        return shown == cell
-    return abs((a[1] | a[2] << 7) - (b[1] | b[2] << 7)) <= tolerance
