@@ -28,6 +28,8 @@ from dsp.smoothing import HEADER, RAMP, glide, write_header
 
 INPUT_CLAMP = 1000.0
 """Largest input magnitude let through (+60 dBFS); beyond is a broken source."""
+DENORMAL_FLOOR = 1e-30
+"""Input samples smaller than this (-600 dBFS) are taken as zero."""
 FAULT_HOLD_MS = 10.0
 """How long the output stays muted after a fault, beyond the chain's latency."""
 
@@ -85,6 +87,8 @@ def _input(x: np.ndarray, target: np.ndarray, current: np.ndarray, io: np.ndarra
                 v = INPUT_CLAMP
             elif v < -INPUT_CLAMP:
                 v = -INPUT_CLAMP
+            elif abs(v) < DENORMAL_FLOOR:  # subnormal input would seed every filter
+                v = 0.0
             peak = max(peak, abs(v))
             x[i, c] = v * gain
     tap[taps.INPUT_PEAK] = peak
