@@ -17,6 +17,7 @@ from console.cli import main as cli_main
 from console.desk import Desk
 from console.surfaces import VirtualPort, load_profile
 from console.surfaces.config import SHIPPED_DIR
+from console.surfaces.surface import ECHO_WINDOW_S
 from dsp import params as P
 from tests.test_surfaces_support import (
     JACK,
@@ -77,6 +78,7 @@ def test_nanokontrol2_faders_knobs_buttons_and_transport(rig):
     desk.set_state("loop", {"on": True, "start_s": 0.0, "end_s": 8.0}, source="engine")
     assert dev.wait_message(bytes([0xB0, 46, 127]))  # its LED follows the console's loop
     watch.actions.clear()
+    time.sleep(ECHO_WINDOW_S)  # a hand comes later than a MIDI thru echo of that LED would
     dev.send(0xB0, 46, 127)
     assert watch.wait_action("loop")["on"] is False
     # SET held is Shift: R1 stores snapshot A; released, R1 recalls it
@@ -156,6 +158,26 @@ def test_the_daemon_opens_its_own_virtual_port_for_software_controllers(jack, us
     finally:
         app.delete()
         manager.stop()
+
+
+def test_feedback_sent_back_by_a_midi_thru_never_loops(jack, user_mappings):
+    desk = Desk()
+    watch = DeskWatch(desk)
+    dev = Player("nanoKONTROL2", "nanoKONTROL2 MIDI 1", thru=True)
+    manager = make_manager(desk, user_mappings)
+    manager.start()
+    try:
+        assert manager.wait_until(lambda m: connected(m, "korg-nanokontrol2"), WAIT_S)
+        surface = manager.surface("korg-nanokontrol2")
+        assert until(lambda: surface.counters["echoes"] > 20)  # the restore came back
+        dev.send(0xB0, 32, 127)  # S1 once: band 1 out, its LED off, echoed back
+        dev.send(0xB0, 32, 0)
+        assert watch.wait_value("eq.band1.on", lambda v: v == 0.0)
+        assert not watch.wait_value("eq.band1.on", lambda v: v == 1.0, timeout=0.3)
+        assert len([c for c, _ in watch.changes if "eq.band1.on" in c]) == 1
+    finally:
+        manager.stop()
+        dev.unplug()
 
 
 def test_garbage_and_truncated_input_is_counted_and_harmless(rig):

@@ -193,3 +193,22 @@ def test_unplug_and_replug_restores_motor_faders_and_displays(xtouch):
     assert dev.wait_message(lcd(1, 1, "250Hz"))
     assert time.monotonic() - t0 < 2.0
     assert manager.describe()["reconnects"] == 1
+
+
+def test_a_surface_with_midi_thru_does_not_loop_its_fader_echo(jack, user_mappings):
+    desk = Desk()
+    watch = DeskWatch(desk)
+    dev = Player("X-Touch", "X-Touch INT", thru=True)
+    manager = make_manager(desk, user_mappings)
+    manager.start()
+    try:
+        assert manager.wait_until(lambda m: connected(m, NAME), WAIT_S)
+        assert dev.wait_message(lcd(7, 0, "Output"))
+        dev.send(0xE1, 0x00, 0x60)  # strip 2 fader: the echo comes straight back
+        assert watch.wait_value("eq.band2.gain_db", lambda v: v == 9.0)
+        assert until(lambda: manager.surface(NAME).counters["echoes"] > 0)
+        time.sleep(0.3)  # a loop would be thousands of messages by now
+        assert dev.received.count(bytes([0xE1, 0x00, 0x60])) == 1
+    finally:
+        manager.stop()
+        dev.unplug()

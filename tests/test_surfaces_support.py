@@ -27,8 +27,8 @@ WAIT_S = 2.0
 class Player:
     """A virtual MIDI device: ``send`` plays bytes, ``received`` holds the feedback."""
 
-    def __init__(self, client: str, port: str = "MIDI 1") -> None:
-        self.client, self.port = client, port
+    def __init__(self, client: str, port: str = "MIDI 1", thru: bool = False) -> None:
+        self.client, self.port, self.thru = client, port, thru
         self.received: list[bytes] = []
         self._cond = threading.Condition()
         self._open()
@@ -42,6 +42,8 @@ class Player:
         self._in.open_virtual_port(self.port)
 
     def _on_message(self, event: tuple[list[int], float], _data: object) -> None:
+        if self.thru:  # a device with MIDI thru on sends everything back
+            self._out.send_message(event[0])
         with self._cond:
             self.received.append(bytes(event[0]))
             self._cond.notify_all()

@@ -12,6 +12,14 @@ A change made by this surface is not sent back to the control that made it
 parameter are updated. A motor fader echoes each position it sends (the
 Mackie servo rule) and is never moved by the host while touched.
 
+Feedback never loops back into input: a device (or a MIDI thru on the way)
+that sends our feedback back would otherwise press the button whose LED we
+lit, and again, forever. The first input identical to a message sent to the
+same surface in the last ``ECHO_WINDOW_S`` is counted as an echo and dropped
+(the price: a real press within 50 ms of its own LED being sent the same
+bytes is lost, which only a reconnect or a remote change can cause; a thru
+echo comes back within a JACK period or two).
+
 Locking: ``self._lock`` is a leaf; the desk is never called while it is held
 (``Desk.nudge`` notifies listeners under the desk's lock, so the reverse
 order would deadlock).
@@ -54,7 +62,9 @@ from dsp.errors import MasterdeckError
 
 log = logging.getLogger(__name__)
 FIFTEEN_BIT = ("pitchbend", "cc14", "nrpn")
-COUNTERS = ("received", "undecodable", "ignored", "applied", "held_by_pickup", "actions",
+ECHO_WINDOW_S = 0.05
+"""Input identical to feedback sent this recently is our feedback coming back, not a move."""
+COUNTERS = ("received", "undecodable", "echoes", "ignored", "applied", "held_by_pickup", "actions",
             "action_errors", "errors", "sent", "send_errors")
 
 LearnHook = Callable[["Surface", Event, list[int]], bool]
@@ -90,6 +100,7 @@ class Surface:
         self._wake = wake
         self._lock = threading.Lock()
         self._origin = threading.local()
+        self._recent: dict[bytes, float] = {}  # feedback sent -> when (the echo guard)
         self._layer = ""
         self._touched: dict[ControlKey, float] = {}  # control -> until (inf = touch held)
         self._bindings = BindingTable(())
@@ -130,11 +141,15 @@ class Surface:
         """Handle one raw message from the device. Never raises."""
         self.counters["received"] += 1
         try:
+            now = time.monotonic() if now is None else now
+            sent_at = self._recent.pop(bytes(data), None)  # an echo comes back once
+            if sent_at is not None and now - sent_at < ECHO_WINDOW_S:
+                self.counters["echoes"] += 1  # our own feedback, sent back by a MIDI thru
+                return
             event = self._decoder.feed(data)
             if event is None:
                 self.counters["undecodable"] += 1
                 return
-            now = time.monotonic() if now is None else now
             if event.kind == "sysex":
                 self.on_sysex(event.data)
                 return
@@ -383,6 +398,9 @@ class Surface:
             self.counters["send_errors"] += out is not None
             return False
         self.counters["sent"] += 1
+        if len(self._recent) > 1024:
+            self._recent.clear()
+        self._recent[bytes(message)] = time.monotonic()
         return True
 
     def periodic(self, now: float) -> None:
