@@ -35,7 +35,7 @@ import math
 import numpy as np
 from numba import carray, cfunc, types
 
-from console.rtintrinsics import CLOCK_MONOTONIC, as_voidptr, clock_gettime, flush_denormals
+from console.rtintrinsics import as_voidptr, flush_denormals, monotonic_ns
 from dsp import loudness, truepeak
 from dsp._jit import kernel
 from dsp.chain import process_block
@@ -43,8 +43,8 @@ from dsp.chain import process_block
 # table rows: (address, length); 2-D arrays are (length, 2)
 (T_CTL, T_RT, T_TARGET, T_CURRENT, T_IO, T_EQ, T_COMP, T_EXCITER, T_STEREO, T_LIMITER,
  T_TAPS, T_WORK, T_DRY, T_REFBUF, T_DELAY, T_METER_OUT, T_PEAK_OUT, T_METER_DRY,
- T_TIMES, T_CLOCK, T_SONG0, T_SONG1, T_REF0, T_REF1) = range(24)
-TABLE_ROWS = 24
+ T_TIMES, T_SONG0, T_SONG1, T_REF0, T_REF1) = range(23)
+TABLE_ROWS = 23
 
 # ctl: written by the engine (control side) only
 (C_PLAY, C_LOOP, C_LOOP_START, C_LOOP_END, C_LOCATE_SEQ, C_LOCATE_TO, C_SOURCE,
@@ -185,9 +185,7 @@ def run_block(table, inp, out, frames, in_channels, out_channels, status):
     when the stream has no input).
     """
     flush_denormals()
-    clock = carray(_row(table, T_CLOCK)[0], (2,), np.int64)
-    clock_gettime(CLOCK_MONOTONIC, _row(table, T_CLOCK)[0])
-    started = clock[0] * 1000000000 + clock[1]
+    started = monotonic_ns()
 
     ctl = carray(_row(table, T_CTL)[0], (CTL_SIZE,), np.float64)
     rt = carray(_row(table, T_RT)[0], (RT_SIZE,), np.float64)
@@ -276,8 +274,7 @@ def run_block(table, inp, out, frames, in_channels, out_channels, status):
         done += n
     rt[R_FRAMES] += frames
 
-    clock_gettime(CLOCK_MONOTONIC, _row(table, T_CLOCK)[0])
-    elapsed = clock[0] * 1000000000 + clock[1] - started
+    elapsed = monotonic_ns() - started
     k = int(rt[R_TIME_INDEX])
     times[k % times.shape[0]] = elapsed
     rt[R_TIME_INDEX] = k + 1

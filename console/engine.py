@@ -45,8 +45,9 @@ MAX_BLOCK = 8192
 METER_RATE_HZ = 30.0
 SOURCES = {"master": cb.SOURCE_MASTER, "bypass": cb.SOURCE_BYPASS,
            "reference": cb.SOURCE_REFERENCE}
-MATCH_WINDOW_S = 10.0
-"""Loudness matching compares master and unprocessed over this recent window."""
+MATCH_WINDOW_S = 3.0
+"""Loudness matching compares master and unprocessed over this recent window
+(short-term length, so the match follows a knob within about three seconds)."""
 
 
 class Engine:
@@ -87,7 +88,6 @@ class Engine:
         self.meter_out = LoudnessMeter(self.sample_rate, 2)
         self.meter_dry = LoudnessMeter(self.sample_rate, 2)
         self.times = np.zeros(cb.TIME_RING)
-        self.clock = np.zeros(2, dtype=np.int64)
         self.songs: list[np.ndarray] = [silence(), silence()]
         self.refs: list[np.ndarray] = [silence(), silence()]
         self.song: Track | None = None
@@ -116,7 +116,7 @@ class Engine:
             cb.T_TAPS: self.chain.taps, cb.T_WORK: self.work, cb.T_DRY: self.dry,
             cb.T_REFBUF: self.refbuf, cb.T_DELAY: self.delay,
             cb.T_METER_OUT: self.meter_out.state, cb.T_PEAK_OUT: self.meter_out.true_peak_state,
-            cb.T_METER_DRY: self.meter_dry.state, cb.T_TIMES: self.times, cb.T_CLOCK: self.clock,
+            cb.T_METER_DRY: self.meter_dry.state, cb.T_TIMES: self.times,
             cb.T_SONG0: self.songs[0], cb.T_SONG1: self.songs[1],
             cb.T_REF0: self.refs[0], cb.T_REF1: self.refs[1],
         }

@@ -13,14 +13,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from dsp.errors import DeviceError
-
-_CLIENT_VARS = ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")
 
 
 class DummyJackServer:
@@ -76,26 +75,58 @@ class DummyJackServer:
 @contextmanager
 def dummy_jack(rate: int = 48000, period: int = 256,
                prefix: str = "masterdeck") -> Iterator[DummyJackServer]:
-    """Run a dummy JACK server for the block and point this process's clients at it."""
+    """Run a dummy JACK server for the block and point this process's clients at it.
+
+    PortAudio is re-initialised on the way in, so its JACK host API sees the
+    server, and shut down before the server stops on the way out: PortAudio's
+    JACK host API aborts the process at exit if its server vanished under it.
+    ``JACK_NO_START_SERVER`` stays set afterwards, so no later client of this
+    process quietly starts a JACK server of its own.
+    """
     server = DummyJackServer(rate, period, prefix)
     server.start()
-    previous = {key: os.environ.get(key) for key in _CLIENT_VARS}
+    previous = os.environ.get("JACK_DEFAULT_SERVER")
     os.environ["JACK_DEFAULT_SERVER"] = server.name
     os.environ["JACK_NO_START_SERVER"] = "1"
     try:
+        _portaudio_sees_jack()
         yield server
     finally:
+        _portaudio("terminate")
         server.stop()
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        if previous is None:
+            os.environ.pop("JACK_DEFAULT_SERVER", None)
+        else:
+            os.environ["JACK_DEFAULT_SERVER"] = previous
+        _portaudio("init")
 
 
-def refresh_portaudio() -> None:
-    """Make PortAudio rescan host APIs (it lists JACK only if a server ran at init)."""
-    import sounddevice as sd
+def _portaudio(step: str) -> None:
+    """Terminate or initialise PortAudio, if this process uses it."""
+    sd = sys.modules.get("sounddevice")
+    if sd is None:
+        return
+    if step == "terminate":
+        sd._terminate()
+    else:
+        sd._initialize()
 
-    sd._terminate()
-    sd._initialize()
+
+def _portaudio_sees_jack(timeout: float = 5.0) -> None:
+    """Re-initialise PortAudio until its JACK host API lists the new server.
+
+    A server that already lists its ports can still refuse the first client
+    for a moment, and PortAudio only looks for JACK when it initialises.
+    """
+    sd = sys.modules.get("sounddevice")
+    if sd is None:
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        sd._terminate()
+        sd._initialize()
+        if any("JACK" in api["name"] for api in sd.query_hostapis()):
+            return
+        if time.monotonic() > deadline:
+            raise DeviceError("PortAudio does not see the JACK server")
+        time.sleep(0.1)

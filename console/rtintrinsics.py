@@ -14,8 +14,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import platform
 
 import llvmlite.ir as ir
@@ -58,8 +56,26 @@ def flush_denormals(typingctx):
     return types.void(), codegen
 
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c"))
-clock_gettime = _libc.clock_gettime
-clock_gettime.argtypes = (ctypes.c_int, ctypes.c_void_p)
-clock_gettime.restype = ctypes.c_int
 CLOCK_MONOTONIC = 1
+
+
+@intrinsic
+def monotonic_ns(typingctx):
+    """CLOCK_MONOTONIC in nanoseconds, straight from libc's clock_gettime.
+
+    Declared by name (not through ctypes) so kernels that call it can still be
+    cached on disk.
+    """
+
+    def codegen(context, builder, signature, args):
+        i64, i32 = ir.IntType(64), ir.IntType(32)
+        timespec = cgutils.alloca_once(builder, ir.ArrayType(i64, 2))
+        fnty = ir.FunctionType(i32, [i32, cgutils.voidptr_t])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "clock_gettime")
+        builder.call(fn, [ir.Constant(i32, CLOCK_MONOTONIC),
+                          builder.bitcast(timespec, cgutils.voidptr_t)])
+        seconds = builder.load(cgutils.gep_inbounds(builder, timespec, 0, 0))
+        nanos = builder.load(cgutils.gep_inbounds(builder, timespec, 0, 1))
+        return builder.add(builder.mul(seconds, ir.Constant(i64, 1_000_000_000)), nanos)
+
+    return types.int64(), codegen

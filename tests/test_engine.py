@@ -1,0 +1,162 @@
+"""The engine end to end on a JACK dummy server: a JACK client records what it plays."""
+
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from console.engine import Engine
+from tests.helpers import db, rms
+from tests.jackrecorder import Recorder, clicks
+
+RATE = 48000
+
+
+def _tone(path, freq, level_db, seconds=20.0):
+    t = np.arange(int(seconds * RATE)) / RATE
+    s = 10 ** (level_db / 20) * np.sin(2 * np.pi * freq * t)
+    sf.write(path, np.stack([s, s], axis=1), RATE, subtype="FLOAT")
+    return path
+
+
+@pytest.fixture(scope="module")
+def rig(jack, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("songs")
+    engine = Engine(sample_rate=RATE, block_size=256)
+    engine.start()
+    engine.load_song(str(_tone(folder / "song.wav", 440.0, -20.0)))
+    engine.load_reference(str(_tone(folder / "ref.wav", 1000.0, -8.0)))
+    engine.set_loop(0.0, 19.0, True)
+    recorder = Recorder()
+    recorder.connect_to("PortAudio")
+    engine.play()
+    time.sleep(0.3)
+    yield engine, recorder
+    recorder.close()
+    engine.stop()
+
+
+def _level(x):
+    return db(rms(x))
+
+
+def test_the_stream_runs_on_the_callback_with_no_python(rig):
+    engine, _ = rig
+    info = engine.stream_info()
+    assert info["callback"] == "cfunc"
+    assert info["sample_rate"] == RATE and info["block_size"] == 256
+    before = engine.rt[6]  # R_CALLBACKS
+    time.sleep(0.2)
+    assert engine.rt[6] - before > 20  # ~37 callbacks in 0.2 s at 256 frames
+
+
+def test_the_known_signal_is_heard_at_its_level(rig):
+    engine, recorder = rig
+    engine.desk.set_many({"output.gain_db": 0.0, "limiter.drive_db": 0.0}, "test")
+    time.sleep(0.1)
+    x = recorder.record(0.5)
+    # a -20 dBFS sine has an RMS of -23.01 dB; the default chain leaves it alone
+    assert _level(x) == pytest.approx(-23.01, abs=0.2)
+    spectrum = np.abs(np.fft.rfft(x[:, 0] * np.hanning(len(x))))
+    assert abs(np.argmax(spectrum) * RATE / len(x) - 440.0) < 5.0
+
+
+def test_a_parameter_change_is_heard_without_clicks(rig):
+    engine, recorder = rig
+    engine.desk.set("output.gain_db", 0.0, "test")
+    time.sleep(0.1)
+
+    def turn(_):
+        time.sleep(0.3)
+        engine.desk.set("output.gain_db", -12.0, "test")
+
+    x = recorder.record(1.0, during=turn)
+    assert _level(x[-RATE // 5:]) - _level(x[: RATE // 10]) == pytest.approx(-12.0, abs=0.3)
+    assert clicks(x) == []
+    engine.desk.set("output.gain_db", 0.0, "test")
+
+
+def test_bypass_is_loudness_matched_and_click_free(rig):
+    engine, recorder = rig
+    engine.desk.set("limiter.drive_db", 12.0, "test")  # the master is now ~12 dB louder
+    engine.match = True
+    time.sleep(3.5)  # the match follows within a short-term window (3 s)
+    master = recorder.record(0.4)
+
+    def switch(_):
+        time.sleep(0.2)
+        engine.set_source("bypass")
+
+    switching = recorder.record(0.8, during=switch)
+    bypass = recorder.record(0.4)
+    engine.set_source("master")
+    engine.desk.set("limiter.drive_db", 0.0, "test")
+    # unmatched, bypass would be 12 dB quieter; matched, the two are heard alike
+    assert abs(_level(bypass) - _level(master)) < 1.0
+    assert clicks(switching) == []
+
+
+def test_the_reference_plays_level_matched_and_switching_back_is_clean(rig):
+    engine, recorder = rig
+    engine.match = True
+    time.sleep(3.5)  # the match settles after the previous test's changes
+    master = recorder.record(0.4)
+    engine.set_source("reference")
+    time.sleep(0.1)
+    ref = recorder.record(0.4)
+    spectrum = np.abs(np.fft.rfft(ref[:, 0] * np.hanning(len(ref))))
+    assert abs(np.argmax(spectrum) * RATE / len(ref) - 1000.0) < 5.0  # it is the reference
+    assert abs(_level(ref) - _level(master)) < 1.0  # 12 dB louder on disk, matched here
+
+    def back(_):
+        time.sleep(0.2)
+        engine.set_source("master")
+
+    assert clicks(recorder.record(0.6, during=back)) == []
+
+
+def test_a_snapshot_recall_changes_the_sound_in_one_step_without_clicks(rig):
+    engine, recorder = rig
+    desk = engine.desk
+    desk.set_many({"output.gain_db": 0.0, "eq.band3.gain_db": 0.0}, "test")
+    desk.perform("snapshot_store", slot="A")
+    desk.set_many({"output.gain_db": -9.0, "eq.band3.gain_db": -6.0}, "test")
+    desk.perform("snapshot_store", slot="B")
+    desk.perform("snapshot_recall", slot="A")
+    time.sleep(0.2)
+
+    def recall(_):
+        time.sleep(0.3)
+        desk.perform("snapshot_recall", slot="B")
+
+    x = recorder.record(1.0, during=recall)
+    assert _level(x[-RATE // 5:]) < _level(x[: RATE // 10]) - 9.0
+    assert clicks(x) == []
+    desk.perform("snapshot_recall", slot="A")
+
+
+def test_stop_and_play_fade_instead_of_clicking(rig):
+    engine, recorder = rig
+
+    def stop_then_play(_):
+        time.sleep(0.2)
+        engine.halt()
+        time.sleep(0.2)
+        engine.play()
+
+    x = recorder.record(0.8, during=stop_then_play)
+    quiet = np.abs(x).max(axis=1) < 1e-6
+    assert quiet.sum() > 0.1 * RATE  # it really stopped
+    assert clicks(x) == []
+    assert engine.meters()["playing"]
+
+
+def test_meters_publish_loudness_and_the_callback_load(rig):
+    engine, _ = rig
+    time.sleep(0.5)
+    m = engine.meters()
+    assert m["momentary_lufs"] is not None and -40 < m["momentary_lufs"] < 0
+    assert m["true_peak_dbtp"] is not None
+    load = engine.callback_load()
+    assert 0 < load["p50_ms"] < 5.33  # well inside a 256-frame period
