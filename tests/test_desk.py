@@ -22,7 +22,7 @@ def test_set_writes_the_target_array_and_tells_listeners_who_changed_it():
 
 def test_set_many_is_all_or_nothing():
     desk = Desk()
-    with pytest.raises(ParameterError, match="comp.ratio"):
+    with pytest.raises(ParameterError, match=r"comp\.ratio"):
         desk.set_many({"input.trim_db": 3.0, "comp.ratio": 100.0})
     assert desk.get("input.trim_db") == 0.0
 
