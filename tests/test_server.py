@@ -435,7 +435,8 @@ def test_transport_plays_locates_loops_and_stops(daemon):
         assert song["title"] == "tone" and song["source_rate"] == 44100
         assert abs(song["duration_s"] - 1.0) < 0.01
         assert client.request("play")["transport"]["playing"] is True
-        assert client.request("locate", seconds=0.5)["transport"]
+        located = client.request("locate", seconds=0.5)["transport"]
+        assert 0.45 < located["position_s"] < 0.75  # replied once the jump is made
         with pytest.raises(ProtocolError, match="after the start"):
             client.request("loop", start_s=0.8, end_s=0.2, on=True)
         assert client.request("loop", start_s=0.2, end_s=0.8, on=True)["transport"]["loop"] == {
