@@ -29,6 +29,10 @@ _SUFFIX_FORMATS = {"aif": "AIFF", "aifc": "AIFF", "oga": "OGG"}
 
 def open_source(path: str | Path) -> sf.SoundFile:
     """Open an audio file for reading, checking it is something we can master."""
+    if not Path(path).exists():
+        raise AudioFileError(f"{path}: no such file")
+    if Path(path).is_dir():
+        raise AudioFileError(f"{path}: is a folder, not an audio file")
     try:
         source = sf.SoundFile(str(path))
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:

@@ -137,7 +137,12 @@ class Engine:
         out = np.zeros(self.block_size * 2, dtype=np.float32)
         inp = np.zeros(max(self.block_size * channels_in, 1), dtype=np.float32)
         saved = self.rt.copy()
-        cb.run_block(self.table, inp, out, self.block_size, channels_in, 2, 0)
+        # The block function sets FTZ/DAZ for its thread (MXCSR is per thread):
+        # warm it on a thread of its own so the caller's floating point stays IEEE.
+        warm = threading.Thread(target=cb.run_block, name="warm-up",
+                                args=(self.table, inp, out, self.block_size, channels_in, 2, 0))
+        warm.start()
+        warm.join()
         self.rt[:] = saved
         self.start_times["compile_s"] = time.perf_counter() - started
         return self.start_times["compile_s"]
@@ -231,36 +236,42 @@ class Engine:
     # transport -------------------------------------------------------------
     def _register_actions(self) -> None:
         desk = self.desk
-        desk.register_action("play", lambda source="": self.play())
-        desk.register_action("stop", lambda source="": self.halt())
-        desk.register_action("toggle_play", lambda source="": self.toggle_play())
+        desk.register_action("play", lambda source="": self.play(source))
+        desk.register_action("stop", lambda source="": self.halt(source))
+        desk.register_action("toggle_play", lambda source="": self.toggle_play(source))
         desk.register_action("locate", lambda seconds=0.0, source="": self.locate(seconds))
         desk.register_action("loop", lambda start=None, end=None, on=None, source="":
-                             self.set_loop(start, end, on))
+                             self.set_loop(start, end, on, source))
         desk.register_action("bypass", lambda on=None, source="": self.set_source(
-            "bypass" if (on if on is not None else self.source != "bypass") else "master"))
+            "bypass" if (on if on is not None else self.source != "bypass") else "master",
+            source))
         desk.register_action("reference", lambda on=None, source="": self.set_source(
             "reference" if (on if on is not None else self.source != "reference")
-            else "master"))
+            else "master", source))
 
-    def play(self) -> None:
+    def play(self, source: str = "") -> None:
         """Start playback from the current position (fades in over 10 ms)."""
-        if self.rt[cb.R_ENDED] > 0.5:
+        if self.ended:
             self.locate(0.0)
         self.ctl[cb.C_PLAY] = 1.0
-        self.desk.set_state("playing", True)
+        self.desk.set_state("playing", True, source)
 
-    def halt(self) -> None:
+    def halt(self, source: str = "") -> None:
         """Stop playback (fades out over 10 ms, the position is kept)."""
         self.ctl[cb.C_PLAY] = 0.0
-        self.desk.set_state("playing", False)
+        self.desk.set_state("playing", False, source)
 
-    def toggle_play(self) -> None:
+    def toggle_play(self, source: str = "") -> None:
         """Play if stopped, stop if playing."""
         if self.ctl[cb.C_PLAY] > 0.5:
-            self.halt()
+            self.halt(source)
         else:
-            self.play()
+            self.play(source)
+
+    @property
+    def ended(self) -> bool:
+        """Whether playback ran off the end of the song (and stopped there)."""
+        return bool(self.rt[cb.R_ENDED] > 0.5)
 
     def locate(self, seconds: float) -> None:
         """Jump to ``seconds`` into the song (fade out, jump, fade in)."""
@@ -275,17 +286,24 @@ class Engine:
             self.rt[cb.R_ENDED] = 0.0
 
     def set_loop(self, start: float | None = None, end: float | None = None,
-                 on: bool | None = None) -> None:
-        """Set the loop region in seconds and/or switch looping on or off."""
-        if start is not None:
-            self.ctl[cb.C_LOOP_START] = max(0.0, round(float(start) * self.sample_rate))
-        if end is not None:
-            self.ctl[cb.C_LOOP_END] = max(0.0, round(float(end) * self.sample_rate))
-        if on is not None:
-            self.ctl[cb.C_LOOP] = 1.0 if on else 0.0
-        if self.ctl[cb.C_LOOP] and self.ctl[cb.C_LOOP_END] <= self.ctl[cb.C_LOOP_START]:
+                 on: bool | None = None, source: str = "") -> None:
+        """Set the loop region in seconds and/or switch looping on or off.
+
+        Checked as a whole before anything changes: a refused loop leaves the
+        previous one in place.
+        """
+        rate = self.sample_rate
+        new_start = self.ctl[cb.C_LOOP_START] if start is None else float(start) * rate
+        new_end = self.ctl[cb.C_LOOP_END] if end is None else float(end) * rate
+        new_on = bool(self.ctl[cb.C_LOOP]) if on is None else bool(on)
+        if not (math.isfinite(new_start) and math.isfinite(new_end)) or new_start < 0:
+            raise MasterdeckError("loop: start and end must be positions in seconds")
+        if new_on and new_end <= new_start:
             raise MasterdeckError("loop: the end must come after the start")
-        self.desk.set_state("loop", self.loop_info())
+        self.ctl[cb.C_LOOP_START] = round(new_start)
+        self.ctl[cb.C_LOOP_END] = round(new_end)
+        self.ctl[cb.C_LOOP] = 1.0 if new_on else 0.0
+        self.desk.set_state("loop", self.loop_info(), source)
 
     def loop_info(self) -> dict[str, Any]:
         """The loop region in seconds and whether looping is on."""
@@ -298,16 +316,21 @@ class Engine:
         """What is heard: master, bypass or reference."""
         return next(k for k, v in SOURCES.items() if v == int(self.ctl[cb.C_SOURCE]))
 
-    def set_source(self, name: str) -> None:
+    def set_source(self, name: str, source: str = "") -> None:
         """Listen to ``master``, ``bypass`` (unprocessed) or ``reference``; crossfades."""
         if name not in SOURCES:
             raise MasterdeckError(f"source {name!r}: use one of {', '.join(SOURCES)}")
         if name == "reference" and self.reference is None:
             raise MasterdeckError("no reference track is loaded")
         self.ctl[cb.C_SOURCE] = SOURCES[name]
-        self.desk.set_state("source", name)
-        self.desk.set_state("bypass", name == "bypass")
-        self.desk.set_state("reference", name == "reference")
+        self.desk.set_state("source", name, source)
+        self.desk.set_state("bypass", name == "bypass", source)
+        self.desk.set_state("reference", name == "reference", source)
+
+    def set_match(self, on: bool, source: str = "") -> None:
+        """Switch loudness matching of master, bypass and reference on or off."""
+        self.match = bool(on)
+        self.desk.set_state("match", self.match, source)
 
     def set_reference_follow(self, follow: bool) -> None:
         """Play the reference at the song's position (True) or from its own (False)."""

@@ -307,13 +307,12 @@ def _source(ctx: Context, name: str) -> dict[str, Any]:
     if name not in SOURCES:
         raise ProtocolError("bad_argument",
                             f"source: {name!r} is not one of {', '.join(SOURCES)}")
-    ctx.engine.set_source(name)
+    ctx.engine.set_source(name, ctx.source)
     return {"transport": transport(ctx.engine)}
 
 
 def _match(ctx: Context, on: bool) -> dict[str, Any]:
-    ctx.engine.match = on
-    ctx.engine.desk.set_state("match", on, ctx.source)
+    ctx.engine.set_match(on, ctx.source)
     return {"transport": transport(ctx.engine)}
 
 

@@ -19,9 +19,6 @@ import soundfile as sf
 from console.engine import Engine
 from console.server import ControlServer
 
-# The engine's callback cannot be cached by numba yet (reported); not this module's concern.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:Cannot cache compiled function:numba.core.errors.NumbaWarning")
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "cli-token"
 

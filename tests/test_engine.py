@@ -160,3 +160,11 @@ def test_meters_publish_loudness_and_the_callback_load(rig):
     assert m["true_peak_dbtp"] is not None
     load = engine.callback_load()
     assert 0 < load["p50_ms"] < 5.33  # well inside a 256-frame period
+
+
+def test_compiling_the_callback_leaves_the_callers_floating_point_alone():
+    engine = Engine(sample_rate=RATE, block_size=64)
+    engine.compile()
+    tiny = np.float64(5e-324)
+    assert tiny / 2 + tiny == tiny  # subnormals still exist in this thread (no FTZ/DAZ)
+    assert np.float64(1e-310) * 0.5 != 0.0

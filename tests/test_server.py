@@ -25,9 +25,6 @@ from console.engine import Engine
 from console.protocol import PROTOCOL, ProtocolError
 from console.server import ControlServer, Limits, ServerError
 
-# The engine's callback cannot be cached by numba yet (reported); not this module's concern.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:Cannot cache compiled function:numba.core.errors.NumbaWarning")
 TOKEN = "correct horse battery staple"
 LIMITS = Limits(stall_timeout_s=1.0, auth_timeout_s=1.0, close_grace_s=5.0)
 

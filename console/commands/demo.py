@@ -19,7 +19,6 @@ import sounddevice as sd
 
 from console import config as configuration
 from console import logs
-from console.callback import R_ENDED
 from console.commands.serve import add_audio_arguments, build_config
 from console.daemon import Daemon
 from console.demo_album import SONGS, make_album
@@ -91,7 +90,7 @@ def _play_album(daemon: Daemon, songs: list, seconds: float) -> int:
     try:
         while seconds <= 0 or time.monotonic() - began < seconds:
             time.sleep(0.1)
-            if engine.rt[R_ENDED] > 0.5:
+            if engine.ended:
                 index = (index + 1) % len(songs)
                 engine.load_song(str(songs[index]))
                 engine.play()
