@@ -64,14 +64,16 @@ def test_the_known_signal_is_heard_at_its_level(rig):
 
 def test_a_parameter_change_is_heard_without_clicks(rig):
     engine, recorder = rig
-    engine.desk.set("output.gain_db", 0.0, "test")
-    time.sleep(0.1)
+
+    def setup():
+        engine.desk.set("output.gain_db", 0.0, "test")
+        time.sleep(0.15)
 
     def turn(_):
         time.sleep(0.3)
         engine.desk.set("output.gain_db", -12.0, "test")
 
-    x = recorder.record(1.0, during=turn)
+    x = recorder.record_clean(1.0, during=turn, setup=setup)
     assert _level(x[-RATE // 5:]) - _level(x[: RATE // 10]) == pytest.approx(-12.0, abs=0.3)
     assert clicks(x) == []
     engine.desk.set("output.gain_db", 0.0, "test")
@@ -88,7 +90,11 @@ def test_bypass_is_loudness_matched_and_click_free(rig):
         time.sleep(0.2)
         engine.set_source("bypass")
 
-    switching = recorder.record(0.8, during=switch)
+    def setup():
+        engine.set_source("master")
+        time.sleep(0.1)
+
+    switching = recorder.record_clean(0.8, during=switch, setup=setup)
     bypass = recorder.record(0.4)
     engine.set_source("master")
     engine.desk.set("limiter.drive_db", 0.0, "test")
@@ -113,7 +119,11 @@ def test_the_reference_plays_level_matched_and_switching_back_is_clean(rig):
         time.sleep(0.2)
         engine.set_source("master")
 
-    assert clicks(recorder.record(0.6, during=back)) == []
+    def setup():
+        engine.set_source("reference")
+        time.sleep(0.1)
+
+    assert clicks(recorder.record_clean(0.6, during=back, setup=setup)) == []
 
 
 def test_a_snapshot_recall_changes_the_sound_in_one_step_without_clicks(rig):
@@ -123,14 +133,16 @@ def test_a_snapshot_recall_changes_the_sound_in_one_step_without_clicks(rig):
     desk.perform("snapshot_store", slot="A")
     desk.set_many({"output.gain_db": -9.0, "eq.band3.gain_db": -6.0}, "test")
     desk.perform("snapshot_store", slot="B")
-    desk.perform("snapshot_recall", slot="A")
-    time.sleep(0.2)
+
+    def setup():
+        desk.perform("snapshot_recall", slot="A")
+        time.sleep(0.2)
 
     def recall(_):
         time.sleep(0.3)
         desk.perform("snapshot_recall", slot="B")
 
-    x = recorder.record(1.0, during=recall)
+    x = recorder.record_clean(1.0, during=recall, setup=setup)
     assert _level(x[-RATE // 5:]) < _level(x[: RATE // 10]) - 9.0
     assert clicks(x) == []
     desk.perform("snapshot_recall", slot="A")
@@ -145,7 +157,7 @@ def test_stop_and_play_fade_instead_of_clicking(rig):
         time.sleep(0.2)
         engine.play()
 
-    x = recorder.record(0.8, during=stop_then_play)
+    x = recorder.record_clean(0.8, during=stop_then_play, setup=engine.play)
     quiet = np.abs(x).max(axis=1) < 1e-6
     assert quiet.sum() > 0.1 * RATE  # it really stopped
     assert clicks(x) == []
