@@ -23,6 +23,7 @@ from typing import Any
 from console import config as configuration
 from console.config import Config
 from console.engine import Engine
+from console.server import ControlServer
 from dsp.errors import MasterdeckError
 
 log = logging.getLogger("masterdeck")
@@ -64,11 +65,6 @@ class Daemon:
                  self.engine.start_times.get("compile_s", 0.0), self.engine.stream_info())
 
     def _start_server(self) -> None:
-        try:
-            from console.server import ControlServer
-        except ImportError:
-            log.warning("control server not available in this build")
-            return
         self.server = ControlServer(self.engine, socket_path=self.config.socket_path(),
                                     tcp=self.config.tcp or None,
                                     token=self.config.token or None)

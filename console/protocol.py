@@ -353,6 +353,7 @@ def _status(ctx: Context) -> dict[str, Any]:
         "reference": engine.reference.describe() if engine.reference else None,
         "xruns": meters.get("xruns", 0),
         "callback_load": engine.callback_load(),
+        "start_times": {k: round(v, 3) for k, v in engine.start_times.items()},
         "meters": meters,
         "state": engine.desk.state(),
     }

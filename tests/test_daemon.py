@@ -1,0 +1,96 @@
+"""``masterdeck serve`` as a service: a real process on a dummy JACK server."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from console.client import Client
+
+
+def _tone(path, seconds=5.0, rate=48000):
+    t = np.arange(int(seconds * rate)) / rate
+    s = 0.1 * np.sin(2 * np.pi * 330 * t)
+    sf.write(path, np.stack([s, s], 1), rate)
+    return path
+
+
+def _wait_for(path, process, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"daemon exited early: {process.stderr.read()}")
+        if os.path.exists(path):
+            try:
+                with Client(socket_path=path) as client:
+                    return client.request("status")
+            except OSError:
+                pass
+        time.sleep(0.2)
+    raise AssertionError("daemon did not come up")
+
+
+@pytest.fixture
+def daemon(jack, tmp_path):
+    config_home = tmp_path / "config"
+    (config_home / "masterdeck").mkdir(parents=True)
+    env = {**jack.env(), "XDG_CONFIG_HOME": str(config_home),
+           "XDG_RUNTIME_DIR": str(tmp_path / "run"), "PYTHONUNBUFFERED": "1"}
+    (tmp_path / "run").mkdir(mode=0o700)
+    socket_path = tmp_path / "run" / "masterdeck" / "control.sock"
+    song = _tone(tmp_path / "song.wav")
+    process = subprocess.Popen([sys.executable, "-m", "console", "serve", "--song", str(song)],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        status = _wait_for(str(socket_path), process)
+        yield process, str(socket_path), status, config_home / "masterdeck" / "config.toml"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        process.stdout.close()
+        process.stderr.close()
+
+
+def test_serve_starts_ready_with_the_stream_running_and_start_times_measured(daemon):
+    _process, socket_path, status, _ = daemon
+    assert status["stream"]["running"] and status["stream"]["callback"] == "cfunc"
+    assert status["song"]["title"] == "song"
+    assert status["start_times"]["compile_s"] > 0 and status["start_times"]["ready_s"] > 0
+    assert oct(os.stat(socket_path).st_mode & 0o777) == "0o600"
+
+
+def test_sighup_with_a_broken_config_keeps_the_daemon_running(daemon):
+    process, socket_path, _, config_file = daemon
+    os.set_blocking(process.stderr.fileno(), False)
+    config_file.write_text("[audio\nthis is not toml")
+    process.send_signal(signal.SIGHUP)
+    time.sleep(1.0)
+    assert process.poll() is None
+    assert "reload failed, keeping the running configuration" in (process.stderr.read() or "")
+    with Client(socket_path=socket_path) as client:
+        assert client.request("get", ids=["limiter.ceiling_dbtp"])["values"] == {
+            "limiter.ceiling_dbtp": -1.0}
+    config_file.write_text('[midi]\nbackend = "jack"\n')
+    process.send_signal(signal.SIGHUP)
+    time.sleep(1.0)
+    assert process.poll() is None
+    assert "configuration reloaded" in (process.stderr.read() or "")
+
+
+def test_sigterm_fades_out_and_exits_zero_with_journald_style_logs(daemon):
+    process, socket_path, _, _ = daemon
+    with Client(socket_path=socket_path) as client:
+        client.request("play")
+    time.sleep(0.3)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 0
+    log = process.stderr.read()
+    assert "ready in" in log and "shutting down" in log and "stopped" in log
+    assert not os.path.exists(socket_path)
