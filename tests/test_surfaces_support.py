@@ -38,15 +38,25 @@ class Player:
         self._out.open_virtual_port(self.port)
         self._in = rtmidi.MidiIn(JACK, name=self.client, queue_size_limit=16384)
         self._in.ignore_types(sysex=False, timing=True, active_sense=True)
-        self._in.set_callback(self._on_message)
         self._in.open_virtual_port(self.port)
+        # Polled, not an rtmidi callback: under JACK the callback runs in the JACK
+        # process thread and needs the GIL, and closing the port (which holds the GIL
+        # and waits for that thread) would then deadlock.
+        self._running = True
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
-    def _on_message(self, event: tuple[list[int], float], _data: object) -> None:
-        if self.thru:  # a device with MIDI thru on sends everything back
-            self._out.send_message(event[0])
-        with self._cond:
-            self.received.append(bytes(event[0]))
-            self._cond.notify_all()
+    def _read(self) -> None:
+        while self._running:
+            item = self._in.get_message()
+            if item is None:
+                time.sleep(0.0005)
+                continue
+            if self.thru:  # a device with MIDI thru on sends everything back
+                self._out.send_message(item[0])
+            with self._cond:
+                self.received.append(bytes(item[0]))
+                self._cond.notify_all()
 
     def send(self, *data: int) -> None:
         """Send one message (bytes as ints)."""
@@ -79,6 +89,8 @@ class Player:
 
     def unplug(self) -> None:
         """Close both ports and the clients, as pulling the cable does."""
+        self._running = False
+        self._reader.join(1.0)
         for rt in (self._in, self._out):
             rt.close_port()
             rt.delete()

@@ -200,7 +200,8 @@ class SurfaceManager(HotPlug):
         if profile is None:
             raise MappingError(f"virtual port {name!r}: no profile {profile_id!r}; "
                                f"known: {', '.join(sorted(self.profiles))}")
-        client = f"{self.config.client_name}-{name}"
+        own = self.config.client_name
+        client = own if name == own else f"{own}-{name}"
         with self._lock:
             surface = self._new_surface(profile, f"virtual:{name}")
             surface.input = InputPort(self._api, client, None, virtual="in")
