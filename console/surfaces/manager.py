@@ -210,7 +210,8 @@ class SurfaceManager(HotPlug):
 
     # threads ----------------------------------------------------------------------
     def _poll_loop(self) -> None:
-        interval = self.config.poll_interval_s
+        active_s, idle_s = self.config.poll_interval_s, self.config.idle_poll_interval_s
+        last_input = 0.0
         while not self._stop.is_set():
             busy = False
             for surface in self.surfaces():
@@ -226,8 +227,9 @@ class SurfaceManager(HotPlug):
                 for i, (data, delta) in enumerate(messages):
                     t += delta if i else 0.0
                     surface.handle(data, t)
-            if not busy:
-                time.sleep(interval)
+                last_input = t
+            if not busy:  # a hand on the surface: poll every ms; nobody there: less often
+                time.sleep(active_s if time.monotonic() - last_input < 1.0 else idle_s)
 
     def _watch_loop(self) -> None:
         while not self._stop.wait(self.config.scan_interval_s):
