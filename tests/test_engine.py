@@ -180,3 +180,17 @@ def test_compiling_the_callback_leaves_the_callers_floating_point_alone():
     tiny = np.float64(5e-324)
     assert tiny / 2 + tiny == tiny  # subnormals still exist in this thread (no FTZ/DAZ)
     assert np.float64(1e-310) * 0.5 != 0.0
+
+
+def test_the_reference_can_follow_the_song_position_or_keep_its_own(rig):
+    engine, _ = rig
+    engine.set_reference_follow(False)
+    engine.set_source("reference")
+    time.sleep(0.3)
+    own = engine.rt[1]  # R_REF_POSITION advances on its own while playing
+    assert own > 0.1 * RATE
+    engine.set_reference_follow(True)
+    time.sleep(0.2)
+    engine.set_source("master")
+    engine.set_reference_follow(False)
+

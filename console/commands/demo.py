@@ -61,8 +61,9 @@ def run(args: argparse.Namespace) -> int:
     logs.setup(args.verbose)
     folder = args.folder or str(configuration.data_home() / "demo")
     paths = make_album(folder)
-    songs = [p for p, s in zip(paths, SONGS, strict=True) if not s.reference]
-    reference = next(p for p, s in zip(paths, SONGS, strict=True) if s.reference)
+    songs = [(str(p), s.title) for p, s in zip(paths, SONGS, strict=True) if not s.reference]
+    reference = next((str(p), s.title) for p, s in zip(paths, SONGS, strict=True)
+                     if s.reference)
     need_jack = args.jack == "always" or (args.jack == "auto" and not _has_output_device())
     with contextlib.ExitStack() as stack:
         if need_jack:
@@ -70,15 +71,13 @@ def run(args: argparse.Namespace) -> int:
                                                     args.block_size or 256))
             print(f"no sound card: playing into a dummy JACK server ({server.name})",
                   file=sys.stderr)
-        config = build_config(args)
-        config.songs = [str(songs[0])]
-        config.reference = str(reference)
-        daemon = Daemon(config)
+        daemon = Daemon(build_config(args))
         daemon.start()
         stack.callback(daemon.shutdown)
+        daemon.engine.load_song(*songs[0])
+        daemon.engine.load_reference(*reference)
         daemon.desk.set_many(DEMO_SETTINGS, source="demo")
         return _play_album(daemon, songs, args.seconds)
-    return 0
 
 
 def _play_album(daemon: Daemon, songs: list, seconds: float) -> int:
@@ -92,7 +91,7 @@ def _play_album(daemon: Daemon, songs: list, seconds: float) -> int:
             time.sleep(0.1)
             if engine.ended:
                 index = (index + 1) % len(songs)
-                engine.load_song(str(songs[index]))
+                engine.load_song(*songs[index])
                 engine.play()
             line = _meter_line(engine)
             if tty:
