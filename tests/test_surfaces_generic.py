@@ -15,6 +15,7 @@ import rtmidi
 
 from console.cli import main as cli_main
 from console.desk import Desk
+from console.jackd import DummyJackServer
 from console.surfaces import VirtualPort, load_profile
 from console.surfaces.config import SHIPPED_DIR
 from console.surfaces.surface import ECHO_WINDOW_S
@@ -102,8 +103,15 @@ def test_pickup_holds_a_far_knob_until_it_reaches_the_value(rig):
         dev.send(0xB0, 18, value)
     assert until(lambda: surface.counters["held_by_pickup"] >= 3)
     assert desk.get("eq.band3.freq_hz") == 1000.0
+
+    def shown():  # what masterdeck surfaces --json and the protocol show for knob 3
+        rows = surface.describe()["bindings"]
+        return next(r["pickup"] for r in rows if r["control"] == "cc 18 ch1")
+
+    assert shown() == "waiting"
     dev.send(0xB0, 18, 100)  # jumps across the value: picked up
     assert watch.wait_value("eq.band3.freq_hz", lambda v: v > 4000.0)
+    assert shown() == "engaged"
     dev.send(0xB0, 18, 90)  # engaged: follows
     assert watch.wait_value("eq.band3.freq_hz", lambda v: 2500.0 < v < 4000.0)
     desk.set("eq.band3.freq_hz", 100.0, source="ui")  # changed elsewhere: catch it again
@@ -301,3 +309,91 @@ def test_surfaces_command_lists_profiles_ports_and_bindings(jack, capsys):
         assert "korg-nanokontrol2" in text and "nanoKONTROL2:nanoKONTROL2 MIDI 1" in text
     finally:
         dev.unplug()
+
+
+MY_BOX = """
+# A user's own device: 14-bit, NRPN, pressure and pitch bend controls.
+[device]
+name = "My Box"
+ports = ["my box"]
+
+[[binding]]
+control = "cc14"
+number = 1
+param = "output.gain_db"
+pickup = false
+feedback = "value"
+
+[[binding]]
+control = "nrpn"
+number = 300
+param = "limiter.ceiling_dbtp"
+pickup = false
+
+[[binding]]
+control = "nrpn"
+number = 301
+mode = "relative"
+param = "eq.band1.q"
+
+[[binding]]
+control = "pressure"
+param = "stereo.width_pct"
+pickup = false
+
+[[binding]]
+control = "pitchbend"
+channel = 2
+param = "input.trim_db"
+min = -6.0
+max = 6.0
+"""
+
+
+def test_a_users_profile_with_14_bit_nrpn_pressure_and_pitch_bend_controls(rig, user_mappings):
+    user_mappings.mkdir(parents=True)
+    (user_mappings / "my-box.toml").write_text(MY_BOX)
+    desk, watch, start = rig
+    manager, dev = start("My Box", "My Box MIDI 1", "my-box")
+    dev.clear()
+    dev.send(0xB0, 1, 0x40)  # 14-bit: MSB then LSB
+    dev.send(0xB0, 33, 0x00)
+    assert watch.wait_value("output.gain_db", lambda v: v == -15.0)
+    desk.set("output.gain_db", -7.5, source="ui")  # 3/4 of the travel: 12287 = 0x5F 0x7F
+    assert dev.wait_message(bytes([0xB0, 33, 0x7F]))  # fed back as a pair, LSB last
+    assert dev.received[-2:] == [bytes([0xB0, 1, 0x5F]), bytes([0xB0, 33, 0x7F])]
+    dev.send(0xB0, 99, 2)  # NRPN 300 = 2 << 7 | 44
+    dev.send(0xB0, 98, 44)
+    dev.send(0xB0, 6, 0x7F)
+    dev.send(0xB0, 38, 0x7F)
+    assert watch.wait_value("limiter.ceiling_dbtp", lambda v: v == 0.0)
+    dev.send(0xB0, 98, 45)  # NRPN 301, stepped by data increment
+    dev.send(0xB0, 96, 0)
+    assert watch.wait_value("eq.band1.q", lambda v: v > 0.707)
+    dev.send(0xD0, 127)  # channel pressure
+    assert watch.wait_value("stereo.width_pct", lambda v: v == 200.0)
+    dev.send(0xE1, 0x7F, 0x7F)  # pitch bend on channel 2, limited to -6..+6 dB
+    dev.send(0xE1, 0x00, 0x40)
+    dev.send(0xE1, 0x7F, 0x7F)
+    assert watch.wait_value("input.trim_db", lambda v: v == 6.0)
+    assert manager.surface("my-box").counters["errors"] == 0
+
+
+def test_the_daemon_goes_on_without_midi_and_binds_once_the_server_is_up(user_mappings,
+                                                                          monkeypatch):
+    server = DummyJackServer()
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", server.name)
+    monkeypatch.setenv("JACK_NO_START_SERVER", "1")
+    desk = Desk()
+    manager = make_manager(desk, user_mappings, scan_interval_s=0.2,
+                           virtual_ports=[VirtualPort("late", "generic")])
+    manager.start()  # no JACK server yet: reported, not raised
+    try:
+        assert "JACK" in manager.describe()["error"]
+        server.start()
+        assert until(lambda: manager.error is None and manager.surfaces(), 5.0)
+        assert manager.surfaces()[0].input is not None
+        json.dumps(manager.describe())  # plain data all the way down
+    finally:
+        manager.stop()
+        server.stop()
