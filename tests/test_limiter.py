@@ -304,6 +304,45 @@ def test_ceiling_glides_live_and_the_output_never_exceeds_it():
     assert peak16_db(settled) <= -12.0 + CHECK16_TOL_DB
 
 
+def hf_share_db(y: np.ndarray) -> float:
+    """Energy above 12 kHz as a share of the whole (dB)."""
+    spec = np.abs(np.fft.rfft(y * np.hanning(y.size))) ** 2
+    f = np.fft.rfftfreq(y.size, 1.0 / RATE)
+    return 10.0 * np.log10(spec[f > 12000.0].sum() / spec.sum() + 1e-30)
+
+
+@pytest.mark.parametrize(("amp", "drive_db"), [(0.25, 0.0), (0.5, 12.0)])
+def test_ceiling_thrown_end_to_end_at_full_speed_makes_no_clicks(amp, drive_db):
+    """The ceiling target flips between -12 and 0 dBTP every 10 ms over a 110 Hz tone.
+
+    At 0.25 the tone is hardly limited, so only the scaling of samples caught in
+    the delay line by a falling ceiling acts on it; at +12 dB drive it is always
+    limited. Gliding gains only bend the tone; a step in the gain is a
+    one-sample jump: a second difference hundreds of times the tone's own
+    (it was over 500x) and energy above 12 kHz, where the tone has none.
+    """
+    n = int(0.6 * RATE)
+    x = amp * np.sin(2 * np.pi * 110.0 * np.arange(n) / RATE)
+    target, current = settings_for(drive_db=drive_db, ceiling_dbtp=0.0)
+    state = limiter.prepare(RATE)
+    delay = limiter.latency_samples(state)
+    y = np.concatenate([stereo(x), np.zeros((delay, 2))])
+    header = np.zeros(3)
+    write_header(header, RATE)
+    mirror_t, mirror_c = target.copy(), current.copy()
+    ceilings = []
+    step = RATE // 100
+    for k, start in enumerate(range(0, y.shape[0], step)):
+        target[P.LIMITER_CEILING] = mirror_t[P.LIMITER_CEILING] = (-12.0, 0.0)[k % 2]
+        limiter.process(y[start:start + step], target, current, state, np.zeros(taps.COUNT))
+        for _ in range(min(step, y.shape[0] - start)):
+            ceilings.append(glide(mirror_t, mirror_c, P.LIMITER_CEILING, header))
+    assert np.all(np.abs(y) <= 10.0 ** (np.array(ceilings) / 20.0)[:, None])
+    out = y[delay:, 0]
+    assert hf_share_db(out) < -70.0
+    assert np.abs(np.diff(out, 2)).max() < 40.0 * np.abs(np.diff(x, 2)).max()
+
+
 @pytest.mark.parametrize(("knob", "start", "end"), [
     ("drive_db", 0.0, 24.0), ("lookahead_ms", 5.0, 0.5), ("lookahead_ms", 0.5, 5.0),
     ("release_ms", 1000.0, 1.0), ("link_pct", 100.0, 0.0),
