@@ -61,7 +61,7 @@ from console.surfaces.transforms import (
 from dsp.errors import MasterdeckError
 
 log = logging.getLogger(__name__)
-FIFTEEN_BIT = ("pitchbend", "cc14", "nrpn")
+FOURTEEN_BIT = ("pitchbend", "cc14", "nrpn")
 ECHO_WINDOW_S = 0.05
 """Input identical to feedback sent this recently is our feedback coming back, not a move."""
 COUNTERS = ("received", "undecodable", "echoes", "ignored", "applied", "held_by_pickup", "actions",
@@ -189,7 +189,7 @@ class Surface:
         elif b.mode == "relative":
             self._relative(bound, relative_steps(event.value, b.encoding), now)
         else:
-            bits14 = event.kind in FIFTEEN_BIT
+            bits14 = event.kind in FOURTEEN_BIT
             normal = normal_from_14bit(event.value) if bits14 else normal_from_7bit(event.value)
             self._absolute(bound, normal, data, now)
 
