@@ -48,6 +48,10 @@ def report(config: SurfaceConfig) -> dict[str, Any]:
         "profile_errors": errors,
         "ports": None, "ports_error": None,
         "bindings": {pid: [_binding_row(b) for b in p.bindings] for pid, p in profiles.items()},
+        "banks": {pid: [{"name": bank.name, "strips": [
+            {"label": s.label, "fader": s.fader, "vpot": s.vpot, **s.buttons}
+            for s in bank.strips]} for bank in p.banks]
+            for pid, p in profiles.items() if p.banks},
     }
     try:
         api, data["backend"] = resolve_api(config.backend)
@@ -117,4 +121,8 @@ def run(args: argparse.Namespace) -> int:
             layer = f" [{row['layer']}]" if "layer" in row else ""
             extra = f" {row['args']}" if "args" in row else ""
             print(f"  {row['control']:<20} {row['mode']:<9} {row['target']}{extra}{layer}")
+        for bank in data["banks"].get(args.bindings, []):
+            print(f"\nbank {bank['name']} (strip: fader / V-Pot):")
+            for i, s in enumerate(bank["strips"], 1):
+                print(f"  {i} {s['label']:<7} {s['fader'] or '-'} / {s['vpot'] or '-'}")
     return 1 if data["ports_error"] else 0
