@@ -284,23 +284,26 @@ _SIGNATURE = types.int32(types.voidptr, types.voidptr, types.uint64, types.voidp
                          types.uint64, types.voidptr)
 
 
-def build_callback(in_channels: int, out_channels: int):
-    """Compile the PortAudio callback for a stream with these channel counts.
+def _output_only(inp, outp, frames, time_info, status, userdata):
+    table = carray(userdata, (TABLE_ROWS, 2), np.int64)
+    out = carray(outp, (frames * 2,), np.float32)
+    run_block(table, carray(outp, (0,), np.float32), out, frames, 0, 2, status)
+    return 0
 
-    Returns the numba cfunc; pass ``callback.address`` to PortAudio and keep
-    the object alive for the stream's lifetime.
+
+def _duplex(inp, outp, frames, time_info, status, userdata):
+    table = carray(userdata, (TABLE_ROWS, 2), np.int64)
+    out = carray(outp, (frames * 2,), np.float32)
+    run_block(table, carray(inp, (frames * 2,), np.float32), out, frames, 2, 2, status)
+    return 0
+
+
+def build_callback(live_input: bool):
+    """Compile (or load from numba's cache) the PortAudio callback.
+
+    Stereo out, and stereo in when ``live_input``. Returns the numba cfunc;
+    pass ``callback.address`` to PortAudio and keep the object alive for the
+    stream's lifetime.
     """
-    ins, outs = int(in_channels), int(out_channels)
-
-    @cfunc(_SIGNATURE, nopython=True, error_model="numpy")
-    def callback(inp, outp, frames, time_info, status, userdata):
-        table = carray(userdata, (TABLE_ROWS, 2), np.int64)
-        out = carray(outp, (frames * outs,), np.float32)
-        if ins > 0:
-            src = carray(inp, (frames * ins,), np.float32)
-        else:
-            src = carray(outp, (0,), np.float32)
-        run_block(table, src, out, frames, ins, outs, status)
-        return 0
-
-    return callback
+    body = _duplex if live_input else _output_only
+    return cfunc(_SIGNATURE, nopython=True, error_model="numpy", cache=True)(body)

@@ -24,6 +24,7 @@ from console import config as configuration
 from console.config import Config
 from console.engine import Engine
 from console.server import ControlServer
+from console.surfaces import SurfaceManager
 from dsp.errors import MasterdeckError
 
 log = logging.getLogger("masterdeck")
@@ -57,6 +58,7 @@ class Daemon:
             self.engine.load_song(song)
         if self.config.reference:
             self.engine.load_reference(self.config.reference)
+        self.engine.start_times["audio_ready_s"] = time.perf_counter() - began
         self._start_server()
         self._start_surfaces()
         self.engine.start_times["ready_s"] = time.perf_counter() - began
@@ -71,12 +73,10 @@ class Daemon:
         self.server.start()
 
     def _start_surfaces(self) -> None:
-        try:
-            from console.surfaces import SurfaceManager
-        except ImportError:
-            return
-        self.surfaces = SurfaceManager(self.desk, self.config)
+        self.surfaces = SurfaceManager(self.desk, self.config, meter_source=self.engine.meters)
         self.surfaces.start()
+        if self.server is not None:
+            self.server.surfaces = self.surfaces
 
     def run(self) -> int:
         """Serve until SIGTERM/SIGINT; handle SIGHUP; return the exit status."""

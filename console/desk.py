@@ -102,9 +102,15 @@ class Desk:
     def nudge(self, param_id: str, normal_delta: float, source: str = "") -> float:
         """Move a parameter by a fraction of its knob travel (relative encoders)."""
         p = P.get(param_id)
-        with self._lock:
-            normal = p.to_normal(self.get(param_id)) + normal_delta
-            return self.set(param_id, p.from_normal(normal), source)
+        with self._lock:  # read and write under one lock, but tell listeners after it
+            value = p.from_normal(p.to_normal(self.get(param_id)) + normal_delta)
+            i = P.index(param_id)
+            changed = self.target[i] != value
+            self.target[i] = value
+            listeners = list(self._param_listeners) if changed else []
+        for listener in listeners:
+            listener({p.id: value}, source)
+        return value
 
     def on_params(self, listener: ParamListener) -> Callable[[], None]:
         """Add a parameter listener; return a function that removes it."""

@@ -133,7 +133,7 @@ class Engine:
         """Compile and warm the callback; return the seconds it took."""
         started = time.perf_counter()
         channels_in = 2 if self.live_input else 0
-        self._callback = cb.build_callback(channels_in, 2)
+        self._callback = cb.build_callback(self.live_input)
         out = np.zeros(self.block_size * 2, dtype=np.float32)
         inp = np.zeros(max(self.block_size * channels_in, 1), dtype=np.float32)
         saved = self.rt.copy()

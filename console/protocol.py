@@ -226,6 +226,8 @@ class Context:
 
     engine: Engine
     source: str
+    surfaces: Any = None
+    """The daemon's SurfaceManager, when it runs one."""
 
 
 def transport(engine: Engine) -> dict[str, Any]:
@@ -343,6 +345,42 @@ def _action(ctx: Context, name: str, args: dict[str, Any] | None = None) -> dict
     return {"result": ctx.engine.desk.perform(name, ctx.source, **(args or {}))}
 
 
+def _need_surfaces(ctx: Context) -> Any:
+    if ctx.surfaces is None:
+        raise ProtocolError("unavailable", "this daemon runs no control surfaces")
+    return ctx.surfaces
+
+
+def _surfaces(ctx: Context) -> dict[str, Any]:
+    return {"surfaces": _need_surfaces(ctx).describe()}
+
+
+def _learn(ctx: Context, param: str | None = None, action: str | None = None,
+           args: dict[str, Any] | None = None, surface: str | None = None,
+           timeout_s: float = 30.0) -> dict[str, Any]:
+    """Arm MIDI learn and wait for the engineer to move a control (or the timeout)."""
+    manager = _need_surfaces(ctx)
+    if (param is None) == (action is None):
+        raise ProtocolError("bad_argument", "learn: give exactly one of param or action")
+    if not 0 < timeout_s <= 300:
+        raise ProtocolError("bad_argument", "learn: timeout_s must be in 0..300")
+    try:
+        request = manager.learn(param=param, action=action, args=args, surface=surface,
+                                timeout_s=timeout_s)
+    except MasterdeckError as exc:
+        raise ProtocolError("bad_argument", f"learn: {exc}") from None
+    result = request.wait(timeout_s + 1.0)
+    if result is None:
+        manager.cancel_learn()
+        raise ProtocolError("failed", f"learn: {request.error or 'no control was moved'}")
+    return {"learned": result}
+
+
+def _learn_cancel(ctx: Context) -> dict[str, Any]:
+    _need_surfaces(ctx).cancel_learn()
+    return {}
+
+
 def _status(ctx: Context) -> dict[str, Any]:
     engine = ctx.engine
     meters = engine.meters()
@@ -382,6 +420,11 @@ COMMANDS: dict[str, Command] = {
     "snapshot_recall": Command(_SLOT, _snapshot("recall")),
     "action": Command({"name": Arg("str", required=True), "args": Arg("object")}, _action,
                       blocking=True),
+    "surfaces": Command({}, _surfaces, blocking=True),
+    "learn": Command({"param": Arg("str"), "action": Arg("str"), "args": Arg("object"),
+                      "surface": Arg("str"), "timeout_s": Arg("number")}, _learn,
+                     blocking=True),
+    "learn_cancel": Command({}, _learn_cancel),
     "subscribe": Command({"topic": Arg("str", required=True), "rate_hz": Arg("number")}),
     "unsubscribe": Command({"topic": Arg("str", required=True)}),
 }

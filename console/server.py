@@ -95,6 +95,8 @@ class ControlServer:
                  tcp: str | tuple[str, int] | None = None, token: str | None = None,
                  limits: Limits | None = None) -> None:
         self.engine = engine
+        self.surfaces: Any = None
+        """The daemon's SurfaceManager, for the ``surfaces`` and ``learn`` commands."""
         self.socket_path = Path(socket_path) if socket_path else default_socket_path()
         self.tcp = parse_hostport(tcp) if tcp else None
         if self.tcp and not token:

@@ -17,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("bench", help="measure DSP speed against references",
                                    description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=("chain", "meters"), help="run one benchmark")
+    parser.add_argument("--only", choices=("chain", "meters", "startup", "soak"),
+                        help="run one benchmark (soak runs only when named)")
     parser.add_argument("--seconds", type=float, default=None,
                         help="length of test audio (chain: 20, meters: 300)")
     parser.add_argument("--repeats", type=int, default=5, help="timed passes per figure")
@@ -40,6 +41,19 @@ def run(args: argparse.Namespace) -> int:
         results["meters"] = run_meter_bench(args.seconds or 300.0)
         if not args.json:
             print(json.dumps(results["meters"], indent=1))
+    if args.only in (None, "startup"):
+        from console.benchmarks.startup import run_startup_bench
+
+        results["startup"] = run_startup_bench()
+        if not args.json:
+            print("start-up (spawn to control socket answering):")
+            print(json.dumps(results["startup"], indent=1))
+    if args.only == "soak":
+        from console.benchmarks.soak import run_soak
+
+        results["soak"] = run_soak(args.seconds or 600.0)
+        if not args.json:
+            print(json.dumps(results["soak"], indent=1))
     if args.json:
         print(json.dumps(results))
     return 0
