@@ -1,0 +1,101 @@
+"""The keyboard map: one table gives the app its bindings and the help screen its text.
+
+Everything a control surface can do has a key here (transport, what is heard,
+bypass per stage, A/B/C/D snapshots, parameter selection and nudge, learn),
+so the console works with no surface at all. Keys are Textual key names;
+``shown`` is how the help screen writes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True)
+class Key:
+    """One row of the keyboard map."""
+
+    keys: str
+    """Textual key names, comma-separated (all do the same)."""
+    action: str
+    description: str
+    group: str
+    shown: str
+    footer: bool = False
+
+
+KEYMAP: tuple[Key, ...] = (
+    # transport
+    Key("space", "toggle_play", "play / stop", "Transport", "space", footer=True),
+    Key("home", "locate(0)", "back to the start", "Transport", "home"),
+    Key("comma", "seek(-5)", "back 5 s", "Transport", ","),
+    Key("full_stop", "seek(5)", "forward 5 s", "Transport", "."),
+    Key("less_than_sign", "seek(-30)", "back 30 s", "Transport", "<"),
+    Key("greater_than_sign", "seek(30)", "forward 30 s", "Transport", ">"),
+    Key("l", "toggle_loop", "loop on / off", "Transport", "l"),
+    Key("left_square_bracket", "loop_mark('start')", "loop starts at the playhead",
+        "Transport", "["),
+    Key("right_square_bracket", "loop_mark('end')", "loop ends at the playhead",
+        "Transport", "]"),
+    # what is heard
+    Key("m", "hear('master')", "hear the master (the chain)", "Listen", "m"),
+    Key("b", "toggle_source('bypass')", "bypass: hear the unprocessed song", "Listen", "b",
+        footer=True),
+    Key("r", "toggle_source('reference')", "hear the reference track", "Listen", "r"),
+    Key("equals_sign", "toggle_match", "loudness matching on / off", "Listen", "="),
+    # stages
+    Key("e", "stage_bypass('eq')", "EQ in / bypassed", "Stages", "e"),
+    Key("c", "stage_bypass('comp')", "compressor in / bypassed", "Stages", "c"),
+    Key("x", "stage_bypass('exciter')", "exciter in / bypassed", "Stages", "x"),
+    Key("w", "stage_bypass('stereo')", "stereo (width) in / bypassed", "Stages", "w"),
+    Key("t", "stage_bypass('limiter')", "limiter in / bypassed", "Stages", "t"),
+    Key("enter", "stage_bypass('')", "the selected parameter's stage in / bypassed",
+        "Stages", "enter"),
+    # snapshots
+    Key("1", "snapshot('A')", "recall snapshot A (after s: store)", "Snapshots", "1"),
+    Key("2", "snapshot('B')", "recall snapshot B (after s: store)", "Snapshots", "2"),
+    Key("3", "snapshot('C')", "recall snapshot C (after s: store)", "Snapshots", "3"),
+    Key("4", "snapshot('D')", "recall snapshot D (after s: store)", "Snapshots", "4"),
+    Key("s", "arm_store", "store: the next 1-4 stores A-D", "Snapshots", "s"),
+    # parameters
+    Key("up,k", "select(-1)", "previous parameter", "Parameters", "↑ k"),
+    Key("down,j", "select(1)", "next parameter", "Parameters", "↓ j"),
+    Key("pageup", "select_stage(-1)", "previous stage", "Parameters", "pgup"),
+    Key("pagedown", "select_stage(1)", "next stage", "Parameters", "pgdn"),
+    Key("right,plus", "nudge(1)", "raise the parameter a step", "Parameters", "→ +"),
+    Key("left,minus", "nudge(-1)", "lower the parameter a step", "Parameters", "← -"),
+    Key("shift+right", "nudge(1, True)", "raise it ten steps", "Parameters", "shift →"),
+    Key("shift+left", "nudge(-1, True)", "lower it ten steps", "Parameters", "shift ←"),
+    Key("backspace,delete", "reset_param", "back to its default", "Parameters", "bksp"),
+    # surfaces and automation
+    Key("L,shift+l", "learn", "MIDI learn: bind the next control moved to the parameter",
+        "Surfaces", "L"),
+    Key("a", "automation_mode", "next automation mode for the parameter's lane",
+        "Surfaces", "a"),
+    Key("escape", "cancel", "cancel learn or store", "Surfaces", "esc"),
+    # screens
+    Key("f2", "switch_mode('meters')", "meters and chain", "Screens", "F2", footer=True),
+    Key("f3", "switch_mode('album')", "album and transport", "Screens", "F3", footer=True),
+    Key("f4", "switch_mode('automation')", "automation", "Screens", "F4", footer=True),
+    Key("f5", "switch_mode('surfaces')", "surfaces and learn", "Screens", "F5", footer=True),
+    Key("f1,question_mark", "help", "this help", "Screens", "F1 ?", footer=True),
+    Key("g", "cycle_target", "next delivery target (-14, -16, -15, -23 LUFS)", "Screens", "g"),
+    Key("q", "quit", "quit the UI (the daemon keeps playing)", "Screens", "q", footer=True),
+)
+
+
+def bindings() -> list[Binding]:
+    """The app's bindings, from :data:`KEYMAP`."""
+    return [Binding(k.keys, k.action, k.description.split(":")[0], show=k.footer,
+                    key_display=k.shown.split()[0], priority=True)
+            for k in KEYMAP]
+
+
+def groups() -> dict[str, list[Key]]:
+    """The keymap by group, in table order (for the help screen)."""
+    out: dict[str, list[Key]] = {}
+    for key in KEYMAP:
+        out.setdefault(key.group, []).append(key)
+    return out

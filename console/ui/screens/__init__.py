@@ -1,0 +1,1 @@
+"""The console's screens, one per job: meters and chain, album, automation, surfaces, help."""

@@ -1,0 +1,1 @@
+"""Widgets of the console UI: meters, strips, the chain, transport and connection."""
