@@ -17,7 +17,7 @@ import sys
 from dsp.errors import MasterdeckError
 
 COMMANDS = ("serve", "demo", "status", "get", "set", "transport", "render", "analyze", "params",
-            "surfaces", "bench")
+            "surfaces", "bench", "ui")
 """Modules in :mod:`console.commands`, in the order ``--help`` lists them."""
 
 
