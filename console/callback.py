@@ -20,8 +20,11 @@ Per block, the callback:
 2. fills the work buffer from the song (with transport fades, locate, loop)
    or from the live input, and the reference buffer from the reference;
 3. keeps a copy of the unprocessed signal, runs the mastering chain on the
-   work buffer, and delays the copy by the chain's latency so bypass is
-   time-aligned with the master;
+   work buffer with automation played from the lanes at each sample's song
+   position (:mod:`dsp.automation`; the lanes are double-buffered like the
+   songs: ``ctl[C_AUTO_SLOT]`` flipped, ``rt[R_AUTO_SLOT]`` acknowledged),
+   and delays the copy by the chain's latency so bypass is time-aligned
+   with the master;
 4. meters the master (loudness, true peak) and the unprocessed signal
    (loudness, for matching);
 5. crossfades (10 ms) between master, bypass and reference with their
@@ -36,20 +39,20 @@ import numpy as np
 from numba import carray, cfunc, types
 
 from console.rtintrinsics import as_voidptr, flush_denormals, monotonic_ns
-from dsp import loudness, truepeak
+from dsp import automation, loudness, truepeak
 from dsp._jit import kernel
-from dsp.chain import process_block
 
 # table rows: (address, length); 2-D arrays are (length, 2)
 (T_CTL, T_RT, T_TARGET, T_CURRENT, T_IO, T_EQ, T_COMP, T_EXCITER, T_STEREO, T_LIMITER,
  T_TAPS, T_WORK, T_DRY, T_REFBUF, T_DELAY, T_METER_OUT, T_PEAK_OUT, T_METER_DRY,
- T_TIMES, T_SONG0, T_SONG1, T_REF0, T_REF1) = range(23)
-TABLE_ROWS = 23
+ T_TIMES, T_SONG0, T_SONG1, T_REF0, T_REF1, T_EFF, T_AUTO_CTL, T_AUTO_ST, T_POSBUF,
+ T_LANES0, T_LANES1) = range(29)
+TABLE_ROWS = 29
 
 # ctl: written by the engine (control side) only
 (C_PLAY, C_LOOP, C_LOOP_START, C_LOOP_END, C_LOCATE_SEQ, C_LOCATE_TO, C_SOURCE,
  C_REF_FOLLOW, C_GAIN_MASTER, C_GAIN_DRY, C_GAIN_REF, C_SONG_SLOT, C_REF_SLOT, C_LIVE,
- C_METER_RESET_SEQ) = range(15)
+ C_METER_RESET_SEQ, C_AUTO_SLOT) = range(16)
 CTL_SIZE = 16
 SOURCE_MASTER, SOURCE_BYPASS, SOURCE_REFERENCE = 0, 1, 2
 
@@ -57,8 +60,8 @@ SOURCE_MASTER, SOURCE_BYPASS, SOURCE_REFERENCE = 0, 1, 2
 (R_POSITION, R_REF_POSITION, R_FADE, R_PLAYING, R_ENDED, R_LOCATE_DONE, R_CALLBACKS,
  R_XRUNS, R_FRAMES, R_W_MASTER, R_W_DRY, R_W_REF, R_G_MASTER, R_G_DRY, R_G_REF,
  R_DELAY_POS, R_SONG_SLOT, R_REF_SLOT, R_STEP, R_POLE, R_LAST_FRAMES, R_METER_RESET_DONE,
- R_TIME_INDEX, R_OUT_PEAK) = range(24)
-RT_SIZE = 24
+ R_TIME_INDEX, R_OUT_PEAK, R_AUTO_SLOT) = range(25)
+RT_SIZE = 25
 
 TIME_RING = 4096
 """Callback durations kept (ns), for the load percentiles."""
@@ -66,8 +69,11 @@ _STATUS_XRUN = 0x1 | 0x2 | 0x4 | 0x8  # input under/overflow, output under/overf
 
 
 @kernel
-def _play_song(work, n, song, ctl, rt):
-    """Fill ``work[:n]`` from the song with the transport's fades, locate and loop."""
+def _play_song(work, n, song, ctl, rt, posbuf):
+    """Fill ``work[:n]`` from the song with the transport's fades, locate and loop.
+
+    ``posbuf[i]`` gets the song position of each sample (automation reads it).
+    """
     frames = song.shape[0]
     pos = rt[R_POSITION]
     fade = rt[R_FADE]
@@ -82,6 +88,7 @@ def _play_song(work, n, song, ctl, rt):
             ended = False
         want = ctl[C_PLAY] > 0.5 and not pending and not ended
         fade = min(fade + step, 1.0) if want else max(fade - step, 0.0)
+        posbuf[i] = pos
         if fade > 0.0 and not ended:
             k = int(pos)
             if k < frames:
@@ -221,6 +228,14 @@ def run_block(table, inp, out, frames, in_channels, out_channels, status):
     meter_dry = carray(ptr, (size,), np.float64)
     ptr, size = _row(table, T_TIMES)
     times = carray(ptr, (size,), np.float64)
+    ptr, size = _row(table, T_EFF)
+    eff = carray(ptr, (size,), np.float64)
+    ptr, size = _row(table, T_AUTO_CTL)
+    auto_ctl = carray(ptr, (size,), np.float64)
+    ptr, size = _row(table, T_AUTO_ST)
+    auto_st = carray(ptr, (size,), np.float64)
+    ptr, size = _row(table, T_POSBUF)
+    posbuf_all = carray(ptr, (size,), np.float64)
 
     slot = int(ctl[C_SONG_SLOT])
     if slot != int(rt[R_SONG_SLOT]):
@@ -235,6 +250,12 @@ def run_block(table, inp, out, frames, in_channels, out_channels, status):
         rt[R_REF_POSITION] = 0.0
     ptr, size = _row(table, T_REF0 + ref_slot)
     ref = carray(ptr, (size, 2), np.float32)
+    auto_slot = int(ctl[C_AUTO_SLOT])
+    if auto_slot != int(rt[R_AUTO_SLOT]):
+        rt[R_AUTO_SLOT] = auto_slot
+        auto_st[automation.S_FORCE] = 1.0
+    ptr, size = _row(table, T_LANES0 + auto_slot)
+    lanes = carray(ptr, (size,), np.float64)
 
     if ctl[C_METER_RESET_SEQ] != rt[R_METER_RESET_DONE]:
         loudness.reset(meter_out)
@@ -253,19 +274,22 @@ def run_block(table, inp, out, frames, in_channels, out_channels, status):
         work = work_all[:n]
         dry = dry_all[:n]
         refb = ref_all[:n]
-        if ctl[C_LIVE] > 0.5 and in_channels > 0:
+        posbuf = posbuf_all[:n]
+        from_song = not (ctl[C_LIVE] > 0.5 and in_channels > 0)
+        if not from_song:
             for i in range(n):
                 base = (done + i) * in_channels
                 work[i, 0] = inp[base]
                 work[i, 1] = inp[base + min(1, in_channels - 1)]
+                posbuf[i] = rt[R_POSITION]
             moving = True
         else:
-            _play_song(work, n, song, ctl, rt)
+            _play_song(work, n, song, ctl, rt, posbuf)
             moving = rt[R_PLAYING] > 0.5
         _play_reference(refb, n, ref, ctl, rt, moving)
         dry[:, :] = work
-        process_block(work, target, current, io, st_eq, st_comp, st_exc, st_stereo, st_lim,
-                      tap)
+        automation.process(work, posbuf, from_song, target, eff, current, auto_ctl, lanes,
+                           auto_st, io, st_eq, st_comp, st_exc, st_stereo, st_lim, tap)
         _delay(dry, n, line, rt)
         loudness.process(work, meter_out)
         truepeak.process(work, peak_out)

@@ -32,6 +32,9 @@ ParamListener = Callable[[dict[str, float], str], None]
 """Called with ({id: value} that changed, source) after every change."""
 StateListener = Callable[[str, Any, str], None]
 """Called with (key, value, source) when a console state flag changes."""
+TouchListener = Callable[[str, bool, str], None]
+"""Called with (parameter id, touched, source) when a control with touch sense is
+touched or released (a Mackie fader); automation uses it for touch and latch."""
 ActionHandler = Callable[..., Any]
 
 ACTIONS = (
@@ -63,6 +66,7 @@ class Desk:
         self._lock = threading.RLock()
         self._param_listeners: list[ParamListener] = []
         self._state_listeners: list[StateListener] = []
+        self._touch_listeners: list[TouchListener] = []
         self._actions: dict[str, ActionHandler] = {}
         self._state: dict[str, Any] = {"snapshot": None, "bypass": False, "reference": False}
         self.snapshots: dict[str, dict[str, float]] = {}
@@ -117,6 +121,20 @@ class Desk:
         with self._lock:
             self._param_listeners.append(listener)
         return lambda: self._remove(self._param_listeners, listener)
+
+    def touch(self, param_id: str, touched: bool, source: str = "") -> None:
+        """A control with touch sense was touched or released (Mackie fader touch)."""
+        param_id = P.get(param_id).id
+        with self._lock:
+            listeners = list(self._touch_listeners)
+        for listener in listeners:
+            listener(param_id, bool(touched), source)
+
+    def on_touch(self, listener: TouchListener) -> Callable[[], None]:
+        """Add a touch listener; return a function that removes it."""
+        with self._lock:
+            self._touch_listeners.append(listener)
+        return lambda: self._remove(self._touch_listeners, listener)
 
     # console state -------------------------------------------------------
     def state(self) -> dict[str, Any]:

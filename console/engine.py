@@ -33,7 +33,7 @@ import sounddevice as sd
 from console import callback as cb
 from console.audio_source import Track, load_track, silence
 from console.desk import Desk
-from dsp import gating, taps
+from dsp import automation, gating, taps
 from dsp.chain import Chain
 from dsp.errors import DeviceError, MasterdeckError
 from dsp.meter import LoudnessMeter, read
@@ -88,6 +88,15 @@ class Engine:
         self.meter_out = LoudnessMeter(self.sample_rate, 2)
         self.meter_dry = LoudnessMeter(self.sample_rate, 2)
         self.times = np.zeros(cb.TIME_RING)
+        self.eff = self.chain.target.copy()
+        """What the chain plays: the desk's values, or the automation lanes' (callback writes)."""
+        self.auto_ctl = automation.prepare_ctl()
+        """Automation modes, trim references, bias and fades (control side writes)."""
+        self.auto_st = automation.prepare_state()
+        """The automation kernel's state and record ring (callback writes)."""
+        self.posbuf = np.zeros(MAX_BLOCK)
+        self.lanes: list[np.ndarray] = [automation.empty_lanes(), automation.empty_lanes()]
+        self._keep_alive: list[np.ndarray] = []
         self.songs: list[np.ndarray] = [silence(), silence()]
         self.refs: list[np.ndarray] = [silence(), silence()]
         self.song: Track | None = None
@@ -119,6 +128,8 @@ class Engine:
             cb.T_METER_DRY: self.meter_dry.state, cb.T_TIMES: self.times,
             cb.T_SONG0: self.songs[0], cb.T_SONG1: self.songs[1],
             cb.T_REF0: self.refs[0], cb.T_REF1: self.refs[1],
+            cb.T_EFF: self.eff, cb.T_AUTO_CTL: self.auto_ctl, cb.T_AUTO_ST: self.auto_st,
+            cb.T_POSBUF: self.posbuf, cb.T_LANES0: self.lanes[0], cb.T_LANES1: self.lanes[1],
         }
         for row, array in rows.items():
             self._set_row(row, array)
@@ -342,10 +353,17 @@ class Engine:
         return float(self.rt[cb.R_POSITION]) / self.sample_rate
 
     # songs -------------------------------------------------------------------
-    def load_song(self, path: str, title: str | None = None) -> Track:
-        """Decode a song and make it current; playback resumes if it was playing."""
+    def load_song(self, path: str, title: str | None = None,
+                  while_silent: Callable[[Track], None] | None = None) -> Track:
+        """Decode a song and make it current; playback resumes if it was playing.
+
+        ``while_silent(track)`` runs after the old song has faded out and
+        before the new one plays (a session sets the song's parameters and
+        lanes there, so nothing of the old song is heard with the new settings).
+        """
         track = load_track(path, self.sample_rate, title)
-        self._swap(self.songs, cb.T_SONG0, cb.C_SONG_SLOT, cb.R_SONG_SLOT, track.audio)
+        self._swap(self.songs, cb.T_SONG0, cb.C_SONG_SLOT, cb.R_SONG_SLOT, track.audio,
+                   (lambda: while_silent(track)) if while_silent else None)
         self.song = track
         self.reset_meters()
         self.desk.set_state("song", track.describe())
@@ -360,12 +378,14 @@ class Engine:
         return track
 
     def _swap(self, slots: list[np.ndarray], row0: int, ctl_slot: int, rt_slot: int,
-              audio: np.ndarray) -> None:
+              audio: np.ndarray, while_silent: Callable[[], None] | None = None) -> None:
         with self._lock:
             was_playing = self.ctl[cb.C_PLAY] > 0.5 and row0 == cb.T_SONG0
             if was_playing:
                 self.ctl[cb.C_PLAY] = 0.0
                 self._wait(lambda: self.rt[cb.R_PLAYING] < 0.5, 0.5)
+            if while_silent is not None:
+                while_silent()
             spare = 1 - int(self.ctl[ctl_slot])
             slots[spare] = audio
             self._set_row(row0 + spare, audio)
@@ -380,6 +400,33 @@ class Engine:
             self._set_row(row0 + 1 - spare, slots[1 - spare])
             if was_playing:
                 self.ctl[cb.C_PLAY] = 1.0
+
+    def set_lanes(self, lanes: np.ndarray) -> None:
+        """Hand the callback new automation lanes (from ``dsp.automation.pack_lanes``).
+
+        Written to the spare slot, flipped, and the old array released only
+        once the callback has acknowledged the flip (as songs are swapped).
+        """
+        lanes = np.ascontiguousarray(lanes, dtype=np.float64)
+        with self._lock:
+            spare = 1 - int(self.ctl[cb.C_AUTO_SLOT])
+            self.lanes[spare] = lanes
+            self._set_row(cb.T_LANES0 + spare, lanes)
+            self.ctl[cb.C_AUTO_SLOT] = spare
+            if self._stream is None:
+                self.rt[cb.R_AUTO_SLOT] = spare
+                self.auto_st[automation.S_FORCE] = 1.0
+            elif not self._wait(lambda: int(self.rt[cb.R_AUTO_SLOT]) == spare, 1.0):
+                log.warning("the callback did not pick up the new automation in time")
+                self._keep_alive.append(self.lanes[1 - spare])  # it may still read it
+            old = automation.empty_lanes()
+            self.lanes[1 - spare] = old
+            self._set_row(cb.T_LANES0 + 1 - spare, old)
+
+    @property
+    def position(self) -> int:
+        """Playback position in the song, samples."""
+        return int(self.rt[cb.R_POSITION])
 
     def reset_meters(self) -> None:
         """Start new loudness measurements (a new song, or on request)."""

@@ -278,6 +278,8 @@ class Surface:
                 self._touched[bound.binding.control.key] = float("inf")
             else:
                 self._touched.pop(bound.binding.control.key, None)
+        if bound.param is not None:  # automation writes in touch and latch modes on this
+            self.desk.touch(bound.param.id, touched, self.source)
         if not touched and bound.param is not None:
             self._show_value(bound, self.desk.get(bound.param.id))
         self.on_touch(bound, touched)
