@@ -1,0 +1,166 @@
+"""The journal: every change between two saves, appended as it happens, on disk within a second.
+
+One file per save it builds on: ``journal/<generation>.jsonl`` holds the
+operations made after save number ``generation`` (see
+:mod:`console.session.model` for operations). The first line says which
+generation it extends; each further line is one operation as JSON with the
+wall-clock time it was made.
+
+Writes are buffered in memory and flushed (``write`` + ``fsync``) by a
+background thread every :data:`FLUSH_INTERVAL_S`, and at once for
+structural changes (songs added, passes written). A knob turned at a
+thousand messages a second becomes one ``params`` line per flush: consecutive
+parameter operations for one song are merged while they wait, latest value
+winning. After ``kill -9`` at most one flush interval of moves is lost; after a
+power cut, the same (the flush includes fsync).
+
+Reading tolerates a torn last line (a kill in the middle of a write).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL_S = 0.25
+"""Longest time a change waits in memory before it is written and fsynced."""
+JOURNAL_FORMAT = 1
+
+
+def journal_path(folder: Path, generation: int) -> Path:
+    """Where the journal extending save ``generation`` lives."""
+    return folder / "journal" / f"{generation:06d}.jsonl"
+
+
+class Journal:
+    """An append-only log of operations, flushed at least every ``interval_s``."""
+
+    def __init__(self, path: Path, base: int, interval_s: float = FLUSH_INTERVAL_S) -> None:
+        self.interval_s = interval_s
+        self._lock = threading.Lock()
+        self._pending: list[dict[str, Any]] = []
+        self._fd = -1
+        self.path = path
+        self.base = base
+        self.flushes = 0
+        self.max_flush_s = 0.0
+        self._open(path, base)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="journal", daemon=True)
+        self._thread.start()
+
+    def _open(self, path: Path, base: int) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = not path.exists() or path.stat().st_size == 0
+        self._fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        if fresh:
+            header = {"journal": JOURNAL_FORMAT, "base": base, "started": time.time()}
+            os.write(self._fd, (json.dumps(header) + "\n").encode())
+            os.fsync(self._fd)
+            dir_fd = os.open(str(path.parent), os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        self.path, self.base = path, base
+
+    def append(self, op: dict[str, Any], urgent: bool = False) -> None:
+        """Queue ``op``; ``urgent`` writes it (and everything before it) now."""
+        entry = {**op, "t": round(time.time(), 3)}
+        with self._lock:
+            last = self._pending[-1] if self._pending else None
+            if (op.get("op") == "params" and last is not None and last.get("op") == "params"
+                    and last.get("id") == op.get("id")):
+                last["values"] = {**last["values"], **op["values"]}
+                last["t"] = entry["t"]
+            else:
+                self._pending.append(entry)
+        if urgent:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write and fsync whatever is waiting."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+            if not pending or self._fd < 0:
+                return
+            started = time.perf_counter()
+            data = "".join(json.dumps(op, separators=(",", ":")) + "\n" for op in pending)
+            os.write(self._fd, data.encode())
+            os.fsync(self._fd)
+            self.flushes += 1
+            self.max_flush_s = max(self.max_flush_s, time.perf_counter() - started)
+
+    def rotate(self, path: Path, base: int) -> None:
+        """Flush, then continue in a new file extending save ``base``."""
+        self.flush()
+        with self._lock:
+            os.close(self._fd)
+            self._open(path, base)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.flush()
+            except OSError:
+                log.exception("journal: cannot write %s", self.path)
+
+    def close(self) -> None:
+        """Flush and stop (idempotent)."""
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(2.0)
+        self.flush()
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+
+def read(path: Path) -> tuple[int | None, list[dict[str, Any]], str | None]:
+    """Read a journal: (base generation, operations, a problem found or None).
+
+    A line that cannot be read ends the replay there: a torn last line is
+    the expected trace of a kill; one in the middle is reported.
+    """
+    ops: list[dict[str, Any]] = []
+    base = None
+    try:
+        lines = path.read_bytes().split(b"\n")
+    except OSError as exc:
+        return None, [], f"{path}: cannot read: {exc}"
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            entry = json.loads(raw)
+            if not isinstance(entry, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            last = all(not rest.strip() for rest in lines[number:])
+            problem = None if last else f"{path}:{number}: unreadable line; replay stops here"
+            return base, ops, problem
+        if base is None:
+            base = entry.get("base") if "journal" in entry else None
+            if base is None:
+                return None, [], f"{path}:1: not a masterdeck journal"
+            continue
+        ops.append(entry)
+    return base, ops, None
+
+
+def journals(folder: Path) -> list[tuple[int, Path]]:
+    """Journal files in ``folder/journal`` as (generation, path), oldest first."""
+    found = []
+    for path in (folder / "journal").glob("*.jsonl"):
+        with contextlib.suppress(ValueError):
+            found.append((int(path.stem), path))
+    return sorted(found)
