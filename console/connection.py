@@ -154,7 +154,8 @@ class Connection:
             return self._unsubscribe(**args)
         command = COMMANDS[name]
         assert command.handler is not None
-        context = Context(self.server.engine, self.source, self.server.surfaces)
+        context = Context(self.server.engine, self.source, self.server.surfaces,
+                          getattr(self.server, "session", None))
         call = partial(command.handler, context, **args)
         if command.blocking:
             data = await self._loop.run_in_executor(self.server.executor, call)

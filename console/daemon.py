@@ -18,6 +18,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from console import config as configuration
@@ -43,6 +44,8 @@ class Daemon:
         self.desk = self.engine.desk
         self.server: Any = None
         self.surfaces: Any = None
+        self.session: Any = None
+        """The open SessionController (``serve --session DIR``), or None."""
         self._stop = threading.Event()
         self._reload = threading.Event()
         self._extras: list[Callable[[], None]] = []
@@ -53,11 +56,14 @@ class Daemon:
         began = time.perf_counter()
         log.info("compiling the audio callback")
         self.engine.compile()
+        if self.config.session:
+            self._open_session()
         self.engine.start()
-        for song in self.config.songs[:1]:
-            self.engine.load_song(song)
-        if self.config.reference:
-            self.engine.load_reference(self.config.reference)
+        if self.session is None:
+            for song in self.config.songs[:1]:
+                self.engine.load_song(song)
+            if self.config.reference:
+                self.engine.load_reference(self.config.reference)
         self.engine.start_times["audio_ready_s"] = time.perf_counter() - began
         self._start_server()
         self._start_surfaces()
@@ -66,10 +72,30 @@ class Daemon:
         log.info("ready in %.2f s (compile %.2f s); %s", self.engine.start_times["ready_s"],
                  self.engine.start_times.get("compile_s", 0.0), self.engine.stream_info())
 
+    def _open_session(self) -> None:
+        """Open (or create) the session folder; songs given with --song join the album."""
+        from console.session.controller import SessionController
+
+        controller = SessionController(self.config.session, self.engine)
+        try:
+            controller.open()
+            files = {str(controller.audio_path(s.file).resolve())
+                     for s in controller.session.songs}
+            for song in self.config.songs:
+                if str(Path(song).resolve()) not in files:
+                    controller.add_song(song)
+            if self.config.reference:
+                controller.select_reference(controller.add_reference(self.config.reference))
+        except BaseException:
+            controller.close(save=False)
+            raise
+        self.session = controller
+
     def _start_server(self) -> None:
         self.server = ControlServer(self.engine, socket_path=self.config.socket_path(),
                                     tcp=self.config.tcp or None,
                                     token=self.config.token or None)
+        self.server.session = self.session
         self.server.start()
 
     def _start_surfaces(self) -> None:
@@ -119,6 +145,9 @@ class Daemon:
             self.surfaces.stop()
         if self.server is not None:
             self.server.stop()
+        if self.session is not None:
+            self.session.close(save=True)
+            self.session = None
         self.engine.stop(fade=True)
         log.info("stopped")
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from console.desk import ACTIONS, SNAPSHOT_SLOTS, ActionError
+from console.session.errors import SessionError
 from dsp import params as P
 from dsp.errors import AudioFileError, DeviceError, MasterdeckError, ParameterError
 
@@ -212,6 +213,8 @@ def error_for(exc: BaseException) -> ProtocolError:
         return ProtocolError("bad_value", str(exc))
     if isinstance(exc, AudioFileError):
         return ProtocolError("file_error", str(exc))
+    if isinstance(exc, SessionError):
+        return ProtocolError("session_error", str(exc))
     if isinstance(exc, DeviceError):
         return ProtocolError("failed", str(exc))
     if isinstance(exc, ActionError | MasterdeckError):
@@ -228,6 +231,8 @@ class Context:
     source: str
     surfaces: Any = None
     """The daemon's SurfaceManager, when it runs one."""
+    session: Any = None
+    """The daemon's SessionController, when it has a session open."""
 
 
 def transport(engine: Engine) -> dict[str, Any]:
@@ -429,3 +434,7 @@ COMMANDS: dict[str, Command] = {
     "unsubscribe": Command({"topic": Arg("str", required=True)}),
 }
 """Every command, in the order ``hello`` lists them."""
+
+from console.session.commands import SESSION_COMMANDS  # noqa: E402  (they use the names above)
+
+COMMANDS.update(SESSION_COMMANDS)

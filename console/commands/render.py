@@ -1,9 +1,11 @@
 """``masterdeck render``: master a file offline through the chain.
 
-The output has exactly the input's length and timing. Settings come from the
-parameter defaults, then ``--preset``, then each ``--set`` in order. Errors
-(an unreadable file, an unknown id, a value out of range) are reported before
-anything is written, with exit status 2.
+The output has exactly the input's length and timing. ``--session DIR --song N
+OUT`` renders a song of a session with its settings, level offset, fades and
+automation, exactly as the console played it; ``--all OUTDIR`` renders them all.
+Settings come from the parameter defaults, then ``--preset``, then each
+``--set`` in order. Errors (an unreadable file, an unknown id, a value out of
+range) are reported before anything is written, with exit status 2.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 from console.presets import load_preset, parse_assignment
 from console.progress import ProgressBar
 from console.render import render
+from dsp.errors import MasterdeckError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,8 +26,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "render", help="master an audio file offline", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("input", metavar="IN", help="audio file to master (any soundfile format)")
-    parser.add_argument("output", metavar="OUT", help="file to write (format from the extension)")
+    parser.add_argument("paths", nargs="*", metavar="IN OUT",
+                        help="IN: audio file to master (any soundfile format); OUT: file to "
+                             "write (format from the extension). With --session: OUT only")
+    parser.add_argument("--session", metavar="DIR",
+                        help="render from a session: the song's settings, level offset, fades "
+                             "and automation, exactly as heard live")
+    parser.add_argument("--song", type=int, metavar="N", help="with --session: song number N "
+                        "(from 1, album order)")
+    parser.add_argument("--all", metavar="OUTDIR", dest="all_dir",
+                        help="with --session: every song to OUTDIR/NN-<id>.wav")
     parser.add_argument("--set", dest="assignments", metavar="ID=VALUE", action="append",
                         nargs="+", default=[], help="set a parameter (repeatable)")
     parser.add_argument("--preset", metavar="FILE", help="TOML file of parameter settings")
@@ -34,8 +45,44 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def _run_session(args: argparse.Namespace) -> int:
+    from console.session.render import render_all, render_song
+
+    if args.all_dir:
+        if args.song is not None or args.paths:
+            raise UsageError("--all OUTDIR renders every song: give no --song and no OUT")
+        reports = render_all(args.session, args.all_dir, args.bit_depth)
+    else:
+        if args.song is None or len(args.paths) != 1:
+            raise UsageError("with --session give --song N and one OUT (or --all OUTDIR)")
+        bar = ProgressBar(sys.stderr, label="render") if sys.stderr.isatty() else None
+        reports = [render_song(args.session, args.song, args.paths[0], args.bit_depth,
+                               progress=bar.update if bar else None)]
+        if bar:
+            bar.close()
+    if args.json:
+        print(json.dumps(reports if args.all_dir else reports[0]))
+        return 0
+    for r in reports:
+        tp = "silent" if r["true_peak_dbtp"] is None else f"{r['true_peak_dbtp']:+.2f} dBTP"
+        print(f"{r['output']}: song {r['number']} {r['title']!r}, {r['duration_s']:.2f} s, "
+              f"true peak {tp}, automation: {', '.join(r['lanes']) or 'none'}")
+    return 0
+
+
+class UsageError(MasterdeckError):
+    """Arguments that do not fit together."""
+
+
 def run(args: argparse.Namespace) -> int:
     """Render and print the summary."""
+    if args.session:
+        return _run_session(args)
+    if args.song is not None or args.all_dir:
+        raise UsageError("--song and --all need --session DIR")
+    if len(args.paths) != 2:
+        raise UsageError("give IN and OUT (or --session DIR --song N OUT)")
+    args.input, args.output = args.paths
     settings: dict[str, float] = {}
     if args.preset:
         settings.update(load_preset(args.preset))

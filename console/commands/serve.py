@@ -1,7 +1,9 @@
 """``masterdeck serve``: run the console daemon (audio, control socket, surfaces).
 
 With no arguments it opens the default audio device with an empty console,
-ready for songs to be loaded over the control protocol. Settings come from
+ready for songs to be loaded over the control protocol. With ``--session DIR``
+it opens that album (creating the folder if needed), replays its journal and
+loads the current song with its settings and automation. Settings come from
 the config file (``$XDG_CONFIG_HOME/masterdeck/config.toml``), then flags.
 """
 
@@ -42,6 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--song", action="append", dest="songs", metavar="FILE",
                         help="load a song (repeatable; the first is made current)")
     parser.add_argument("--reference", metavar="FILE", help="load a reference track")
+    parser.add_argument("--session", metavar="DIR",
+                        help="open (or create) a session folder: the album, its settings and "
+                             "automation, saved atomically and journaled")
     parser.set_defaults(run=run)
 
 
@@ -50,7 +55,7 @@ def build_config(args: argparse.Namespace) -> configuration.Config:
     config = configuration.load(args.config)
     for key in ("device", "sample_rate", "block_size", "socket", "tcp", "token",
                 "python_callback", "live_input", "midi_backend", "surfaces", "virtual_midi",
-                "songs", "reference"):
+                "songs", "reference", "session"):
         value = getattr(args, key, None)
         if value is not None:
             setattr(config, key, value)

@@ -1,0 +1,357 @@
+"""A session driving a running console: the album model, the journal, the engine, undo.
+
+:class:`SessionController` opens a session folder (:mod:`console.session.store`),
+replays its journal, loads the current song with its settings and automation,
+and from then on turns everything that changes the album into an operation:
+applied to the model, appended to the journal, and (for parameter moves,
+snapshot recalls and automation passes) recorded for undo. It registers the
+desk actions that belong to a session: ``next_song``, ``previous_song``,
+``automation_mode``, ``undo``, ``redo``, and wraps the snapshot actions so
+snapshots are saved with their song and a recall is one undo step.
+
+Locking: ``_lock`` guards the model and the journal and is held only for
+quick work; ``_switch_lock`` serialises song changes (which wait for the audio
+to fade). The desk, the engine and the runner are never called under ``_lock``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from console.automation.runner import AutomationRunner
+from console.session import journal as jn
+from console.session.editing import Editing
+from console.session.errors import SessionError
+from console.session.model import Session, Song
+from console.session.store import KEEP_BACKUPS, Loaded, SessionStore
+from console.session.undo import UndoHistory
+from dsp import params as P
+
+if TYPE_CHECKING:
+    from console.audio_source import Track
+    from console.engine import Engine
+
+log = logging.getLogger(__name__)
+QUIET_SOURCES = ("automation", "session")
+_ALBUM_OPS = {"album", "song_add", "song_move", "song_remove", "song_set", "current", "lane",
+              "automation", "ref_add", "ref_remove", "ref_current"}
+"""Desk changes that are not edits: playback following lanes, a song's settings loading."""
+
+
+class SessionController(Editing):
+    """One open session on one engine."""
+
+    def __init__(self, folder: str | Path, engine: Engine, keep_backups: int = KEEP_BACKUPS,
+                 journal_interval_s: float = jn.FLUSH_INTERVAL_S) -> None:
+        self.store = SessionStore(folder, keep_backups)
+        self.folder = self.store.folder
+        self.engine = engine
+        self.desk = engine.desk
+        self.journal_interval_s = journal_interval_s
+        self.session = Session()
+        self.history = UndoHistory()
+        self.loaded: Loaded | None = None
+        self.journal: jn.Journal | None = None
+        self.runner = AutomationRunner(engine, self._on_commit, self._on_pass)
+        self.last_save: dict[str, Any] | None = None
+        self._lock = threading.RLock()
+        self._switch_lock = threading.RLock()
+        self._local = threading.local()
+        self._unsubscribe: list[Any] = []
+
+    # opening and closing ---------------------------------------------------------------
+    def open(self) -> Loaded:
+        """Load (or create) the session, replay its journal, load the current song."""
+        loaded = self.store.load(sample_rate=self.engine.sample_rate)
+        self.loaded = loaded
+        self.session = loaded.session
+        for problem in loaded.problems:
+            log.error("session: %s", problem)
+        if self.store.broken is not None:
+            log.error("session: started from %s; %s is left as it is until it is fixed "
+                      "(saves go to backups/ meanwhile)", loaded.source, self.store.broken.path)
+        if self.session.sample_rate != self.engine.sample_rate:
+            log.warning("session: written at %d Hz, the console runs at %d Hz; automation "
+                        "positions are in the session's samples", self.session.sample_rate,
+                        self.engine.sample_rate)
+        generation = self.session.generation
+        self.journal = jn.Journal(jn.journal_path(self.folder, generation), generation,
+                                  self.journal_interval_s)
+        if loaded.replayed or loaded.source == "new":
+            self.save()  # one clean save to build on: the journals replayed are in it
+        self._apply_automation_settings()
+        self._unsubscribe = [self.desk.on_params(self._on_params)]
+        self._register_actions()
+        self.runner.start()
+        self.publish()
+        song = self.session.current_song()
+        if song is not None:
+            try:
+                self._load(song)
+            except Exception as exc:  # a missing audio file must not keep the album shut
+                log.error("session: cannot load song %s: %s", song.id, exc)
+        ref = self.session.reference
+        if ref is not None:
+            try:
+                self.select_reference(ref)
+            except Exception as exc:
+                log.error("session: cannot load reference %s: %s", ref, exc)
+        log.info("session %s open (%s, generation %d, %d operations replayed)", self.folder,
+                 loaded.source, self.session.generation, loaded.replayed)
+        return loaded
+
+    def close(self, save: bool = True) -> None:
+        """Finish passes, save (unless told not to), stop the journal, unlock the folder."""
+        self.runner.stop()
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
+        if save and self.journal is not None:
+            try:
+                self.save()
+            except Exception:
+                log.exception("session: the save at close failed; the journal has everything")
+        if self.journal is not None:
+            self.journal.close()
+            self.journal = None
+        self.store.close()
+
+    # the one path for changes ------------------------------------------------------------
+    def change(self, op: dict[str, Any], urgent: bool = True) -> None:
+        """Apply an operation to the model and journal it (structural ones are written now)."""
+        with self._lock:
+            self.session.apply(op)
+            if self.journal is not None:
+                self.journal.append(op, urgent)
+        if op["op"] in _ALBUM_OPS:
+            self.publish()
+
+    def publish(self) -> None:
+        """Tell desk listeners the album and the current song's lanes.
+
+        State keys ``album`` and ``automation`` (lanes with points in seconds),
+        for surfaces, protocol ``state`` subscribers and the UI.
+        """
+        s = self.session
+        self.desk.set_state("album", {
+            "title": s.title, "current": s.current, "reference": s.reference,
+            "songs": [{"id": x.id, "title": x.title} for x in s.songs],
+            "automation_mode": s.automation_mode})
+        song = s.current_song()
+        rate = float(s.sample_rate)
+        lanes = {} if song is None else {
+            k: {"mode": lane.mode or s.automation_mode, "own_mode": lane.mode,
+                "points": [[t / rate, v] for t, v in lane.points]}
+            for k, lane in song.automation.lanes.items()}
+        self.desk.set_state("automation", lanes)
+
+    def save(self, force: bool = False) -> dict[str, Any]:
+        """Save now: backup, automation files, session.toml (atomically), journal rotated."""
+        with self._lock:
+            snapshot = _copy(self.session)
+            generation = self.store.next_generation(self.session)
+            if self.journal is not None:
+                self.journal.rotate(jn.journal_path(self.folder, generation), generation)
+        report = self.store.save(snapshot, generation, force)
+        with self._lock:
+            self.session.generation = generation
+        self.store.drop_journals_before(generation)
+        self.last_save = report
+        log.info("session saved: generation %d in %.1f ms%s", generation,
+                 report["seconds"] * 1000,
+                 f" (only to {report['backup']}: {report['broken_file']} is broken)"
+                 if report["broken_file"] else "")
+        return report
+
+    # desk ---------------------------------------------------------------------------------
+    def _on_params(self, changes: dict[str, float], source: str) -> None:
+        if source in QUIET_SOURCES:
+            return
+        song = self.session.current_song()
+        if song is None:
+            return
+        writing = set(self.runner.writing())
+        with self._lock:
+            before = {k: song.settings.get(k, P.get(k).default) for k in changes}
+            op = {"op": "params", "id": song.id, "values": dict(changes)}
+            self.session.apply(op)
+            if self.journal is not None:
+                self.journal.append(op)
+            edits = {k: v for k, v in changes.items() if k not in writing}
+            if source != "undo" and edits and not getattr(self._local, "quiet", False):
+                self.history.record_params(song.id, {k: before[k] for k in edits}, edits,
+                                           source, time.monotonic())
+
+    def _register_actions(self) -> None:
+        desk = self.desk
+        desk.register_action("next_song", lambda source="": self.step_song(1, source))
+        desk.register_action("previous_song", lambda source="": self.step_song(-1, source))
+        desk.register_action("undo", lambda source="": self.undo(source))
+        desk.register_action("redo", lambda source="": self.redo(source))
+        desk.register_action("automation_mode", self.set_automation_mode)
+        desk.register_action("snapshot_store", self.store_snapshot)
+        desk.register_action("snapshot_recall", self.recall_snapshot)
+
+    # songs ----------------------------------------------------------------------------------
+    def audio_path(self, file: str) -> Path:
+        """A song or reference file as an absolute path (stored relative to the folder)."""
+        path = Path(file)
+        return path if path.is_absolute() else self.folder / path
+
+    def relative(self, path: str | Path) -> str:
+        """How a file is written in session.toml: relative to the session folder."""
+        full = Path(path)
+        if not full.is_absolute():
+            full = self.folder / full
+        if not full.is_file():
+            raise SessionError(f"{full}: no such audio file")
+        return os.path.relpath(full, self.folder)
+
+    def add_song(self, path: str, title: str | None = None, index: int | None = None
+                 ) -> dict[str, Any]:
+        """Add a song to the album (at ``index``, default the end); the first becomes current."""
+        file = self.relative(path)
+        name = title or Path(path).stem
+        had_current = self.session.current is not None
+        with self._lock:
+            song_id = self.session.new_id(name, [s.id for s in self.session.songs])
+            self.change({"op": "song_add", "song": {"id": song_id, "title": name, "file": file},
+                         "index": index})
+        if not had_current:
+            self._load(self.session.song(song_id))
+        return self.describe_song(self.session.song(song_id))
+
+    def move_song(self, song_id: str, index: int) -> None:
+        """Move a song to ``index`` (0 is the opener)."""
+        self.change({"op": "song_move", "id": song_id, "index": index})
+
+    def remove_song(self, song_id: str) -> None:
+        """Take a song off the album (its settings and automation go with it)."""
+        was_current = self.session.current == song_id
+        self.change({"op": "song_remove", "id": song_id})
+        song = self.session.current_song()
+        if was_current and song is not None:
+            self._load(song)
+
+    def set_song(self, song_id: str, **fields: Any) -> None:
+        """Change a song's title, file, level offset, gap or fades."""
+        if "file" in fields:
+            fields["file"] = self.relative(fields["file"])
+        self.change({"op": "song_set", "id": song_id, "fields": fields})
+        song = self.session.song(song_id)
+        if song.id == self.session.current:
+            self.runner.set_bias(song.level_offset_db, song.fade_in_s, song.fade_out_s)
+            if "file" in fields:
+                self._load(song)
+
+    def select_song(self, song_id: str, source: str = "") -> dict[str, Any]:
+        """Make a song current: audio, settings and automation load with it, click-free."""
+        song = self.session.song(song_id)
+        self._load(song)
+        self.change({"op": "current", "id": song.id})
+        self.desk.set_state("session_song", song.id, source)
+        return self.describe_song(song)
+
+    def step_song(self, delta: int, source: str = "") -> dict[str, Any]:
+        """Go to the next (1) or previous (-1) song of the album."""
+        songs = self.session.songs
+        if not songs:
+            raise SessionError("the album has no songs yet")
+        ids = [s.id for s in songs]
+        at = ids.index(self.session.current) if self.session.current in ids else 0
+        return self.select_song(ids[min(max(at + delta, 0), len(ids) - 1)], source)
+
+    def _load(self, song: Song) -> Track:
+        with self._switch_lock:
+            def while_silent(track: Track) -> None:
+                self.desk.set_many(song.values(), "session")
+                self.desk.snapshots = {k: dict(v) for k, v in song.snapshots.items()}
+                self.runner.set_song(song.id, song.automation, song.level_offset_db,
+                                     song.fade_in_s, song.fade_out_s, track.frames)
+
+            return self.engine.load_song(str(self.audio_path(song.file)), song.title,
+                                         while_silent)
+
+    def _need_song(self) -> Song:
+        song = self.session.current_song()
+        if song is None:
+            raise SessionError("no song is loaded; add one first")
+        return song
+
+    # references and markers ------------------------------------------------------------------
+    def add_reference(self, path: str, title: str | None = None) -> str:
+        """Add a reference track; return its id."""
+        file = self.relative(path)
+        name = title or Path(path).stem
+        with self._lock:
+            ref_id = self.session.new_id(name, [r.id for r in self.session.references])
+            self.change({"op": "ref_add", "ref": {"id": ref_id, "title": name, "file": file}})
+        return ref_id
+
+    def remove_reference(self, ref_id: str) -> None:
+        """Take a reference track off the session."""
+        self.change({"op": "ref_remove", "id": ref_id})
+
+    def select_reference(self, ref_id: str) -> None:
+        """Load a reference track for level-matched comparison."""
+        ref = self.session.find_reference(ref_id)
+        self.engine.load_reference(str(self.audio_path(ref.file)), ref.title)
+        self.change({"op": "ref_current", "id": ref.id})
+
+    def add_marker(self, position_s: float, name: str = "", note: str = "",
+                   song_id: str | None = None) -> None:
+        """Mark a place in a song (the current one by default) with a note."""
+        song = self.session.song(song_id) if song_id else self._need_song()
+        self.change({"op": "marker_add", "id": song.id,
+                     "marker": {"position_s": position_s, "name": name, "note": note}})
+
+    def remove_marker(self, index: int, song_id: str | None = None) -> None:
+        """Delete marker number ``index`` (from 0, in time order) of a song."""
+        song = self.session.song(song_id) if song_id else self._need_song()
+        self.change({"op": "marker_remove", "id": song.id, "index": index})
+
+    # automation -----------------------------------------------------------------------------
+    def _apply_automation_settings(self) -> None:
+        s = self.session
+        self.runner.global_mode = s.automation_mode
+        self.runner.tracker.timeout_s = s.touch_timeout_ms / 1000.0
+        self.runner.thinning_factor = s.thinning_factor
+
+    # description --------------------------------------------------------------------------------
+    def describe_song(self, song: Song) -> dict[str, Any]:
+        """A song as plain data for the protocol."""
+        return {"id": song.id, "title": song.title, "file": song.file,
+                "current": song.id == self.session.current,
+                "level_offset_db": song.level_offset_db, "gap_s": song.gap_s,
+                "fade_in_s": song.fade_in_s, "fade_out_s": song.fade_out_s,
+                "settings": dict(song.settings), "snapshots": sorted(song.snapshots),
+                "markers": [vars(m) for m in song.markers],
+                "automation": {k: {"mode": v.mode, "points": len(v.points)}
+                               for k, v in song.automation.lanes.items()}}
+
+    def describe(self) -> dict[str, Any]:
+        """The session as the protocol reports it."""
+        s = self.session
+        return {"folder": str(self.folder), "title": s.title, "generation": s.generation,
+                "sample_rate": s.sample_rate, "current": s.current,
+                "songs": [self.describe_song(song) for song in s.songs],
+                "references": [vars(r) for r in s.references], "reference": s.reference,
+                "automation": {"mode": s.automation_mode, "touch_timeout_ms": s.touch_timeout_ms,
+                               "thinning_factor": s.thinning_factor,
+                               "writing": self.runner.writing()},
+                "undo": self.history.describe(),
+                "source": self.loaded.source if self.loaded else None,
+                "broken_file": self.store.broken.path if self.store.broken else None,
+                "last_save": self.last_save}
+
+
+def _copy(session: Session) -> Session:
+    """A copy safe to write out while the live session keeps changing."""
+    import copy
+
+    return copy.deepcopy(session)
