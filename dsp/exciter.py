@@ -220,6 +220,36 @@ def _hpf(freq, fs):
 
 
 @kernel
+def _fir5(acc, x, m, c, i, st, g, first):
+    """Add taps ``i .. i + 4`` of the symmetric FIR to ``acc`` (or start it, if ``first``)."""
+    g0, g1, g2, g3, g4 = st[g + i], st[g + i + 1], st[g + i + 2], st[g + i + 3], st[g + i + 4]
+    a0 = x[2 * (c - i) : 2 * (c - i) + m]
+    b0 = x[2 * i : 2 * i + m]
+    a1 = x[2 * (c - i - 1) : 2 * (c - i - 1) + m]
+    b1 = x[2 * (i + 1) : 2 * (i + 1) + m]
+    a2 = x[2 * (c - i - 2) : 2 * (c - i - 2) + m]
+    b2 = x[2 * (i + 2) : 2 * (i + 2) + m]
+    a3 = x[2 * (c - i - 3) : 2 * (c - i - 3) + m]
+    b3 = x[2 * (i + 3) : 2 * (i + 3) + m]
+    a4 = x[2 * (c - i - 4) : 2 * (c - i - 4) + m]
+    b4 = x[2 * (i + 4) : 2 * (i + 4) + m]
+    if first:
+        for k in range(m):
+            s = g0 * (a0[k] + b0[k])
+            s = fma(g1, a1[k] + b1[k], s)
+            s = fma(g2, a2[k] + b2[k], s)
+            s = fma(g3, a3[k] + b3[k], s)
+            acc[k] = fma(g4, a4[k] + b4[k], s)
+    else:
+        for k in range(m):
+            s = fma(g0, a0[k] + b0[k], acc[k])
+            s = fma(g1, a1[k] + b1[k], s)
+            s = fma(g2, a2[k] + b2[k], s)
+            s = fma(g3, a3[k] + b3[k], s)
+            acc[k] = fma(g4, a4[k] + b4[k], s)
+
+
+@kernel
 def _fir4(acc, x, m, c, i, st, g, first):
     """Add taps ``i .. i + 3`` of the symmetric FIR to ``acc`` (or start it, if ``first``)."""
     g0, g1, g2, g3 = st[g + i], st[g + i + 1], st[g + i + 2], st[g + i + 3]
@@ -246,13 +276,17 @@ def _fir4(acc, x, m, c, i, st, g, first):
 
 
 @kernel
-def _fir1(acc, x, m, c, i, st, g):
-    """Add tap ``i`` of the symmetric FIR to ``acc``."""
+def _fir1(acc, x, m, c, i, st, g, first):
+    """Add tap ``i`` of the symmetric FIR to ``acc`` (or start it, if ``first``)."""
     gi = st[g + i]
     a = x[2 * (c - i) : 2 * (c - i) + m]
     b = x[2 * i : 2 * i + m]
-    for k in range(m):
-        acc[k] = fma(gi, a[k] + b[k], acc[k])
+    if first:
+        for k in range(m):
+            acc[k] = gi * (a[k] + b[k])
+    else:
+        for k in range(m):
+            acc[k] = fma(gi, a[k] + b[k], acc[k])
 
 
 @kernel
@@ -260,22 +294,27 @@ def _fir_pairs(acc, x, n, st, g, p):
     """``acc[f] = sum_i g_i (x[f + c - i] + x[f + i])`` over stereo frames, ``c = p - 1``.
 
     A symmetric FIR on both channels at once: ``x`` starts ``c`` frames before
-    the first output's newest input. Four taps per pass over contiguous views
-    (fused multiply-adds, the sum kept in a register), so the loops vectorise
-    and the accumulator goes through memory once per four taps. Every output
-    adds its taps in the same order, wherever the chunk starts.
+    the first output's newest input. Five (or four) taps per pass over
+    contiguous views, fused multiply-adds with the sum in a register, so the
+    loops vectorise and the accumulator goes through memory once per pass;
+    few passes also keep the fixed cost per chunk low. Every output adds its
+    taps in the same order, wherever the chunk starts.
     """
     m = 2 * n
     c = p - 1
     half = p // 2
-    quads = half // 4
-    if quads == 0:
-        for k in range(m):
-            acc[k] = 0.0
-    for q in range(quads):
-        _fir4(acc, x, m, c, 4 * q, st, g, q == 0)
-    for i in range(4 * quads, half):
-        _fir1(acc, x, m, c, i, st, g)
+    i = 0
+    while i < half:
+        left = half - i
+        if left >= 5 and left != 8:  # 20 = 5 * 4, 9 = 5 + 4
+            _fir5(acc, x, m, c, i, st, g, i == 0)
+            i += 5
+        elif left >= 4:
+            _fir4(acc, x, m, c, i, st, g, i == 0)
+            i += 4
+        else:
+            _fir1(acc, x, m, c, i, st, g, i == 0)
+            i += 1
 
 
 @kernel
