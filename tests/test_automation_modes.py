@@ -133,8 +133,9 @@ def test_a_pass_replaces_only_its_range_with_guard_points():
 def test_a_recorded_jump_stays_a_jump_and_a_sweep_stays_a_ramp():
     jump = staircase([(0, -10.0), (48000, -4.0)], hold_after=1440)
     assert jump == [(0, -10.0), (47999, -10.0), (48000, -4.0)]
-    sweep = staircase([(0, -10.0), (480, -9.9), (960, -9.8)], hold_after=1440)
-    assert sweep == [(0, -10.0), (480, -9.9), (960, -9.8)]
+    # in motion, a value sits in the middle of the time it was heard
+    sweep = staircase([(0, -10.0), (480, -9.9), (960, -9.8), (1200, -9.8)], hold_after=1440)
+    assert sweep == [(0, -10.0), (720, -9.9), (1080, -9.8), (1200, -9.8)]
 
 
 def test_song_automation_packs_for_the_kernel_and_drops_empty_lanes():

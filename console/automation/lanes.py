@@ -149,20 +149,31 @@ def _dedupe(points: list[Point]) -> list[Point]:
 def staircase(changes: Iterable[Point], hold_after: int) -> list[Point]:
     """Breakpoints that play a recorded run of changes as it was heard.
 
-    A change took effect at its position and held until the next one. Points
-    closer together than ``hold_after`` samples are joined by straight lines
-    (a fader in motion); after a longer wait a point one sample before the
+    Each change took effect at its position and held until the next one:
+    live, a moving fader is a staircase of small steps (each glided over
+    12 ms). Where changes come closer together than ``hold_after`` samples
+    (a fader in motion), each value is placed at the middle of the time it
+    was heard, so the straight lines between breakpoints run through the
+    steps instead of along their top edges (which would play the whole move
+    half a step early). After a longer wait a point one sample before the
     next change holds the old value, so a jump stays a jump instead of
     becoming a slow ramp.
     """
+    pts = list(changes)
     out: list[Point] = []
-    for t, v in changes:
-        if out and t - out[-1][0] > hold_after and out[-1][1] != v:
-            out.append((t - 1, out[-1][1]))
-        if out and out[-1][0] == t:
-            out[-1] = (t, v)
+    for k, (t, v) in enumerate(pts):
+        before = t - pts[k - 1][0] if k else None
+        after = pts[k + 1][0] - t if k + 1 < len(pts) else None
+        if before is not None and before > hold_after and pts[k - 1][1] != v:
+            out.append((t - 1, pts[k - 1][1]))
+        at = t
+        if before is not None and after is not None and before <= hold_after \
+                and after <= hold_after:
+            at = t + after // 2
+        if out and out[-1][0] >= at:
+            out[-1] = (out[-1][0], v)
         else:
-            out.append((t, v))
+            out.append((at, v))
     return out
 
 

@@ -44,8 +44,12 @@ log = logging.getLogger(__name__)
 TICK_S = 0.01
 FOLLOW_S = 1.0 / 30.0
 """How often controls are told what the lanes play (motor faders move at this rate)."""
-HOLD_AFTER_S = 0.03
-"""A recorded value that held longer than this plays as a hold, not as part of a ramp."""
+HOLD_AFTER_S = 0.25
+"""A recorded value that held longer than this plays as a hold, not as part of a ramp.
+
+Shorter waits are a fader in motion: a hand moving 20 dB in five seconds,
+quantised to 0.1 dB steps, changes the value every 16-32 ms, and a slow one
+every 100 ms or more."""
 SOURCE = "automation"
 
 CommitHandler = Callable[[str, dict[str, Lane]], None]
