@@ -165,3 +165,43 @@ def test_a_song_that_grows_written_in_one_pass_from_the_fader_renders_as_heard(r
     moves = [m for m in dev.received if m[0] == 0xE8]
     positions = [m[1] | m[2] << 7 for m in moves]
     assert len(moves) > 20 and positions[-1] > positions[0] + 5000  # the fader rose with it
+
+
+def test_touch_without_touch_sense_writes_while_the_fader_moves_then_returns_to_the_lane(rig):
+    engine, session, dev, recorder, folder = rig
+    session.set_lane("output.gain_db", [[0, -10.0]])
+    session.set_automation_mode("touch", touch_timeout_ms=400)
+    moved: list[float] = []
+
+    def dip():  # no touch note: the console infers touch from the moves
+        time.sleep(2.0)
+        moved.append(engine.position_s)
+        for k in range(31):
+            dev.send(*_fader(-10.0 - 10.0 * k / 30))
+            time.sleep(0.5 / 30)
+        moved.append(engine.position_s)
+
+    live = _play_through(engine, recorder, dip)
+    assert until(lambda: not session.runner.writing(), 5.0)
+    points = session.session.current_song().automation.lanes["output.gain_db"].points
+
+    def at(seconds):
+        from console.automation.lanes import value_at
+
+        return value_at("output.gain_db", points, seconds * RATE)
+
+    first, last = moved
+    assert at(first - 0.1) == -10.0 and at(SONG_S - 0.5) == -10.0  # the lane on either side
+    assert at(last + 0.2) == pytest.approx(-20.0, abs=0.2)  # held within the touch timeout
+    released = max(t for t, v in points if v < -19.0) / RATE
+    assert 0.3 < released - last < 0.7  # written until ~0.4 s after the last move
+    out = folder / "touch.wav"
+    render_song(session.folder, 1, out, bit_depth="32f")
+    offline, _ = sf.read(out, always_2d=True)
+    diff = _compare(live, offline)
+    # measured: 0 dB almost everywhere, up to 0.2 dB in the window of the release, where
+    # live the lane took over with a 12 ms glide and the written lane has a guard ramp
+    assert np.median(np.abs(diff)) < 0.03 and np.max(np.abs(diff)) < 0.3, diff
+    session.undo()
+    assert session.session.current_song().automation.lanes["output.gain_db"].points == (
+        (0, -10.0),)
