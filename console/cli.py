@@ -16,8 +16,8 @@ import sys
 
 from dsp.errors import MasterdeckError
 
-COMMANDS = ("serve", "demo", "status", "get", "set", "transport", "render", "analyze", "params",
-            "surfaces", "bench", "ui")
+COMMANDS = ("serve", "demo", "status", "get", "set", "transport", "session", "render", "analyze",
+            "params", "surfaces", "bench", "ui")
 """Modules in :mod:`console.commands`, in the order ``--help`` lists them."""
 
 

@@ -147,3 +147,28 @@ def test_a_session_from_a_newer_masterdeck_is_refused_with_a_clear_message(daemo
     assert "written by a newer masterdeck (masterdeck 9.0, session format 7)" in result.stderr
     assert "Upgrade masterdeck" in result.stderr
     assert (daemon.folder / "session.toml").read_text() == newer
+
+
+def test_the_album_is_edited_from_the_shell(daemon, tmp_path):
+    daemon.start()
+    second = _tone(tmp_path / "second.wav", seconds=2.0)
+
+    def cli(*words):
+        result = subprocess.run([sys.executable, "-m", "console", "session",
+                                 "--socket", daemon.socket, *words],
+                                env=daemon.env, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    cli("add", str(daemon.song), "--title", "Opener")
+    listing = cli("add", str(second))
+    assert "  1. Opener  [opener]  ../song.wav" in listing and " 2. second" in listing
+    assert cli("select", "2").splitlines()[2].startswith(">  2. second")
+    cli("move", "second", "0")
+    cli("mode", "latch")
+    assert "automation latch" in cli()
+    assert "saved as generation" in cli("save")
+    assert daemon.stop() == 0
+    on_disk = SessionStore(daemon.folder, lock=False).load().session
+    assert [s.id for s in on_disk.songs] == ["second", "opener"]
+    assert on_disk.current == "second" and on_disk.automation_mode == "latch"
