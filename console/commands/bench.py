@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("bench", help="measure DSP speed against references",
                                    description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=("chain", "meters", "startup", "soak"),
+    parser.add_argument("--only", choices=("chain", "meters", "startup", "soak", "session"),
                         help="run one benchmark (soak runs only when named)")
     parser.add_argument("--seconds", type=float, default=None,
                         help="length of test audio (chain: 20, meters: 300)")
@@ -48,6 +48,13 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             print("start-up (spawn to control socket answering):")
             print(json.dumps(results["startup"], indent=1))
+    if args.only in (None, "session"):
+        from console.benchmarks.session import run_session_bench
+
+        results["session"] = run_session_bench()
+        if not args.json:
+            print("sessions and automation:")
+            print(json.dumps(results["session"], indent=1))
     if args.only == "soak":
         from console.benchmarks.soak import run_soak
 
