@@ -92,11 +92,12 @@ def test_fmt_number_keeps_a_fixed_width(value, width, decimals, sign, text):
     assert fmt_number(value, width, decimals, sign) == text
 
 
-@pytest.mark.parametrize(("seconds", "text"), [
-    (0.0, "0:00.0"), (59.96, "1:00.0"), (61.25, "1:01.2"), (192.0, "3:12.0"), (None, "-:--.-"),
-    (-3.0, "0:00.0")])
-def test_clock(seconds, text):
-    assert clock(seconds) == text
+@pytest.mark.parametrize(("seconds", "decimals", "text"), [
+    (0.0, 1, "0:00.0"), (59.96, 1, "1:00.0"), (61.25, 1, "1:01.2"), (192.0, 1, "3:12.0"),
+    (None, 1, "-:--.-"), (-3.0, 1, "0:00.0"), (59.96, 0, "0:59"), (61.9, 0, "1:01"),
+    (None, 0, "-:--"), (600.0, 0, "10:00")])
+def test_clock(seconds, decimals, text):
+    assert clock(seconds, decimals) == text
 
 
 def test_peak_hold_holds_then_falls_and_jumps_up_at_once():

@@ -52,6 +52,7 @@ class MasterdeckApp(ConsoleActions):
                                        "automation": AutomationScreen,
                                        "surfaces": SurfacesScreen}
     DEFAULT_MODE = "meters"
+    ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = keys.bindings()  # type: ignore[assignment]
 
     def __init__(self, socket_path: str | None = None, connect: str | None = None,

@@ -103,14 +103,18 @@ def fmt_number(value: float | None, width: int = 5, decimals: int = 1, sign: boo
     return text.rjust(width)
 
 
-def clock(seconds: float | None) -> str:
-    """``m:ss.s`` for a position or a length; ``-:--.-`` when unknown."""
+def clock(seconds: float | None, decimals: int = 1) -> str:
+    """``m:ss.s`` for a position or a length (``m:ss`` with no decimals); dashes if unknown."""
     if seconds is None or not math.isfinite(seconds):
-        return "-:--.-"
+        return "-:--.-" if decimals else "-:--"
+    step = 10.0 ** -decimals
     minutes, rest = divmod(max(float(seconds), 0.0), 60.0)
-    if rest >= 59.95:  # 59.96 s would print as 0:60.0
+    if decimals == 0:
+        rest = math.floor(rest)  # a running clock shows whole seconds passed
+    if rest >= 60.0 - step / 2:  # 59.96 s would print as 0:60.0
         minutes, rest = minutes + 1, 0.0
-    return f"{int(minutes)}:{rest:04.1f}"
+    width = 2 + (decimals + 1 if decimals else 0)
+    return f"{int(minutes)}:{rest:0{width}.{decimals}f}"
 
 
 class PeakHold:

@@ -23,12 +23,13 @@ class Key:
     description: str
     group: str
     shown: str
-    footer: bool = False
+    footer: str = ""
+    """A short name for the footer; empty keeps the key off the footer."""
 
 
 KEYMAP: tuple[Key, ...] = (
     # transport
-    Key("space", "toggle_play", "play / stop", "Transport", "space", footer=True),
+    Key("space", "toggle_play", "play / stop", "Transport", "space", footer="play"),
     Key("home", "locate(0)", "back to the start", "Transport", "home"),
     Key("comma", "seek(-5)", "back 5 s", "Transport", ","),
     Key("full_stop", "seek(5)", "forward 5 s", "Transport", "."),
@@ -42,7 +43,7 @@ KEYMAP: tuple[Key, ...] = (
     # what is heard
     Key("m", "hear('master')", "hear the master (the chain)", "Listen", "m"),
     Key("b", "toggle_source('bypass')", "bypass: hear the unprocessed song", "Listen", "b",
-        footer=True),
+        footer="bypass"),
     Key("r", "toggle_source('reference')", "hear the reference track", "Listen", "r"),
     Key("equals_sign", "toggle_match", "loudness matching on / off", "Listen", "="),
     # stages
@@ -76,19 +77,20 @@ KEYMAP: tuple[Key, ...] = (
         "Surfaces", "a"),
     Key("escape", "cancel", "cancel learn or store", "Surfaces", "esc"),
     # screens
-    Key("f2", "switch_mode('meters')", "meters and chain", "Screens", "F2", footer=True),
-    Key("f3", "switch_mode('album')", "album and transport", "Screens", "F3", footer=True),
-    Key("f4", "switch_mode('automation')", "automation", "Screens", "F4", footer=True),
-    Key("f5", "switch_mode('surfaces')", "surfaces and learn", "Screens", "F5", footer=True),
-    Key("f1,question_mark", "help", "this help", "Screens", "F1 ?", footer=True),
+    Key("f2", "switch_mode('meters')", "meters and chain", "Screens", "F2", footer="meters"),
+    Key("f3", "switch_mode('album')", "album and transport", "Screens", "F3", footer="album"),
+    Key("f4", "switch_mode('automation')", "automation", "Screens", "F4", footer="automation"),
+    Key("f5", "switch_mode('surfaces')", "surfaces and learn", "Screens", "F5", footer="surfaces"),
+    Key("f1,question_mark", "help", "this help", "Screens", "F1 ?", footer="keys"),
     Key("g", "cycle_target", "next delivery target (-14, -16, -15, -23 LUFS)", "Screens", "g"),
-    Key("q", "quit", "quit the UI (the daemon keeps playing)", "Screens", "q", footer=True),
+    Key("q", "quit", "quit the UI (the daemon keeps playing)", "Screens", "q",
+        footer="quit"),
 )
 
 
 def bindings() -> list[Binding]:
     """The app's bindings, from :data:`KEYMAP`."""
-    return [Binding(k.keys, k.action, k.description.split(":")[0], show=k.footer,
+    return [Binding(k.keys, k.action, k.footer or k.description, show=bool(k.footer),
                     key_display=k.shown.split()[0], priority=True)
             for k in KEYMAP]
 

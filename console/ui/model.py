@@ -265,7 +265,7 @@ class ConsoleModel:
         """Record a change this UI is sending, shown at once and touched."""
         self.values[param_id] = value
         self._local[param_id] = value
-        self.touched = Touch(param_id, self.own_source or "keyboard", now)
+        self.touched = Touch(param_id, "this UI", now)
 
     def forget_local(self, param_id: str) -> None:
         """Drop a pending local change the daemon refused (its next event is taken as is)."""

@@ -18,7 +18,7 @@ from textual.widgets import Digits, Label, Static
 from console.ui.draw import clock, fmt_number
 from console.ui.model import ConsoleModel
 from console.ui.screens.base import ConsoleScreen
-from console.ui.widgets.meters import StyledWidget
+from console.ui.widgets.meters import Line, StyledWidget
 from console.ui.widgets.transport import SongList, describe_source
 
 
@@ -89,7 +89,7 @@ class AlbumScreen(ConsoleScreen):
         self.duration = Label(id="duration")
         self.timeline = Timeline()
         self.source = Label(id="source-big")
-        self.match = Label(id="match")
+        self.match = Line(id="match")
         self.loop_label = Label(id="loop")
         self.snapshot = Label(id="snapshot")
         self.songs = SongList(id="songs")
@@ -146,6 +146,4 @@ class AlbumScreen(ConsoleScreen):
         m = model.meters
         text = (f"{describe_source(model)}\nmaster {fmt_number(m.get('master_lufs_recent'))} LUFS"
                 f" · unprocessed {fmt_number(m.get('unprocessed_lufs_recent'))} LUFS (last 3 s)")
-        if text != getattr(self, "_match_text", None):
-            self._match_text = text
-            self.match.update(text)
+        self.match.show(text)

@@ -13,20 +13,27 @@ from __future__ import annotations
 import time
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Label
+from textual.containers import Grid, Horizontal, Vertical
 
-from console.ui.draw import CORRELATION_SCALE, GR_SCALE, LUFS_SCALE, PEAK_SCALE
-from console.ui.model import ConsoleModel
+from console.ui.draw import CORRELATION_SCALE, GR_SCALE, LUFS_SCALE, PEAK_SCALE, Scale
+from console.ui.model import ConsoleModel, DeliveryTarget
 from console.ui.screens.base import ConsoleScreen
+from console.ui.widgets.bridge import BarRow, CentreRow, MeterBridge, RulerRow
 from console.ui.widgets.chain import ChainView, FocusPanel
-from console.ui.widgets.meters import BigFigure, CentreBar, MeterBar, Ruler
+from console.ui.widgets.meters import BigFigure, Line
 from console.ui.widgets.strip import LoudnessStrip
 from dsp import params as P
 
 LUFS_TICKS = (-42.0, -36.0, -30.0, -23.0, -18.0, -14.0, -9.0, -6.0, 0.0)
 PEAK_TICKS = (-24.0, -18.0, -12.0, -6.0, -3.0, -1.0, 0.0, 3.0)
 GR_TICKS = (0.0, 1.0, 2.0, 3.0, 6.0, 9.0, 12.0)
+EXCITER_SCALE = Scale(-60.0, 0.0)
+"""The exciter's added harmonics, in dB against its input."""
+FIGURE_PERIOD_S = 0.1
+"""Big figures, the loudness strip and the info line change at most ten times a second:
+faster digits only blur, and the bars already move with every frame."""
+ADDED_FLOOR_DB = -119.0
+"""At or below this the exciter adds nothing (it reports -120 dB then)."""
 
 
 def loudness_level(value: float | None, target: float, near_db: float = 2.0) -> str:
@@ -53,6 +60,8 @@ def magnitude(value: float | None) -> float | None:
 class MetersScreen(ConsoleScreen):
     """Meters on the left, the chain on the right, the key numbers across the top."""
 
+    _slow_due = 0.0
+
     def compose_body(self) -> ComposeResult:
         """Figures, meters, strip, focus panel, chain."""
         self.figures = {
@@ -64,37 +73,33 @@ class MetersScreen(ConsoleScreen):
             "plr_db": BigFigure("PLR", "dB", id="fig-plr"),
         }
         self.bars = {
-            "momentary_lufs": MeterBar("M", LUFS_SCALE, "LUFS", id="bar-m"),
-            "short_term_lufs": MeterBar("S", LUFS_SCALE, "LUFS", id="bar-s"),
-            "integrated_lufs": MeterBar("I", LUFS_SCALE, "LUFS", id="bar-i"),
-            "true_peak_dbtp": MeterBar("TP", PEAK_SCALE, "dBTP", near_db=1.0, id="bar-tp"),
-            "sample_peak_dbfs": MeterBar("SP", PEAK_SCALE, "dBFS", near_db=1.0, id="bar-sp"),
-            "comp_gr_db": MeterBar("Comp", GR_SCALE, "dB GR", classes="-gr", id="bar-comp"),
-            "limiter_gr_db": MeterBar("Lim", GR_SCALE, "dB GR", classes="-gr", id="bar-lim"),
-            "exciter_added_db": MeterBar("Exc", GR_SCALE, "dB +", classes="-gr", id="bar-exc"),
+            "momentary_lufs": BarRow("M", LUFS_SCALE, "LUFS"),
+            "short_term_lufs": BarRow("S", LUFS_SCALE, "LUFS"),
+            "integrated_lufs": BarRow("I", LUFS_SCALE, "LUFS"),
+            "true_peak_dbtp": BarRow("TP", PEAK_SCALE, "dBTP", near_db=1.0),
+            "sample_peak_dbfs": BarRow("SP", PEAK_SCALE, "dBFS", near_db=1.0),
+            "comp_gr_db": BarRow("Comp", GR_SCALE, "dB GR", gr=True),
+            "limiter_gr_db": BarRow("Lim", GR_SCALE, "dB GR", gr=True),
+            "exciter_added_db": BarRow("Exc", EXCITER_SCALE, "dB", gr=True),
         }
-        self.correlation = CentreBar("Corr", CORRELATION_SCALE, "", decimals=2, id="bar-corr")
+        self.correlation = CentreRow("Corr", CORRELATION_SCALE, "", decimals=2)
+        b = self.bars
+        self.bridge = MeterBridge([
+            b["momentary_lufs"], b["short_term_lufs"], b["integrated_lufs"],
+            RulerRow(LUFS_SCALE, LUFS_TICKS),
+            b["true_peak_dbtp"], b["sample_peak_dbfs"], RulerRow(PEAK_SCALE, PEAK_TICKS),
+            self.correlation, b["comp_gr_db"], b["limiter_gr_db"], RulerRow(GR_SCALE, GR_TICKS),
+            b["exciter_added_db"]], id="bridge")
         self.strip = LoudnessStrip(id="strip")
-        self.info = Label(id="meter-info")
-        self.strip_title = Label(id="strip-title")
+        self.info = Line(id="meter-info")
+        self.strip_title = Line(id="strip-title")
         self.focus_panel = FocusPanel(id="focus")
         self.chain = ChainView(id="chain")
-        with Horizontal(id="figures"):
-            yield from self.figures.values()
         with Horizontal(id="meters-body"):
             with Vertical(id="meter-column"):
-                yield self.bars["momentary_lufs"]
-                yield self.bars["short_term_lufs"]
-                yield self.bars["integrated_lufs"]
-                yield Ruler(LUFS_SCALE, LUFS_TICKS)
-                yield self.bars["true_peak_dbtp"]
-                yield self.bars["sample_peak_dbfs"]
-                yield Ruler(PEAK_SCALE, PEAK_TICKS)
-                yield self.correlation
-                yield self.bars["comp_gr_db"]
-                yield self.bars["limiter_gr_db"]
-                yield self.bars["exciter_added_db"]
-                yield Ruler(GR_SCALE, GR_TICKS)
+                with Grid(id="figures"):
+                    yield from self.figures.values()
+                yield self.bridge
                 yield self.strip_title
                 yield self.strip
                 yield self.info
@@ -106,6 +111,11 @@ class MetersScreen(ConsoleScreen):
         """Move every meter to the new frame (each redraws only if a cell changes)."""
         super().show_meters(model)
         m, held, target = model.meters, model.held, model.target
+        self._bars(m, held, target)
+        now = time.monotonic()
+        if now < self._slow_due:
+            return
+        self._slow_due = now + FIGURE_PERIOD_S
         for key, figure in self.figures.items():
             value = m.get(key)
             level = ""
@@ -114,30 +124,33 @@ class MetersScreen(ConsoleScreen):
             elif key == "true_peak_dbtp":
                 level = peak_level(value, target.dbtp)
             figure.update(value, level)
-        for key in ("momentary_lufs", "short_term_lufs"):
-            self.bars[key].update(m.get(key), held.get(key), target.lufs)
-        self.bars["integrated_lufs"].update(m.get("integrated_lufs"), None, target.lufs)
-        for key in ("true_peak_dbtp", "sample_peak_dbfs"):
-            self.bars[key].update(m.get(key), held.get(key), target.dbtp)
-        for key in ("comp_gr_db", "limiter_gr_db", "exciter_added_db"):
-            self.bars[key].update(magnitude(m.get(key)))
-        self.correlation.update(m.get("correlation_live", m.get("correlation")))
         duration = model.history.duration_s
         position = m.get("position_s")
         fraction = position / duration if duration and position is not None else None
         self.strip.update(model.history.bins, fraction, target.lufs)
         self._show_info(model)
 
+    def _bars(self, m: dict, held: dict, target: DeliveryTarget) -> None:
+        update, bars = self.bridge.update_row, self.bars
+        for key in ("momentary_lufs", "short_term_lufs"):
+            update(bars[key], m.get(key), held.get(key), target.lufs)
+        update(bars["integrated_lufs"], m.get("integrated_lufs"), None, target.lufs)
+        for key in ("true_peak_dbtp", "sample_peak_dbfs"):
+            update(bars[key], m.get(key), held.get(key), target.dbtp)
+        for key in ("comp_gr_db", "limiter_gr_db"):
+            update(bars[key], magnitude(m.get(key)))
+        added = m.get("exciter_added_db")
+        update(bars["exciter_added_db"], None if added is None or added <= ADDED_FLOOR_DB
+               else added)
+        update(self.correlation, m.get("correlation_live", m.get("correlation")))
+
     def _show_info(self, model: ConsoleModel) -> None:
         m, t = model.meters, model.target
-        text = (f"target {t.name}: {t.lufs:g} LUFS, {t.dbtp:g} dBTP (g changes)  ·  "
-                f"max M {_f(m.get('momentary_max_lufs'))}  S {_f(m.get('short_term_max_lufs'))}"
-                f"  ·  xruns {m.get('xruns', '-')}  ·  DSP {100 * (m.get('cpu_load') or 0):.0f} %")
-        if text != getattr(self, "_info_text", None):
-            self._info_text = text
-            self.info.update(text)
-            self.strip_title.update("short-term loudness over the song "
-                                    f"[dim](╌ target {t.lufs:g} LUFS, bright column: playhead)[/]")
+        rate = model.rate.rate(time.monotonic())
+        text = (f"target {t.lufs:g} LUFS, {t.dbtp:g} dBTP ({t.name}; g) · "
+                f"{rate:.0f} fps · xruns {m.get('xruns', '-')}")
+        self.info.show(text)
+        self.strip_title.show(f"loudness over the song [dim](S; ╌ {t.lufs:g} LUFS)[/]")
 
     def show_params(self, model: ConsoleModel, changed: list[str] | None) -> None:
         """Update the chain rows that changed, and the focus panel."""
@@ -170,7 +183,3 @@ class MetersScreen(ConsoleScreen):
         """Bound-control marks follow the surfaces listing."""
         self.chain.show(model, None)
         self._show_focus(model)
-
-
-def _f(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"

@@ -185,7 +185,7 @@ class FocusPanel(Vertical):
     FocusPanel > #focus-value { width: auto; }
     FocusPanel > #focus-word { width: 1fr; height: 3; content-align: left middle;
                                text-style: bold; }
-    FocusPanel > #focus-how { width: 1fr; color: $text-muted; }
+    FocusPanel { border-subtitle-color: $text-muted; border-subtitle-align: left; }
     """
 
     def compose(self) -> ComposeResult:
@@ -193,7 +193,6 @@ class FocusPanel(Vertical):
         yield Label(id="focus-name")
         yield Digits(id="focus-value")
         yield Label(id="focus-word")
-        yield Label(id="focus-how")
 
     def show(self, param: P.Param, value: float, why: str, bound: list[str]) -> None:
         """Show ``param`` at ``value``; ``why`` says selected or who touched it."""
@@ -212,8 +211,7 @@ class FocusPanel(Vertical):
             word.update(param.display(value).upper())
         controls = ", ".join(bound) if bound else "no surface control bound"
         how = f"{why} · " if why != "selected" else ""
-        self.query_one("#focus-how", Label).update(
-            f"{how}{param.min:g}..{param.max:g} {param.unit} · {controls}")
+        self.border_subtitle = f"{how}{param.min:g}..{param.max:g} {param.unit} · {controls}"
 
 
 class ChainView(VerticalScroll):

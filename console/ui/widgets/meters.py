@@ -1,25 +1,24 @@
-"""Meter widgets: a one-line bar meter, a centred bar, a big figure, a scale ruler.
+"""Widget bases for frequently changing displays, and the big figure.
 
-Each widget keeps the numbers it shows and redraws only when what it would
-draw changes (``update`` compares before calling ``refresh``), so a frame in
-which a value moves less than a cell costs nothing. They never recompose:
-the meter screen builds them once, and frames only change their values.
-Colours live in ``DEFAULT_CSS`` as component classes, not in code.
+Each widget keeps what it shows and redraws only when that changes
+(``update`` compares before calling ``refresh``), so a frame in which a value
+moves less than a cell costs nothing. They never recompose: screens build
+them once, and frames only change their values. Colours live in
+``DEFAULT_CSS`` as component classes, not in code. The bar meters are rows
+of one widget, in ``bridge.py``.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
-
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.strip import Strip
 from textual.widget import Widget
-from textual.widgets import Digits, Label
+from textual.widgets import Digits
 
-from console.ui.draw import Scale, centre_cells, fmt_number, meter_cells, ruler, zone_spans
-
-NOTCH = Style(reverse=True)
+from console.ui.draw import fmt_number
 
 
 class StyledWidget(Widget):
@@ -42,153 +41,56 @@ class StyledWidget(Widget):
         super().notify_style_update()
 
 
-class MeterBar(StyledWidget):
-    """One meter on one line: a label, a bar with target and hold marks, the value.
+class LineWidget(StyledWidget):
+    """A widget drawn as segments through Textual's line API, rebuilt only when it changes.
 
-    Parameters
-    ----------
-    label : str
-        Up to 5 characters (``M``, ``TP``, ``Comp``).
-    scale : Scale
-        Values at the bar's two ends.
-    unit : str
-        Printed after the value.
-    near_db, over_db : float
-        The bar turns "near" from ``target - near_db`` and "over" above
-        ``target + over_db`` (no target: one colour).
+    A ``render()`` returning Rich text is converted to Textual content on
+    every repaint, which costs milliseconds per widget; at 30 frames a
+    second over a dozen meters that was most of the UI's CPU. Here a
+    widget builds its segments once per change (``segments(width)``), and
+    repaints reuse them.
     """
 
-    DEFAULT_CSS = """
-    MeterBar { height: 1; width: 1fr; }
-    MeterBar > .meter--label { color: $text-muted; }
-    MeterBar > .meter--low { color: $success; }
-    MeterBar > .meter--near { color: $warning; }
-    MeterBar > .meter--over { color: $error; }
-    MeterBar > .meter--track { background: $boost; }
-    MeterBar > .meter--target { color: $accent; text-style: bold; }
-    MeterBar > .meter--hold { color: $foreground; text-style: bold; }
-    MeterBar > .meter--value { color: $foreground; text-style: bold; }
-    MeterBar.-gr > .meter--low { color: $secondary; }
-    """
-    COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "meter--label", "meter--low", "meter--near", "meter--over", "meter--track",
-        "meter--target", "meter--hold", "meter--value"}
-    LABEL_W, VALUE_W = 6, 11
-
-    def __init__(self, label: str, scale: Scale, unit: str = "", *, near_db: float = 2.0,
-                 over_db: float = 0.0, decimals: int = 1, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.label, self.scale, self.unit = label, scale, unit
-        self.near_db, self.over_db, self.decimals = near_db, over_db, decimals
-        self.value: float | None = None
-        self.hold: float | None = None
-        self.target: float | None = None
-        self._drawn: tuple[object, ...] = ()
+        self._strip: Strip | None = None
 
-    def bar_width(self) -> int:
-        """Cells the bar itself gets, between the label and the value."""
-        return max(self.size.width - self.LABEL_W - self.VALUE_W, 1)
+    def redraw(self) -> None:
+        """Rebuild the line on the next repaint."""
+        self._strip = None
+        self.refresh()
 
-    def update(self, value: float | None, hold: float | None = None,
-               target: float | None = None) -> None:
-        """Show new readings; redraw only if a cell would change."""
-        self.value, self.hold, self.target = value, hold, target
-        width = self.bar_width()
-        key = (meter_cells(value, width, self.scale),
-               None if hold is None else self.scale.column(hold, width),
-               None if target is None else self.scale.column(target, width),
-               self._value_text())
-        if key != self._drawn:
-            self._drawn = key
-            self.refresh()
+    def on_resize(self) -> None:
+        """A new width needs new segments."""
+        self._strip = None
 
-    def _value_text(self) -> str:
-        number = fmt_number(self.value, 6, self.decimals)
-        return f"{number} {self.unit}".ljust(self.VALUE_W)[: self.VALUE_W]
+    def notify_style_update(self) -> None:
+        """New colours need new segments."""
+        self._strip = None
+        super().notify_style_update()
 
-    def render(self) -> Text:
-        """Label, coloured bar with marks, value."""
-        width = self.bar_width()
-        cells = list(meter_cells(self.value, width, self.scale))
-        text = Text(self.label.ljust(self.LABEL_W)[: self.LABEL_W], self.style_of("meter--label"))
-        if self.target is None:
-            spans = [(0, width, "meter--low")]
-        else:
-            edges = [self.target - self.near_db, self.target + self.over_db]
-            spans = [(a, b, name) for (a, b), name in zip(
-                zone_spans(width, self.scale, edges),
-                ("meter--low", "meter--near", "meter--over"), strict=True)]
-        track = self.style_of("meter--track")
-        marks: dict[int, tuple[str, str]] = {}
-        if self.hold is not None and self.scale.fraction(self.hold) > 0:
-            marks[self.scale.column(self.hold, width)] = ("▌", "meter--hold")
-        if self.target is not None:
-            marks[self.scale.column(self.target, width)] = ("│", "meter--target")
-        for start, end, name in spans:
-            style = track + self.style_of(name)
-            run = start
-            for i in sorted(m for m in marks if start <= m < end):
-                text.append("".join(cells[run:i]), style)
-                char, mark = marks[i]
-                if cells[i] == " ":  # on the empty track: the mark in its own colour
-                    text.append(char, track + self.style_of(mark))
-                else:  # inside the bar: a notch cut into it
-                    text.append("│", style + NOTCH)
-                run = i + 1
-            text.append("".join(cells[run:end]), style)
-        text.append(" " + self._value_text()[: self.VALUE_W - 1], self.style_of("meter--value"))
-        return text
+    def segments(self, width: int) -> list[Segment]:
+        """The line's segments for ``width`` cells (override)."""
+        raise NotImplementedError
 
-
-class CentreBar(MeterBar):
-    """A meter drawn from the middle of its scale (correlation: -1 left, +1 right)."""
-
-    def update(self, value: float | None, hold: float | None = None,
-               target: float | None = None) -> None:
-        """Show a new reading; redraw only if a cell would change."""
-        self.value = value
-        key = (centre_cells(value, self.bar_width(), self.scale), self._value_text())
-        if key != self._drawn:
-            self._drawn = key
-            self.refresh()
-
-    def render(self) -> Text:
-        """Label, bar from the centre (red where anti-phase), value."""
-        width = self.bar_width()
-        text = Text(self.label.ljust(self.LABEL_W)[: self.LABEL_W], self.style_of("meter--label"))
-        track = self.style_of("meter--track")
-        centre = width // 2
-        for i, char in enumerate(centre_cells(self.value, width, self.scale)):
-            name = "meter--over" if i < centre and char != " " else "meter--low"
-            text.append(char, track + self.style_of(name))
-        text.append(" " + self._value_text()[: self.VALUE_W - 1], self.style_of("meter--value"))
-        return text
-
-
-class Ruler(StyledWidget):
-    """Tick labels aligned under the bars of :class:`MeterBar` widgets of the same width."""
-
-    DEFAULT_CSS = """
-    Ruler { height: 1; width: 1fr; color: $text-muted; }
-    """
-
-    def __init__(self, scale: Scale, ticks: tuple[float, ...], *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.scale, self.ticks = scale, ticks
-
-    def render(self) -> Text:
-        """The ticks, offset by a meter's label column."""
-        width = max(self.size.width - MeterBar.LABEL_W - MeterBar.VALUE_W, 1)
-        return Text(" " * MeterBar.LABEL_W + ruler(width, self.scale, self.ticks))
+    def render_line(self, y: int) -> Strip:
+        """The cached line (row 0), blank below it."""
+        width = self.size.width
+        if y > 0:
+            return Strip.blank(width, self.rich_style)
+        if self._strip is None:
+            base = self.rich_style
+            self._strip = Strip([Segment(seg.text, base + seg.style if seg.style else base)
+                                 for seg in self.segments(width)]).adjust_cell_length(width, base)
+        return self._strip
 
 
 class BigFigure(Widget):
     """A key number in three-line digits, with its name and unit: readable from a metre away."""
 
     DEFAULT_CSS = """
-    BigFigure { height: 5; width: 1fr; padding: 0 1; border: round $panel; }
-    BigFigure > Label { width: 1fr; color: $text-muted; }
+    BigFigure { height: 5; width: 1fr; padding: 0 1; border: round $panel;
+                border-title-color: $text-muted; }
     BigFigure > Digits { width: auto; color: $foreground; }
     BigFigure.-near > Digits { color: $warning; }
     BigFigure.-over > Digits { color: $error; }
@@ -202,8 +104,8 @@ class BigFigure(Widget):
         self.digits = Digits(self.text)
 
     def compose(self) -> ComposeResult:
-        """The caption and the digits, built once."""
-        yield Label(f"{self.title}  [dim]{self.unit}[/]")
+        """The digits, built once; the caption is the border's title."""
+        self.border_title = f"{self.title}  {self.unit}"
         yield self.digits
 
     def update(self, value: float | None, level: str = "") -> None:
@@ -214,3 +116,43 @@ class BigFigure(Widget):
             self.digits.update(text)
         for name in ("near", "over"):
             self.set_class(level == name, f"-{name}")
+
+
+class Line(LineWidget):
+    """One line of text that changes often: it redraws without a layout pass.
+
+    ``Label.update`` asks for a new layout of the whole screen (its size may
+    change); a meter caption or a status line keeps its size, so repainting
+    it alone is enough.
+    """
+
+    DEFAULT_CSS = """
+    Line { height: 1; width: 1fr; }
+    """
+
+    def __init__(self, text: str = "", *, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.text = Text.from_markup(text)
+
+    def show(self, markup: str) -> None:
+        """Show ``markup`` (Rich markup); repaint only if it changed."""
+        text = Text.from_markup(markup)
+        if text != self.text:
+            self.text = text
+            self.redraw()
+
+    def segments(self, width: int) -> list[Segment]:
+        """The first row of the text."""
+        return list(self.text.split("\n", allow_blank=True)[0].render(self.app.console))
+
+    def render_line(self, y: int) -> Strip:
+        """Row ``y`` of the text (a line may be two rows high)."""
+        if y == 0:
+            return super().render_line(0)
+        lines = self.text.split("\n", allow_blank=True)
+        base = self.rich_style
+        if y >= len(lines):
+            return Strip.blank(self.size.width, base)
+        return Strip(lines[y].render(self.app.console)).apply_style(base).adjust_cell_length(
+            self.size.width, base)

@@ -9,9 +9,12 @@ shape the same way. Both fold their series with the pure functions of
 
 from __future__ import annotations
 
+from itertools import groupby
 from typing import ClassVar
 
+from rich.segment import Segment
 from rich.text import Text
+from textual.strip import Strip
 
 from console.ui.draw import Scale, fold_columns, strip_row_of, strip_rows
 from console.ui.widgets.meters import StyledWidget
@@ -39,6 +42,7 @@ class LoudnessStrip(StyledWidget):
         self.head: int | None = None
         self.target: float | None = None
         self._drawn: tuple[object, ...] = ()
+        self._rows: list[Strip] | None = None
 
     def update(self, bins: list[float | None], fraction: float | None,
                target: float | None) -> None:
@@ -47,33 +51,51 @@ class LoudnessStrip(StyledWidget):
         self.columns = fold_columns(bins, width)
         self.head = None if fraction is None else min(int(fraction * width), width - 1)
         self.target = target
-        key = (tuple(None if c is None else round(c, 1) for c in self.columns), self.head,
-               target, self.size.height)
+        key = (tuple(strip_rows(self.columns, self.size.height, self.scale)), self.head, target)
         if key != self._drawn:
             self._drawn = key
+            self._rows = None
             self.refresh()
 
-    def render(self) -> Text:
+    def on_resize(self) -> None:
+        """Fold again at the new width on the next frame."""
+        self._rows = None
+        self._drawn = ()
+
+    def render_line(self, y: int) -> Strip:
+        """One row of the strip (all rows are built together, once per change)."""
+        if self._rows is None:
+            self._rows = self._build()
+        if y >= len(self._rows):
+            return Strip.blank(self.size.width, self.rich_style)
+        return self._rows[y]
+
+    def _build(self) -> list[Strip]:
         """Rows of columns, coloured by whether each column is over the target."""
-        height = self.size.height
+        height, base = self.size.height, self.rich_style
         rows = strip_rows(self.columns, height, self.scale)
         target_row = None if self.target is None else strip_row_of(self.target, height,
                                                                     self.scale)
         over = [c is not None and self.target is not None and c > self.target + 1.0
                 for c in self.columns]
-        text = Text()
+        styles = {name: base + self.style_of(name) for name in self.COMPONENT_CLASSES}
+        head = self.style_of("strip--head")
+        strips = []
         for r, row in enumerate(rows):
-            for c, char in enumerate(row):
-                if char == " " and r == target_row:
-                    style, char = self.style_of("strip--target"), "╌"
-                else:
-                    style = self.style_of("strip--over" if over[c] else "strip--bar")
-                if c == self.head:
-                    style = style + self.style_of("strip--head")
-                text.append(char, style)
-            if r < height - 1:
-                text.append("\n")
-        return text
+            runs: list[Segment] = []
+            for key, cells in groupby(enumerate(row), key=lambda ic: self._cell_kind(
+                    ic, r == target_row, over)):
+                chars = "".join("╌" if key == "strip--target" else char for _, char in cells)
+                style = styles[key.removesuffix("+head")]
+                runs.append(Segment(chars, style + head if key.endswith("+head") else style))
+            strips.append(Strip(runs).adjust_cell_length(self.size.width, base))
+        return strips
+
+    def _cell_kind(self, cell: tuple[int, str], target_row: bool, over: list[bool]) -> str:
+        c, char = cell
+        kind = "strip--target" if char == " " and target_row else (
+            "strip--over" if over[c] else "strip--bar")
+        return kind + "+head" if c == self.head else kind
 
 
 class LaneStrip(StyledWidget):

@@ -13,13 +13,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from rich.segment import Segment
 from rich.table import Table
-from rich.text import Text
-from textual.widget import Widget
 from textual.widgets import Static
 
 from console.ui.draw import clock, fmt_number
 from console.ui.model import ConsoleModel
+from console.ui.widgets.meters import LineWidget
 
 SOURCE_NAMES = {"master": "MASTER", "bypass": "BYPASS (unprocessed)",
                 "reference": "REFERENCE"}
@@ -40,14 +40,18 @@ def describe_source(model: ConsoleModel) -> str:
 
 
 def transport_line(model: ConsoleModel) -> str:
-    """The transport in one line of text (also what the tests read)."""
+    """The transport in one line of text (also what the tests read).
+
+    The position is in whole seconds: this line spans the screen, and a line
+    that changed ten times a second would make every frame repaint all of it.
+    """
     playing = model.meters.get("playing", model.state.get("playing", False))
     position = model.meters.get("position_s")
     duration = (model.song or {}).get("duration_s")
     loop = model.loop
     parts = [
         ("▶ PLAYING" if playing else "■ STOPPED"),
-        f"{clock(position)} / {clock(duration)}",
+        f"{clock(position, 0)} / {clock(duration, 0)}",
         (f"⟳ {clock(loop.get('start_s'))}–{clock(loop.get('end_s'))}" if loop.get("on")
          else "loop off"),
         f"hearing {describe_source(model)}",
@@ -57,7 +61,7 @@ def transport_line(model: ConsoleModel) -> str:
     return "  │  ".join(parts)
 
 
-class TransportBar(Widget):
+class TransportBar(LineWidget):
     """Playing, position, loop, source, snapshot, song, and the link's state and rate."""
 
     DEFAULT_CSS = """
@@ -73,8 +77,7 @@ class TransportBar(Widget):
 
     def show(self, model: ConsoleModel) -> None:
         """Update from the model; redraw only if the line changed."""
-        rate = model.rate.rate(time.monotonic())
-        link = f"● {rate:.0f} fps" if model.connected else "○ offline"
+        link = "● live" if model.connected else "○ offline"
         text = f"{transport_line(model)}  │  {link}"
         source = model.state.get("source") or "master"
         self.set_class(bool(model.meters.get("playing", model.state.get("playing"))),
@@ -83,11 +86,11 @@ class TransportBar(Widget):
         self.set_class(source == "reference", "-heard-reference")
         if text != self.text:
             self.text = text
-            self.refresh()
+            self.redraw()
 
-    def render(self) -> Text:
-        """The line."""
-        return Text(self.text, no_wrap=True, overflow="ellipsis")
+    def segments(self, width: int) -> list[Segment]:
+        """The line, cut at the edge."""
+        return [Segment(self.text)]
 
 
 class ConnectionBanner(Static):

@@ -1,0 +1,348 @@
+"""The console UI against a real daemon: meters, keys, snapshots, help, learn, reconnect.
+
+One daemon (engine, control server, surfaces) plays a tone on the module's
+dummy JACK server; each test runs the app with ``run_test()`` and checks what
+it shows and, through a separate protocol client, what the daemon did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from console.client import Client
+from console.server import ControlServer
+from console.ui.screens.album import AlbumScreen
+from console.ui.screens.help import HelpScreen
+from console.ui.screens.meters import MetersScreen
+from console.ui.screens.surfaces import SurfacesScreen
+from tests.test_surfaces_support import Player
+from tests.test_ui_support import TOKEN, drive, press, start_deck, until
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+@pytest.fixture(scope="module")
+def deck(jack, tmp_path_factory):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        deck = start_deck(tmp_path_factory.mktemp("ui"), monkeypatch)
+        try:
+            yield deck
+        finally:
+            deck.daemon.shutdown()
+
+
+def daemon_values(deck, *ids):
+    with Client(socket_path=deck.socket) as client:
+        return client.request("get", ids=list(ids))["values"]
+
+
+async def ask(deck, *ids):
+    """``get`` from a separate client, off the app's loop."""
+    return await asyncio.to_thread(daemon_values, deck, *ids)
+
+
+def select(app, param_id):
+    """Walk the selection to ``param_id`` with the keys a user would press."""
+    from dsp import params as P
+    keys = []
+    here = app.model.selected
+    target = P.index(param_id)
+    while P.PARAMS[here].stage != P.PARAMS[target].stage:
+        keys.append("pagedown")
+        stages = list(P.STAGES)
+        stage = stages[(stages.index(P.PARAMS[here].stage) + 1) % len(stages)]
+        here = next(i for i, p in enumerate(P.PARAMS) if p.stage == stage)
+    keys += ["down"] * (target - here) if target >= here else ["up"] * (here - target)
+    return keys
+
+
+# meters --------------------------------------------------------------------------------
+def test_meters_show_live_numbers_more_than_25_times_a_second(deck):
+    async def scenario(app, pilot):
+        screen = app.screen
+        assert isinstance(screen, MetersScreen)
+        await pilot.pause(1.0)
+        frames, began = app.model.rate.total, time.monotonic()
+        await pilot.pause(2.0)
+        rate = (app.model.rate.total - frames) / (time.monotonic() - began)
+        assert rate >= 25, f"{rate:.1f} meter frames a second"
+        m = screen.figures["momentary_lufs"].text
+        assert -40 < float(m) < -3, m
+        assert float(screen.figures["short_term_lufs"].text) < 0
+        assert screen.bars["true_peak_dbtp"].value is not None
+        assert screen.bars["true_peak_dbtp"].target == -1.0
+        assert screen.bars["momentary_lufs"].target == -14.0
+        assert -1.0 <= screen.correlation.value <= 1.0
+        assert "PLAYING" in screen.transport.text
+        assert " fps" in str(screen.info.text)
+        assert any(v is not None for v in app.model.history.bins)
+        before = screen.figures["momentary_lufs"].text, app.model.meters["position_s"]
+        await pilot.pause(0.5)
+        assert app.model.meters["position_s"] != before[1]  # live, not a still picture
+        await press(app, pilot, "g")  # the next delivery target is drawn at once
+        await pilot.pause(0.2)
+        assert screen.bars["integrated_lufs"].target == -16.0
+
+    drive(deck, scenario)
+
+
+# keys ----------------------------------------------------------------------------------
+def test_a_key_press_changes_a_parameter_on_the_daemon(deck):
+    async def scenario(app, pilot):
+        await press(app, pilot, *select(app, "comp.ratio"))
+        assert app.model.selected_param.id == "comp.ratio"
+        start = (await ask(deck, "comp.ratio"))["comp.ratio"]
+        await press(app, pilot, "right", "right", "shift+right")
+        await until(pilot, lambda: app.model.values["comp.ratio"] > start)
+        wanted = app.model.values["comp.ratio"]
+        got = await ask(deck, "comp.ratio")
+        assert got["comp.ratio"] == pytest.approx(wanted)
+        screen = app.screen
+        assert screen.focus_panel.border_title == "just touched"
+        assert screen.chain.row_for("comp.ratio").has_class("-selected")
+        await press(app, pilot, "backspace")  # back to its default
+        await until(pilot, lambda: daemon_values(deck, "comp.ratio")["comp.ratio"] == 2.0)
+
+    drive(deck, scenario)
+
+
+def test_a_change_made_elsewhere_is_shown_as_just_touched(deck):
+    async def scenario(app, pilot):
+        def change():
+            with Client(socket_path=deck.socket) as client:
+                client.request("set", values={"eq.band3.gain_db": 2.5})
+        await asyncio.to_thread(change)
+        await until(pilot, lambda: app.model.values["eq.band3.gain_db"] == 2.5)
+        await pilot.pause(0.1)
+        screen = app.screen
+        assert screen.focus_panel.border_title == "just touched"
+        assert screen.chain.row_for("eq.band3.gain_db").touched == "eq.band3.gain_db"
+        await asyncio.to_thread(lambda: deck.daemon.desk.set("eq.band3.gain_db", 0.0))
+
+    drive(deck, scenario)
+
+
+def test_stage_bypass_and_source_keys(deck):
+    async def scenario(app, pilot):
+        engine = deck.daemon.engine
+        before = (await ask(deck, "limiter.bypass"))["limiter.bypass"]
+        await press(app, pilot, "t")
+        await until(pilot, lambda: daemon_values(deck, "limiter.bypass")["limiter.bypass"]
+                    != before, what="the limiter bypass")
+        await pilot.pause(0.1)
+        assert "BYPASSED" in str(app.screen.chain.panels["limiter"].border_title)
+        await press(app, pilot, "t")
+        await until(pilot, lambda: daemon_values(deck, "limiter.bypass")["limiter.bypass"]
+                    == before)
+        await press(app, pilot, "b")
+        await until(pilot, lambda: engine.source == "bypass", what="bypass")
+        await until(pilot, lambda: "hearing BYPASS" in app.screen.transport.text)
+        await press(app, pilot, "m")
+        await until(pilot, lambda: engine.source == "master", what="master")
+        await press(app, pilot, "r")  # no reference loaded: the daemon's refusal is shown
+        await until(pilot, lambda: any("reference" in str(t.message).lower()
+                                       for t in app._notifications), what="a notification")
+        assert engine.source == "master"
+
+    drive(deck, scenario)
+
+
+def test_snapshot_keys_store_and_recall(deck):
+    async def scenario(app, pilot):
+        await press(app, pilot, *select(app, "limiter.ceiling_dbtp"))
+        await press(app, pilot, "s", "1")  # store A
+        await until(pilot, lambda: deck.daemon.desk.state().get("snapshot") == "A")
+        stored = (await ask(deck, "limiter.ceiling_dbtp"))["limiter.ceiling_dbtp"]
+        await press(app, pilot, "left", "left", "left")
+        await until(pilot, lambda: daemon_values(deck, "limiter.ceiling_dbtp")[
+            "limiter.ceiling_dbtp"] == pytest.approx(stored - 0.3))
+        await press(app, pilot, "s", "2", "1")  # store B, recall A
+        await until(pilot, lambda: daemon_values(deck, "limiter.ceiling_dbtp")[
+            "limiter.ceiling_dbtp"] == pytest.approx(stored), what="recall of A")
+        await until(pilot, lambda: app.model.values["limiter.ceiling_dbtp"] ==
+                    pytest.approx(stored))
+        await until(pilot, lambda: "snapshot A" in app.screen.transport.text)
+        await press(app, pilot, "2")
+        await until(pilot, lambda: app.model.values["limiter.ceiling_dbtp"] ==
+                    pytest.approx(stored - 0.3), what="recall of B")
+        await press(app, pilot, "1")
+
+    drive(deck, scenario)
+
+
+def test_transport_keys_stop_play_and_locate(deck):
+    async def scenario(app, pilot):
+        engine = deck.daemon.engine
+        await press(app, pilot, "space")
+        await until(pilot, lambda: not deck.daemon.desk.state().get("playing"), what="stop")
+        await until(pilot, lambda: "STOPPED" in app.screen.transport.text)
+        await press(app, pilot, "home")
+        await until(pilot, lambda: app.model.meters["position_s"] < 0.5, what="the start")
+        await press(app, pilot, "full_stop")  # forward from where the UI shows the playhead
+        await until(pilot, lambda: 4.5 < engine.position_s < 5.5, what="forward 5 s")
+        await press(app, pilot, "space")
+        await until(pilot, lambda: deck.daemon.desk.state().get("playing"), what="play")
+
+    try:
+        drive(deck, scenario)
+    finally:
+        deck.daemon.engine.play()
+
+
+def test_help_screen_lists_the_keys_and_any_key_closes_it(deck):
+    async def scenario(app, pilot):
+        before = (await ask(deck, "exciter.bypass"))["exciter.bypass"]
+        await press(app, pilot, "f1")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        text = app.export_screenshot()
+        for words in ("Transport", "Snapshots", "MIDI learn", "limiter in / bypassed", "F5"):
+            assert words in text.replace("&#160;", " "), words
+        await press(app, pilot, "x")  # closes the help; does not bypass the exciter
+        await until(pilot, lambda: isinstance(app.screen, MetersScreen))
+        await pilot.pause(0.2)
+        assert (await ask(deck, "exciter.bypass"))["exciter.bypass"] == before
+
+    drive(deck, scenario)
+
+
+def test_every_screen_opens_and_shows_the_console(deck):
+    async def scenario(app, pilot):
+        await press(app, pilot, "f3")
+        await until(pilot, lambda: isinstance(app.screen, AlbumScreen))
+        await pilot.pause(0.3)
+        assert app.screen.position.value.count(":") == 1
+        await press(app, pilot, "f4")
+        await pilot.pause(0.3)
+        assert "lane mode" in str(app.screen.title_label.render())
+        await press(app, pilot, "f5")
+        await until(pilot, lambda: isinstance(app.screen, SurfacesScreen))
+        await until(pilot, lambda: app.model.surfaces is not None, what="the surfaces listing")
+        await press(app, pilot, "f2")
+        await until(pilot, lambda: isinstance(app.screen, MetersScreen))
+
+    drive(deck, scenario)
+
+
+# learn ---------------------------------------------------------------------------------
+def test_midi_learn_binds_the_control_moved_to_the_selected_parameter(deck):
+    device = Player("nanoKONTROL2")
+    try:
+        async def scenario(app, pilot):
+            await press(app, pilot, "f5")
+            await until(pilot, lambda: any(s.get("connected") for s in
+                                           (app.model.surfaces or {}).get("surfaces", [])),
+                        timeout=15, what="the nanoKONTROL2 to appear")
+            await press(app, pilot, *select(app, "comp.knee_db"))
+            await press(app, pilot, "L")
+            await until(pilot, lambda: app.model.learn.startswith("learning"))
+            await pilot.pause(0.5)  # learn is armed on the daemon
+            for _ in range(40):
+                device.send(0xB0, 14, 30)  # a CC the factory scene does not use
+                await pilot.pause(0.1)
+                if app.model.learn.startswith("learned"):
+                    break
+            assert app.model.learn.startswith("learned"), app.model.learn
+            await until(pilot, lambda: "comp.knee_db" in app.model.bindings,
+                        what="the binding in the listing")
+            assert "cc 14" in app.model.bindings["comp.knee_db"][0]
+            saved = list((deck.folder / "config" / "masterdeck" / "mappings").glob("*.toml"))
+            assert any("comp.knee_db" in path.read_text() for path in saved)
+
+        drive(deck, scenario)
+    finally:
+        device.unplug()
+
+
+# connection ----------------------------------------------------------------------------
+def test_the_daemon_going_away_is_shown_and_the_ui_reconnects(deck):
+    daemon = deck.daemon
+
+    async def scenario(app, pilot):
+        await asyncio.to_thread(daemon.server.stop)
+        await until(pilot, lambda: not app.model.connected, what="the disconnect")
+        await pilot.pause(0.3)
+        banner = app.screen.banner
+        assert banner.has_class("-down") and banner.display
+        assert "NO DAEMON" in str(banner.render())
+        assert daemon.engine.running  # the audio went on meanwhile
+        server = ControlServer(daemon.engine, socket_path=deck.socket, tcp=deck.tcp,
+                               token=TOKEN)
+        server.surfaces = daemon.surfaces
+        await asyncio.to_thread(server.start)
+        daemon.server = server
+        await until(pilot, lambda: app.model.connected, what="the reconnect")
+        frames = app.model.rate.total
+        await until(pilot, lambda: app.model.rate.total > frames + 10, what="meters again")
+        assert not banner.has_class("-down")
+
+    drive(deck, scenario)
+
+
+def test_no_daemon_at_all_is_said_plainly(deck, tmp_path):
+    async def scenario(app, pilot):
+        await until(pilot, lambda: "no masterdeck daemon" in app.model.problem)
+        await pilot.pause(0.2)
+        assert "NO DAEMON" in str(app.screen.banner.render())
+
+    drive(deck, scenario, connected=False, socket_path=str(tmp_path / "nobody.sock"))
+
+
+def test_tcp_with_a_token_connects_and_a_wrong_token_is_refused(deck):
+    async def connected(app, pilot):
+        assert app.model.where == deck.tcp
+
+    drive(deck, connected, socket_path=None, connect=deck.tcp, token=TOKEN)
+
+    async def refused(app, pilot):
+        await until(pilot, lambda: app.model.problem.startswith("refused"))
+        assert not app.model.connected
+
+    drive(deck, refused, connected=False, socket_path=None, connect=deck.tcp, token="wrong")
+
+
+def test_quitting_the_ui_never_disturbs_the_daemon(deck):
+    with Client(socket_path=deck.socket) as watcher:
+        clients = watcher.request("status")["server"]["clients"]
+
+        async def scenario(app, pilot):
+            await press(app, pilot, "q")
+
+        drive(deck, scenario)
+        deadline = time.monotonic() + 5
+        while watcher.request("status")["server"]["clients"] != clients:
+            assert time.monotonic() < deadline, "the UI's connection lingered"
+            time.sleep(0.05)
+        status = watcher.request("status")
+        assert status["stream"]["running"] and status["transport"]["playing"]
+
+
+# screenshots ---------------------------------------------------------------------------
+def test_screenshots_of_the_main_screens(deck, tmp_path):
+    """SVG exports of each screen; ``MASTERDECK_UI_SCREENSHOTS=1`` writes them to docs/."""
+    folder = DOCS if os.environ.get("MASTERDECK_UI_SCREENSHOTS") else tmp_path
+    shots = {}
+
+    async def scenario(app, pilot):
+        await press(app, pilot, *select(app, "comp.threshold_db"))
+        await press(app, pilot, "left", "left")
+        await pilot.pause(2.0)
+        for mode, key in (("meters", None), ("album", "f3"), ("automation", "f4"),
+                          ("surfaces", "f5"), ("help", "f1")):
+            if key:
+                await press(app, pilot, key)
+                await pilot.pause(1.5)
+            shots[mode] = app.save_screenshot(f"ui-{mode}.svg", str(folder))
+        await press(app, pilot, "escape")
+        await press(app, pilot, *select(app, "comp.threshold_db"))
+        await press(app, pilot, "backspace")
+
+    drive(deck, scenario)
+    for mode, path in shots.items():
+        text = Path(path).read_text()
+        assert text.startswith("<svg"), mode
+    assert "MOMENTARY" in Path(shots["meters"]).read_text()
