@@ -23,14 +23,17 @@ Gain reduction is reported in ``taps[COMP_GR_DB]`` as the largest detector
 value of the block (positive dB), i.e. the reduction applied at 100 % mix.
 
 Speed. The level-to-dB and dB-to-gain conversions use :func:`fast_log2` and
-:func:`fast_exp2` (exponent bits plus a polynomial; errors below 3e-9 dB and
+:func:`fast_exp2` (exponent bits plus a polynomial; errors below 2e-8 dB and
 2e-15 relative), which, unlike libm calls, vectorise. While no parameter
 moves, the kernel runs in passes over chunks of :data:`CHUNK` frames: the
 recursive parts (sidechain filter, detector) in tight scalar loops, the
 conversions and the gain in vector loops; at 100 % link one detector serves
 both channels. While a parameter glides it runs the same arithmetic sample by
 sample. Both ways compute every sample with the same expressions, so the
-output is bit for bit the same wherever blocks or chunks start.
+output is bit for bit the same wherever blocks or chunks start. The
+recursions (sidechain filter in direct form I, detector) use :func:`fma`,
+which rounds once and gives the same bits in scalar and vector code, and
+shortens their dependency chains to one instruction per sample.
 """
 
 from __future__ import annotations

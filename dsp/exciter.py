@@ -339,10 +339,10 @@ def _upsample(st, src, dst_even, dst_odd, n, lv):
     """
     p, m = _P[lv], _M[lv]
     x = st[src - 2 * (p - 1) : src + 2 * n]
-    odd = x[2 * (p - 1 - m) : 2 * (p - 1 - m + n)]
-    if dst_odd:  # the odd phase is written by the saturator, straight from ``odd``
+    if dst_odd:  # the odd phase is written by the saturator, straight from the input
         _fir_pairs(st[dst_even : dst_even + 2 * n], x, n, st, _G[lv], p)
     else:
+        odd = x[2 * (p - 1 - m) : 2 * (p - 1 - m + n)]
         acc = st[_ACC : _ACC + 2 * n]
         _fir_pairs(acc, x, n, st, _G[lv], p)
         out = st[dst_even : dst_even + 4 * n]
