@@ -4,7 +4,15 @@ import math
 
 import pytest
 
-from console.automation.lanes import GUARD, Lane, SongAutomation, merge_pass, staircase, value_at
+from console.automation.lanes import (
+    GUARD,
+    Lane,
+    SongAutomation,
+    merge_pass,
+    staircase,
+    trimmed,
+    value_at,
+)
 from console.automation.modes import IDLE, MODES, LaneState, step
 from console.automation.thin import thin
 from console.automation.touch import TouchTracker
@@ -147,3 +155,13 @@ def test_song_automation_packs_for_the_kernel_and_drops_empty_lanes():
     p = P.index("output.gain_db")
     start, count = int(packed[3 * p]), int(packed[3 * p + 1])
     assert count == 2 and list(packed[start:start + 4]) == [0.0, -6.0, 10.0, 0.0]
+
+
+def test_a_trim_pass_keeps_the_lane_shape_and_adds_the_move():
+    old = ((0, -20.0), (48000, -10.0), (96000, -20.0))
+    moves = [(24000, -6.0), (72000, -3.0)]  # the fader from -6 (where trim began) up 3 dB
+    out = trimmed("output.gain_db", old, moves, reference=-6.0)
+    assert out == [(24000, -15.0), (48000, -8.5), (72000, -12.0)]
+    hz = trimmed("eq.band1.freq_hz", ((0, 100.0), (10, 1000.0)), [(0, 50.0), (10, 100.0)], 50.0)
+    assert hz == [(0, 100.0), (10, 2000.0)]  # log taper: the move is a ratio
+    assert trimmed("output.gain_db", (), moves, -6.0) == moves  # no lane: the desk's values

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
@@ -175,6 +176,40 @@ def staircase(changes: Iterable[Point], hold_after: int) -> list[Point]:
         else:
             out.append((at, v))
     return out
+
+
+def trimmed(param_id: str, old: tuple[Point, ...], moves: list[Point], reference: float
+            ) -> list[Point]:
+    """What a trim pass plays: the old lane with the control's moves from ``reference`` on top.
+
+    ``moves`` are the control's values (as breakpoints); for a log-taper
+    parameter the move is a ratio, for others a difference. The result has a
+    point wherever either the old lane or the moves have one, so both shapes
+    survive; values are clamped to the parameter's range.
+    """
+    param = P.get(param_id)
+    if not old or not moves:
+        return list(moves)
+    log = param.taper == "log" and reference > 0
+    lo, hi = moves[0][0], moves[-1][0]
+    times = sorted({t for t, _ in moves} | {t for t, _ in old if lo <= t <= hi})
+    out = []
+    for t in times:
+        base = value_at(param_id, old, t)
+        move = _linear(moves, t)
+        value = base * move / reference if log else base + move - reference
+        out.append((t, min(max(value, param.min), param.max)))
+    return out
+
+
+def _linear(points: list[Point], pos: float) -> float:
+    """Straight-line interpolation through ``points`` (held beyond the ends)."""
+    if pos <= points[0][0]:
+        return points[0][1]
+    for (t0, v0), (t1, v1) in pairwise(points):
+        if pos <= t1:
+            return v0 if t1 == t0 else v0 + (pos - t0) / (t1 - t0) * (v1 - v0)
+    return points[-1][1]
 
 
 def lanes_from_mapping(data: Mapping[str, Lane]) -> SongAutomation:

@@ -28,7 +28,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from console.automation.lanes import Lane, Point, SongAutomation, merge_pass, staircase
+from console.automation.lanes import (
+    Lane,
+    Point,
+    SongAutomation,
+    merge_pass,
+    staircase,
+    trimmed,
+)
 from console.automation.modes import IDLE, LaneState, step
 from console.automation.thin import FACTOR, thin
 from console.automation.touch import TouchTracker
@@ -64,6 +71,8 @@ class _Recording:
 
     start: int
     changes: list[Point] = field(default_factory=list)
+    trim_reference: float | None = None
+    """For a trim pass: the control's value when trimming began (moves are relative)."""
 
 
 class AutomationRunner:
@@ -85,6 +94,7 @@ class AutomationRunner:
         self._lock = threading.RLock()
         self._states: dict[int, LaneState] = {}
         self._recording: dict[int, _Recording] = {}
+        self._trim_armed: dict[int, float] = {}
         self._pass_before: dict[str, Lane] = {}
         self._read = int(engine.auto_st[K.S_RING_COUNT])
         self._next_follow = 0.0
@@ -217,6 +227,10 @@ class AutomationRunner:
                 if kernel_mode in (K.M_TRIM, K.M_TRIM_REC) and old_mode not in (K.M_TRIM,
                                                                                  K.M_TRIM_REC):
                     ctl[K.CTL_TRIM_REF + p] = engine.chain.target[p]
+                if kernel_mode == K.M_TRIM_REC:  # the kernel's START entry will be a trim
+                    self._trim_armed[p] = float(ctl[K.CTL_TRIM_REF + p])
+                elif kernel_mode == K.M_DESK_REC:
+                    self._trim_armed.pop(p, None)
                 if kernel_mode == K.M_DESK_REC and old_mode == K.M_LANE and lane and lane.points \
                         and self.tracker.held(param.id):
                     snaps[param.id] = self._played(p)  # touch sense: start from what plays
@@ -241,7 +255,8 @@ class AutomationRunner:
         for pos, p, value, kind in entries:
             position = int(pos)
             if kind == K.KIND_START:
-                self._recording[p] = _Recording(position, [(position, value)])
+                reference = self._trim_armed.pop(p, None)
+                self._recording[p] = _Recording(position, [(position, value)], reference)
             elif kind == K.KIND_CHANGE:
                 rec = self._recording.get(p)
                 if rec is not None:
@@ -256,8 +271,10 @@ class AutomationRunner:
         param_id = P.PARAMS[p].id
         hold = round(HOLD_AFTER_S * self.engine.sample_rate)
         points = staircase([*rec.changes, (end, value)], hold)
-        points = thin(param_id, points, self.thinning_factor)
         lane = commits.get(param_id) or self.automation.lane(param_id)
+        if rec.trim_reference is not None:
+            points = trimmed(param_id, lane.points, points, rec.trim_reference)
+        points = thin(param_id, points, self.thinning_factor)
         merged = merge_pass(param_id, lane.points, points, rec.start, end)
         commits[param_id] = Lane(param_id, merged, lane.mode)
 

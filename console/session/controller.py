@@ -138,6 +138,7 @@ class SessionController(Editing):
         for surfaces, protocol ``state`` subscribers and the UI.
         """
         s = self.session
+        self.desk.set_state("automation_mode", s.automation_mode)  # LEDs of mode buttons
         self.desk.set_state("album", {
             "title": s.title, "current": s.current, "reference": s.reference,
             "songs": [{"id": x.id, "title": x.title} for x in s.songs],
