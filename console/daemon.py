@@ -14,6 +14,7 @@ records how long that took (``start_times`` in status).
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -29,6 +30,9 @@ from console.surfaces import SurfaceManager
 from dsp.errors import MasterdeckError
 
 log = logging.getLogger("masterdeck")
+
+SHUTDOWN_GRACE_S = 10.0
+"""Longest a shutdown may take after the session is saved."""
 
 
 class Daemon:
@@ -137,19 +141,37 @@ class Daemon:
         self._stop.set()
 
     def shutdown(self) -> None:
-        """Fade out, save, and stop every part."""
+        """Save, fade out, and stop every part.
+
+        The session is saved first, so nothing is lost even if a later step
+        hangs (a MIDI port that will not close while its JACK server is
+        wedged, say); a watchdog then ends the process after
+        ``SHUTDOWN_GRACE_S`` rather than leaving a daemon that cannot stop.
+        """
         log.info("shutting down")
+        if self.session is not None:
+            self.session.close(save=True)
+            self.session = None
+        self.engine.halt()
+        watchdog = threading.Timer(SHUTDOWN_GRACE_S, _force_exit)
+        watchdog.daemon = True
+        watchdog.start()
         for extra in reversed(self._extras):
             extra()
         if self.surfaces is not None:
             self.surfaces.stop()
         if self.server is not None:
             self.server.stop()
-        if self.session is not None:
-            self.session.close(save=True)
-            self.session = None
         self.engine.stop(fade=True)
+        watchdog.cancel()
         log.info("stopped")
+
+
+def _force_exit() -> None:
+    log.error("shutdown did not finish within %.0f s; the session was saved, exiting now",
+              SHUTDOWN_GRACE_S)
+    logging.shutdown()
+    os._exit(0)
 
 
 def _device(text: str) -> int | str | None:
