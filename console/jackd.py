@@ -31,7 +31,23 @@ class DummyJackServer:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 10.0) -> None:
-        """Start the server and wait until its ports exist."""
+        """Start the server and wait until its ports exist.
+
+        JACK keeps a slot in its registry (``/dev/shm/jack-shm-registry``, eight
+        slots) for every server that died without cleaning up (killed, say),
+        and frees a slot only when a server *of the same name* starts. When
+        every slot is taken that way, the server takes the name of a dead one.
+        """
+        try:
+            self._start(timeout)
+        except DeviceError as exc:
+            stale = reclaimable_names()
+            if "Too many servers" not in str(exc) or not stale:
+                raise
+            self.name = stale[0]
+            self._start(timeout)
+
+    def _start(self, timeout: float) -> None:
         jackd = shutil.which("jackd")
         if jackd is None:
             raise DeviceError("jackd is not installed (Debian: apt-get install jackd2)")
@@ -70,6 +86,40 @@ class DummyJackServer:
                 self.process.wait(5)
         if self.process.stderr:
             self.process.stderr.close()
+
+
+REGISTRY = "/dev/shm/jack-shm-registry"
+_HEADER, _ENTRY, _SLOTS = 0x18, 0x108, 8  # jack2 jack_shm_header_t: 8 x (pid_t, name[260])
+
+
+def reclaimable_names(registry: str = REGISTRY) -> list[str]:
+    """Server names JACK's registry still holds for this user whose process is gone."""
+    try:
+        with open(registry, "rb") as f:
+            data = f.read(_HEADER + _ENTRY * _SLOTS)
+    except OSError:
+        return []
+    prefix = f"jack-{os.getuid()}:"
+    names = []
+    for k in range(_SLOTS):
+        entry = data[_HEADER + k * _ENTRY:_HEADER + (k + 1) * _ENTRY]
+        if len(entry) < _ENTRY:
+            break
+        pid = int.from_bytes(entry[:4], sys.byteorder, signed=True)
+        name = entry[4:].split(b"\0", 1)[0].decode(errors="replace")
+        if pid > 0 and name.startswith(prefix) and not _alive(pid):
+            names.append(name[len(prefix):].rstrip(":"))
+    return names
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @contextmanager
