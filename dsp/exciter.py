@@ -44,7 +44,7 @@ import math
 import numpy as np
 
 from dsp._jit import kernel
-from dsp.compressor import fma
+from dsp.fastmath import fma
 from dsp.params import EXCITER_AMOUNT, EXCITER_BYPASS, EXCITER_FREQ, EXCITER_MIX
 from dsp.smoothing import HEADER, SR, glide, write_header
 from dsp.taps import EXCITER_ADDED_DB
