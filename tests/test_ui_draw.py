@@ -20,7 +20,7 @@ from console.ui.draw import (
 )
 from console.ui.model import ConsoleModel, LoudnessHistory, nice_step, nudge_value
 from console.ui.screens.album import timeline_cells
-from console.ui.screens.automation import next_mode
+from console.ui.screens.automation import lane_mode
 from console.ui.screens.meters import loudness_level, peak_level
 from dsp import params as P
 
@@ -277,6 +277,21 @@ def test_surface_bindings_are_indexed_by_parameter():
     assert model.bindings["action toggle_play"] == ["nano: note 41 ch1"]
 
 
-def test_next_mode_steps_through_lane_modes():
-    assert [next_mode(m) for m in ("off", "read", "trim", "?")] == ["read", "touch", "off",
-                                                                    "read"]
+def test_a_lane_mode_says_when_it_follows_the_global_one():
+    assert lane_mode({"mode": "read", "own_mode": None}, "read") == "read (global)"
+    assert lane_mode({"mode": "latch", "own_mode": "latch"}, "read") == "latch"
+
+
+def test_songs_come_from_the_session_with_the_current_ones_measurements():
+    model = ConsoleModel()
+    model.song = {"title": "b", "duration_s": 12.0, "integrated_lufs": -15.0}
+    assert model.songs() == [{"title": "b", "duration_s": 12.0, "integrated_lufs": -15.0,
+                              "current": True}]
+    model.apply_session({"current": "b", "songs": [
+        {"id": "a", "title": "A", "current": False, "markers": []},
+        {"id": "b", "title": "B", "current": True, "markers": [
+            {"position_s": 9.0, "name": "end"}, {"position_s": 2.0, "name": "drop"}]}]})
+    songs = model.songs()
+    assert [s["title"] for s in songs] == ["A", "B"]
+    assert songs[1]["duration_s"] == 12.0 and "duration_s" not in songs[0]
+    assert [m["name"] for m in model.markers()] == ["drop", "end"]

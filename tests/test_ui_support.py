@@ -9,6 +9,7 @@ the same factory the command line uses, with Textual's ``run_test()``.
 from __future__ import annotations
 
 import asyncio
+import html
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -19,9 +20,11 @@ import pytest
 import soundfile as sf
 from textual import events
 
+from console.client import Client
 from console.config import Config
 from console.daemon import Daemon
 from console.ui.app import MasterdeckApp, build_app
+from dsp import params as P
 
 SONG_S = 20.0
 TOKEN = "ui test token"
@@ -39,18 +42,25 @@ def write_song(path: Path, seconds: float = SONG_S, rate: int = 48000) -> Path:
 
 
 def start_deck(folder: Path, monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
-    """Start a daemon (engine, server with TCP, surfaces on JACK MIDI) and play in a loop."""
+    """Start a daemon (engine, server with TCP, surfaces on JACK MIDI, a session of two
+    songs) and play the first in a loop."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(folder / "config"))
-    song = write_song(folder / "tone.wav")
+    songs = [write_song(folder / "swell.wav"), write_song(folder / "second.wav")]
     config = Config(socket=str(folder / "control.sock"), tcp="127.0.0.1:0", token=TOKEN,
-                    midi_backend="jack", songs=[str(song)])
+                    midi_backend="jack", songs=[str(s) for s in songs],
+                    session=str(folder / "album"))
     daemon = Daemon(config)
     daemon.start()
-    daemon.engine.set_loop(0.0, SONG_S, True)
-    daemon.engine.play()
+    play_in_a_loop(daemon)
     host, port = daemon.server.tcp_address
     return SimpleNamespace(daemon=daemon, socket=str(folder / "control.sock"),
-                           tcp=f"{host}:{port}", folder=folder, song=song)
+                           tcp=f"{host}:{port}", folder=folder, songs=songs)
+
+
+def play_in_a_loop(daemon: Daemon) -> None:
+    """Loop the whole current song and play (what every test starts from)."""
+    daemon.engine.set_loop(0.0, SONG_S, True)
+    daemon.engine.play()
 
 
 async def until(pilot, condition: Callable[[], object], timeout: float = 10.0,
@@ -91,3 +101,39 @@ def drive(deck: SimpleNamespace, scenario: Callable[[MasterdeckApp, object], Awa
         return app
 
     return asyncio.run(main())
+
+
+def daemon_values(deck: SimpleNamespace, *ids: str) -> dict[str, float]:
+    """``get`` from a separate protocol client."""
+    with Client(socket_path=deck.socket) as client:
+        return client.request("get", ids=list(ids))["values"]
+
+
+def daemon_request(deck: SimpleNamespace, command: str, **args) -> dict:
+    """Any request from a separate protocol client."""
+    with Client(socket_path=deck.socket) as client:
+        return client.request(command, **args)
+
+
+async def ask(deck: SimpleNamespace, *ids: str) -> dict[str, float]:
+    """``get`` from a separate client, off the app's loop."""
+    return await asyncio.to_thread(daemon_values, deck, *ids)
+
+
+def select(app: MasterdeckApp, param_id: str) -> list[str]:
+    """The keys a user would press to walk the selection to ``param_id``."""
+    keys = []
+    here = app.model.selected
+    target = P.index(param_id)
+    while P.PARAMS[here].stage != P.PARAMS[target].stage:
+        keys.append("pagedown")
+        stages = list(P.STAGES)
+        stage = stages[(stages.index(P.PARAMS[here].stage) + 1) % len(stages)]
+        here = next(i for i, p in enumerate(P.PARAMS) if p.stage == stage)
+    keys += ["down"] * (target - here) if target >= here else ["up"] * (here - target)
+    return keys
+
+
+def screen_text(app: MasterdeckApp) -> str:
+    """The current screen as Textual's SVG export, with its non-breaking spaces plain."""
+    return html.unescape(app.export_screenshot()).replace("\xa0", " ")

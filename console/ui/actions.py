@@ -22,7 +22,6 @@ from console.client import ConnectionLostError
 from console.protocol import ProtocolError
 from console.ui.link import NotConnectedError
 from console.ui.model import nudge_value
-from console.ui.screens.automation import next_mode
 from console.ui.screens.help import HelpScreen
 from dsp import params as P
 from dsp.errors import MasterdeckError
@@ -93,6 +92,24 @@ class ConsoleActions(App[None]):
             self.send("loop", start_s=0.0, end_s=float(duration), on=True)
         else:
             self.send("loop", on=turning_on)
+
+    def action_song(self, step: int) -> None:
+        """The next (or previous) song of the album."""
+        self.send("song_next" if step > 0 else "song_previous")
+
+    def action_marker(self) -> None:
+        """Mark the playhead's place in the current song."""
+        position = round(float(self.model.meters.get("position_s") or 0.0), 3)
+        self.send("marker_add", position_s=position)
+        self.run_worker(self.link.refresh_session(), group="requests")
+
+    def action_undo(self) -> None:
+        """Undo the last parameter move, snapshot recall or automation pass."""
+        self.send("undo")
+
+    def action_redo(self) -> None:
+        """Redo what was undone."""
+        self.send("redo")
 
     def action_loop_mark(self, which: str) -> None:
         """Set the loop's start or end at the playhead."""
@@ -204,12 +221,12 @@ class ConsoleActions(App[None]):
         self.run_worker(self.link.refresh_surfaces(),
                         group="requests")
 
-    def action_automation_mode(self) -> None:
-        """Ask for the selected parameter's lane to take its next mode."""
-        param = self.model.selected_param
-        lane = self.model.automation.get(param.id) or {}
-        self.send("action", name="automation_mode",
-                  args={"param": param.id, "mode": next_mode(str(lane.get("mode", "off")))})
+    def action_automation_mode(self, scope: str) -> None:
+        """Step the parameter's lane (``lane``) or all lanes (``global``) to the next mode."""
+        if scope == "lane":
+            self.send("automation_mode", param=self.model.selected_param.id)
+        else:
+            self.send("automation_mode")
 
     def action_cycle_target(self) -> None:
         """Draw the next delivery target on the meters."""

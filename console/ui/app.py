@@ -26,6 +26,7 @@ from console.ui.messages import (
     Disconnected,
     MetersFrame,
     ParamsChanged,
+    SessionListed,
     StateChanged,
     SurfacesListed,
 )
@@ -113,6 +114,13 @@ class MasterdeckApp(ConsoleActions):
     def on_state_changed(self, message: StateChanged) -> None:
         """Console state flags changed."""
         self.model.apply_state(message.values)
+        self.refresh_screens("state")
+        if "album" in message.values or "song" in message.values:
+            self.run_worker(self.link.refresh_session(), group="requests")
+
+    def on_session_listed(self, message: SessionListed) -> None:
+        """A fresh session listing (songs, markers, undo)."""
+        self.model.apply_session(message.data, message.problem)
         self.refresh_screens("state")
 
     def on_surfaces_listed(self, message: SurfacesListed) -> None:

@@ -40,6 +40,9 @@ KEYMAP: tuple[Key, ...] = (
         "Transport", "["),
     Key("right_square_bracket", "loop_mark('end')", "loop ends at the playhead",
         "Transport", "]"),
+    Key("n", "song(1)", "next song of the album", "Transport", "n"),
+    Key("p", "song(-1)", "previous song of the album", "Transport", "p"),
+    Key("M,shift+m", "marker", "a marker at the playhead (in the session)", "Transport", "M"),
     # what is heard
     Key("m", "hear('master')", "hear the master (the chain)", "Listen", "m"),
     Key("b", "toggle_source('bypass')", "bypass: hear the unprocessed song", "Listen", "b",
@@ -70,11 +73,15 @@ KEYMAP: tuple[Key, ...] = (
     Key("shift+right", "nudge(1, True)", "raise it ten steps", "Parameters", "shift →"),
     Key("shift+left", "nudge(-1, True)", "lower it ten steps", "Parameters", "shift ←"),
     Key("backspace,delete", "reset_param", "back to its default", "Parameters", "bksp"),
+    Key("u", "undo", "undo the last move, recall or automation pass", "Parameters", "u"),
+    Key("U,shift+u", "redo", "redo it", "Parameters", "U"),
     # surfaces and automation
     Key("L,shift+l", "learn", "MIDI learn: bind the next control moved to the parameter",
         "Surfaces", "L"),
-    Key("a", "automation_mode", "next automation mode for the parameter's lane",
+    Key("a", "automation_mode('lane')", "next automation mode for the parameter's lane",
         "Surfaces", "a"),
+    Key("A,shift+a", "automation_mode('global')", "next global automation mode", "Surfaces",
+        "A"),
     Key("escape", "cancel", "cancel learn or store", "Surfaces", "esc"),
     # screens
     Key("f2", "switch_mode('meters')", "meters and chain", "Screens", "F2", footer="meters"),

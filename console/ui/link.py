@@ -33,6 +33,7 @@ from console.ui.messages import (
     Disconnected,
     MetersFrame,
     ParamsChanged,
+    SessionListed,
     StateChanged,
     SurfacesListed,
 )
@@ -108,6 +109,7 @@ class Link:
             await client.request("subscribe", topic="meters", rate_hz=METER_RATE_HZ)
             self.post(Connected(client.where, client.hello, status, values, state))
             await self.refresh_surfaces()
+            await self.refresh_session()
             async for event in client.events():
                 kind, data = event.get("event"), event.get("data") or {}
                 if kind == "meters":
@@ -142,6 +144,17 @@ class Link:
             return
         else:
             self.post(SurfacesListed(data))
+
+    async def refresh_session(self) -> None:
+        """Ask for the session (album, markers, undo) and post it."""
+        try:
+            data = (await self.request("session")).get("session")
+        except ProtocolError as exc:
+            self.post(SessionListed(None, exc.message))
+        except (NotConnectedError, ConnectionLostError):
+            return
+        else:
+            self.post(SessionListed(data))
 
     async def learn(self, param: str, timeout_s: float = 30.0) -> dict[str, Any]:
         """MIDI learn on a connection of its own: return the binding written.

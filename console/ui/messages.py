@@ -68,3 +68,11 @@ class SurfacesListed(Message, bubble=False):
 
     data: dict[str, Any] | None
     problem: str = ""
+
+
+@dataclass
+class SessionListed(Message, bubble=False):
+    """A fresh ``session`` reply, or why there is none (no session open)."""
+
+    data: dict[str, Any] | None
+    problem: str = ""

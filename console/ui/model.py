@@ -23,6 +23,8 @@ HISTORY_BIN_S = 0.5
 """Resolution of the loudness-over-time strip."""
 BYPASS_STAGES = tuple(s for s in P.STAGES if f"{s}.bypass" in {p.id for p in P.PARAMS})
 """Stages that have a bypass switch, in chain order."""
+UNTOUCHED_SOURCES = ("automation",)
+"""Changes that are no one's hand: a lane playing back moves values but touches nothing."""
 NICE_STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
 
 
@@ -147,6 +149,11 @@ class ConsoleModel:
     automation: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Lanes by parameter id: ``{"mode": ..., "points": [[t_s, value], ...]}`` (once the
     daemon reports them in ``status`` or a ``state`` event under ``automation``)."""
+    album: dict[str, Any] | None = None
+    """The session's album as the ``state`` topic sends it (title, songs, current, mode)."""
+    session: dict[str, Any] | None = None
+    """The ``session`` command's reply (songs with markers, undo), None without a session."""
+    session_problem: str = ""
     learn: str = ""
     """What MIDI learn is doing, in words (empty when idle)."""
     _local: dict[str, float] = field(default_factory=dict)
@@ -171,7 +178,8 @@ class ConsoleModel:
         if duration != self.history.duration_s:
             self.history.reset(duration)
         self.meters = dict(status.get("meters") or {})
-        self.automation = dict(status.get("automation") or state.get("automation") or {})
+        self.automation = dict(state.get("automation") or {})
+        self.album = state.get("album")
 
     def set_disconnected(self, problem: str) -> None:
         """Note that the daemon went away (or was never there), and why."""
@@ -210,7 +218,7 @@ class ConsoleModel:
             if self.values[param_id] != value:
                 self.values[param_id] = value
                 changed.append(param_id)
-        if len(values) == 1 and source != self.own_source:
+        if len(values) == 1 and source not in (self.own_source, *UNTOUCHED_SOURCES):
             self.touched = Touch(next(iter(values)), source, now)
         return changed
 
@@ -226,6 +234,8 @@ class ConsoleModel:
                 hold.reset()
         if isinstance(values.get("automation"), dict):
             self.automation = dict(values["automation"])
+        if "album" in values:
+            self.album = values["album"]
         if "reference_track" in values:
             self.reference = values["reference_track"]
 
@@ -239,6 +249,37 @@ class ConsoleModel:
                 key = target.removeprefix("param ")
                 self.bindings.setdefault(key, []).append(
                     f"{surface.get('name', '?')}: {row.get('control', '?')}")
+
+    def apply_session(self, data: dict[str, Any] | None, problem: str = "") -> None:
+        """Take the ``session`` reply (or why there is none)."""
+        self.session, self.session_problem = data, problem
+
+    def songs(self) -> list[dict[str, Any]]:
+        """The album's songs, the current one with what the daemon measured of it.
+
+        From the session when there is one (every song, in order), else the
+        one current song; the current song's length and loudness come from
+        the daemon's ``song`` (a session lists files, not measurements).
+        """
+        listed = (self.session or {}).get("songs") or (self.album or {}).get("songs") or []
+        current = (self.session or self.album or {}).get("current")
+        if not listed:
+            return [dict(self.song, current=True)] if self.song else []
+        songs = []
+        for song in listed:
+            row = dict(song)
+            row["current"] = row.get("current", row.get("id") == current)
+            if row["current"] and self.song:
+                row = {**self.song, **row, "title": row.get("title") or self.song.get("title")}
+            songs.append(row)
+        return songs
+
+    def markers(self) -> list[dict[str, Any]]:
+        """The current song's markers and notes, in time order (none without a session)."""
+        for song in (self.session or {}).get("songs", []):
+            if song.get("current"):
+                return sorted(song.get("markers", []), key=lambda m: m.get("position_s", 0.0))
+        return []
 
     # the keyboard's parameter ----------------------------------------------------------
     @property

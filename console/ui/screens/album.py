@@ -1,14 +1,17 @@
 """Album and transport: the songs, where the playhead is, the loop, and what is heard.
 
-A daemon today plays one current song (sessions with song lists come with
-the session work); the song list already takes a list. Markers and notes
-belong to sessions too, so their panel says where they will come from.
+With a session (``masterdeck serve --session DIR``) the song list is the
+album, in order, and the current song's markers and notes are listed; the
+``state`` topic says when the album changes and the session is asked for
+again. Without one, the daemon has one current song and no markers, and the
+screen says so.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.markup import escape
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
@@ -106,13 +109,16 @@ class AlbumScreen(ConsoleScreen):
                 yield self.snapshot
         yield self.timeline
         yield self.loop_label
-        yield Label("Songs", classes="section")
+        self.songs_title = Label("Songs", classes="section")
+        self.undo = Line(id="undo")
+        yield self.songs_title
         yield self.songs
+        yield self.undo
         yield Label("Reference track", classes="section")
         yield self.reference
         yield Label("Markers and notes", classes="section")
-        yield Static("Markers and notes belong to a session; this daemon has none yet "
-                     "(they appear here once the protocol reports them).", id="markers")
+        self.markers = Static(id="markers")
+        yield self.markers
 
     def show_meters(self, model: ConsoleModel) -> None:
         """Position, timeline and match gains follow every frame."""
@@ -133,13 +139,34 @@ class AlbumScreen(ConsoleScreen):
         self.source.update(source.upper())
         self.source.set_classes(f"-{source}")
         loop = model.loop
-        self.loop_label.update(
+        self.loop_label.update(Text(
             f"loop {'ON' if loop.get('on') else 'off'}: {clock(loop.get('start_s'))} – "
-            f"{clock(loop.get('end_s'))}   ([ and ] set it at the playhead, l switches it)")
+            f"{clock(loop.get('end_s'))}   ([ and ] set it at the playhead, l switches it)"))
         self.snapshot.update(f"snapshot: {model.state.get('snapshot') or 'none recalled'}  "
                              "(1-4 recall A-D, s then 1-4 stores)")
-        self.songs.show([model.song] if model.song else [], 0 if model.song else None)
-        self.reference.show([model.reference] if model.reference else [], None)
+        songs = model.songs()
+        current = next((i for i, song in enumerate(songs) if song.get("current")), None)
+        self.songs.show(songs, current)
+        album = model.album or {}
+        self.songs_title.update(f"Songs · {album.get('title')}" if album.get("title") else
+                                "Songs (n / p: next / previous)")
+        self.reference.show([model.reference] if model.reference else [], None,
+                            "no reference loaded")
+        self._show_session(model)
+
+    def _show_session(self, model: ConsoleModel) -> None:
+        if model.session is None:
+            self.undo.show("")
+            self.markers.update(Text(
+                "No session is open, so no markers or notes (masterdeck serve --session DIR)."))
+            return
+        undo = ((model.session.get("undo") or {}).get("undo") or {}).get("label")
+        self.undo.show(f"[dim]undo (u): {escape(undo)}[/]" if undo else
+                       "[dim]nothing to undo[/]")
+        rows = [f"{clock(m.get('position_s'))}  {m.get('name') or 'marker'}"
+                + (f" — {m['note']}" if m.get("note") else "") for m in model.markers()]
+        self.markers.update(Text("\n".join(rows) if rows else
+                                 "no markers in this song (M marks the playhead)"))
         self._show_match(model)
 
     def _show_match(self, model: ConsoleModel) -> None:

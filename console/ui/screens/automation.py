@@ -1,12 +1,13 @@
 """Automation: each lane's mode and its shape over the song.
 
-The control protocol (version 1) does not report automation lanes yet: the
-desk knows the ``automation_mode`` action but nothing on this console
-performs it. So this screen shows what exists (the selected parameter, its
-value as a flat line over the song, the modes a lane will have) and draws
-lanes as soon as the daemon reports them, under ``automation`` in ``status``
-or in a ``state`` event: ``{param_id: {"mode": "read", "points": [[t_s, v],
-...]}}``. The shape maths (``draw.lane_shape``) is already in place and tested.
+Lanes come with the session (``masterdeck serve --session DIR``): the
+``state`` topic sends the current song's lanes under ``automation``
+(``{param: {"mode", "own_mode", "points": [[seconds, value], ...]}}``) and
+the global mode in ``album``, whenever they change, so this screen follows
+writes and undo as they happen. ``a`` steps the selected parameter's lane
+to its next mode and ``A`` the global one (the daemon keeps the order).
+Without a session the screen says so and shows the parameter's value as a
+flat line, which is what the song plays.
 """
 
 from __future__ import annotations
@@ -23,13 +24,16 @@ from dsp import params as P
 from dsp.errors import ParameterError
 
 MODES = ("off", "read", "touch", "latch", "write", "trim")
-"""Lane modes, in the order the ``a`` key steps through them (DESIGN.md)."""
+"""Lane modes (DESIGN.md)."""
 LANE_COLUMNS = 48
 
 
-def next_mode(mode: str) -> str:
-    """The mode after ``mode`` in :data:`MODES` (wrapping; unknown starts at ``read``)."""
-    return MODES[(MODES.index(mode) + 1) % len(MODES)] if mode in MODES else MODES[1]
+def lane_mode(lane: dict, global_mode: str) -> str:
+    """A lane's mode in words: its own, or the global one it follows."""
+    own = lane.get("own_mode")
+    if own:
+        return str(own)
+    return f"{lane.get('mode') or global_mode} (global)"
 
 
 def lane_scale(param: P.Param) -> Scale:
@@ -66,7 +70,8 @@ class AutomationScreen(ConsoleScreen):
         """Draw the selected parameter's lane, and the list of lanes."""
         param = model.selected_param
         lane = model.automation.get(param.id) or {}
-        mode = str(lane.get("mode", "off"))
+        global_mode = str((model.album or {}).get("automation_mode") or "off")
+        mode = lane_mode(lane, global_mode) if lane else f"{global_mode} (global, no lane)"
         duration = (model.song or {}).get("duration_s") or 0.0
         points = [tuple(p) for p in lane.get("points", [])] or [(0.0, model.values[param.id])]
         width = max(self.lane.size.width, 1)
@@ -74,10 +79,11 @@ class AutomationScreen(ConsoleScreen):
                        lane_scale(param))
         self.title_label.update(
             f"{param.label} [dim]{param.id}[/] · lane mode [b]{mode.upper()}[/] · now "
-            f"{param.display(model.values[param.id])}   (↑↓ pick a parameter, a: next mode)")
-        self._show_lanes(model, duration)
+            f"{param.display(model.values[param.id])}   (↑↓ pick a parameter, a / A: next "
+            "lane / global mode)")
+        self._show_lanes(model, duration, global_mode)
 
-    def _show_lanes(self, model: ConsoleModel, duration: float) -> None:
+    def _show_lanes(self, model: ConsoleModel, duration: float, global_mode: str) -> None:
         table = Table(expand=True, box=None)
         for name in ("parameter", "mode", "shape over the song"):
             table.add_column(name, no_wrap=True)
@@ -88,13 +94,12 @@ class AutomationScreen(ConsoleScreen):
                 continue
             points = [tuple(p) for p in lane.get("points", [])]
             shape = lane_shape(points, duration or 1.0, LANE_COLUMNS, param.min, param.max)
-            table.add_row(param.label, str(lane.get("mode", "?")),
+            table.add_row(param.label, lane_mode(lane, global_mode),
                           strip_rows(shape, 1, lane_scale(param))[0])
         self.lanes.update(table if model.automation else
                           "no lanes: every parameter plays its set value")
-        self.note.update(
-            "Modes: " + " / ".join(MODES) + ".\n"
-            + ("" if model.automation else
-               "This daemon (protocol 1) reports no automation yet; lanes appear here once it "
-               "does. The a key asks the daemon for the automation_mode action and shows its "
-               "answer."))
+        session = "" if model.album is not None else (
+            "No session is open, so there is no automation: start the daemon with "
+            "masterdeck serve --session DIR. ")
+        self.note.update(f"{session}Global mode: {global_mode.upper()}. Modes: "
+                         + " / ".join(MODES) + ".")

@@ -146,9 +146,9 @@ class MeterBridge(StyledWidget):
     MeterBridge > .meter--low { color: $success; }
     MeterBridge > .meter--near { color: $warning; }
     MeterBridge > .meter--over { color: $error; }
-    MeterBridge > .meter--gr { color: $secondary; }
-    MeterBridge > .meter--track { background: $boost; }
-    MeterBridge > .meter--target { color: $accent; text-style: bold; }
+    MeterBridge > .meter--gr { color: $accent; }
+    MeterBridge > .meter--track { background: $panel; }
+    MeterBridge > .meter--target { color: $warning; text-style: bold; }
     MeterBridge > .meter--hold { color: $foreground; text-style: bold; }
     MeterBridge > .meter--value { color: $foreground; text-style: bold; }
     """

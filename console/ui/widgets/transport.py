@@ -15,6 +15,7 @@ from typing import Any
 
 from rich.segment import Segment
 from rich.table import Table
+from rich.text import Text
 from textual.widgets import Static
 
 from console.ui.draw import clock, fmt_number
@@ -118,7 +119,8 @@ class SongList(Static):
     SongList { height: auto; width: 1fr; border: round $panel; }
     """
 
-    def show(self, songs: list[dict[str, Any]], current: int | None) -> None:
+    def show(self, songs: list[dict[str, Any]], current: int | None,
+             empty: str = "no song loaded") -> None:
         """List ``songs`` (dicts as the protocol describes a track), marking ``current``."""
         table = Table(expand=True, box=None, pad_edge=False)
         for name, justify in (("", "left"), ("#", "right"), ("title", "left"),
@@ -126,11 +128,12 @@ class SongList(Static):
                               ("file", "left")):
             table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
         for i, song in enumerate(songs):
-            table.add_row("▶" if i == current else "", str(i + 1), str(song.get("title", "?")),
+            table.add_row("▶" if i == current else "", str(i + 1),
+                          Text(str(song.get("title", "?"))),
                           clock(song.get("duration_s")),
                           fmt_number(song.get("integrated_lufs"), 5),
                           fmt_number(song.get("true_peak_dbtp"), 5),
-                          str(song.get("path", "")))
+                          Text(str(song.get("path") or song.get("file") or "")))
         if not songs:
-            table.add_row("", "", "no song loaded", "", "", "", "")
+            table.add_row("", "", empty, "", "", "", "")
         self.update(table)

@@ -1,0 +1,148 @@
+"""The UI with a session: the album's songs, markers, undo, automation lanes; screenshots.
+
+A daemon with a session of two songs (``serve --session DIR`` as a Daemon in
+this process) on the module's dummy JACK server; the app is driven by keys
+and checked against what a separate protocol client reads from the daemon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+from console.ui.screens.album import AlbumScreen
+from console.ui.screens.automation import AutomationScreen
+from tests.test_ui_support import (
+    ask,
+    daemon_request,
+    daemon_values,
+    drive,
+    play_in_a_loop,
+    press,
+    screen_text,
+    select,
+    start_deck,
+    until,
+)
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+@pytest.fixture(scope="module")
+def deck(jack, tmp_path_factory):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        deck = start_deck(tmp_path_factory.mktemp("ui-album"), monkeypatch)
+        try:
+            yield deck
+        finally:
+            deck.daemon.shutdown()
+
+
+def current_song(deck):
+    return deck.daemon.desk.state()["album"]["current"]
+
+
+def test_the_album_lists_the_session_songs_and_n_and_p_change_song(deck):
+    async def scenario(app, pilot):
+        await press(app, pilot, "f3")
+        await until(pilot, lambda: len(app.model.songs()) == 2, what="the album's songs")
+        screen = app.screen
+        assert isinstance(screen, AlbumScreen)
+        first = current_song(deck)
+        assert app.model.songs()[0]["current"] and app.model.songs()[0]["duration_s"] > 0
+        await press(app, pilot, "n")
+        await until(pilot, lambda: current_song(deck) != first, what="the next song")
+        await until(pilot, lambda: app.model.songs()[1]["current"], what="the list to follow")
+        assert "second" in screen_text(app)
+        await press(app, pilot, "p")
+        await until(pilot, lambda: current_song(deck) == first, what="the previous song")
+
+    try:
+        drive(deck, scenario)
+    finally:
+        play_in_a_loop(deck.daemon)
+
+
+def test_a_marker_key_marks_the_playhead_and_the_album_lists_it(deck):
+    async def scenario(app, pilot):
+        await press(app, pilot, "f3")
+        await until(pilot, lambda: app.model.session is not None)
+        await press(app, pilot, "M")
+        await until(pilot, lambda: app.model.markers(), what="the marker")
+        marker = app.model.markers()[0]
+        assert 0.0 <= marker["position_s"] <= 20.0
+        await pilot.pause(0.2)
+        assert ":" in str(app.screen.markers.render())
+
+    drive(deck, scenario)
+
+
+def test_undo_takes_back_a_keyboard_move(deck):
+    async def scenario(app, pilot):
+        await press(app, pilot, *select(app, "comp.makeup_db"))
+        before = (await ask(deck, "comp.makeup_db"))["comp.makeup_db"]
+        await press(app, pilot, "right", "right")
+        await until(pilot, lambda: daemon_values(deck, "comp.makeup_db")["comp.makeup_db"]
+                    == pytest.approx(before + 1.0), what="the move")
+        await press(app, pilot, "u")
+        await until(pilot, lambda: daemon_values(deck, "comp.makeup_db")["comp.makeup_db"]
+                    == pytest.approx(before), what="the undo")
+        await until(pilot, lambda: app.model.values["comp.makeup_db"] == pytest.approx(before))
+
+    drive(deck, scenario)
+
+
+def test_the_automation_screen_shows_lanes_and_a_steps_a_lanes_mode(deck):
+    rate = 48000
+    daemon_request(deck, "automation_lane", param="output.gain_db",
+                   points=[[0, -12.0], [10 * rate, -4.0]])
+
+    async def scenario(app, pilot):
+        await press(app, pilot, "f4", *select(app, "output.gain_db"))
+        await until(pilot, lambda: "output.gain_db" in app.model.automation, what="the lane")
+        screen = app.screen
+        assert isinstance(screen, AutomationScreen)
+        await pilot.pause(0.2)
+        assert any(v is not None and v > -30 for v in screen.lane.values)  # the shape
+        assert "Output gain" in screen_text(app)
+        own = app.model.automation["output.gain_db"].get("own_mode")
+        await press(app, pilot, "a")
+        await until(pilot, lambda: app.model.automation["output.gain_db"].get("own_mode")
+                    != own, what="the lane's new mode")
+
+    try:
+        drive(deck, scenario)
+    finally:
+        daemon_request(deck, "automation_mode", mode="off", param="output.gain_db")
+        deck.daemon.desk.set("output.gain_db", 0.0)
+
+
+def test_screenshots_of_the_main_screens(deck, tmp_path):
+    """SVG exports of each screen; ``MASTERDECK_UI_SCREENSHOTS=1`` writes them to docs/."""
+    folder = DOCS if os.environ.get("MASTERDECK_UI_SCREENSHOTS") else tmp_path
+    shots = {}
+    daemon_request(deck, "automation_lane", param="eq.band2.gain_db",
+                   points=[[0, 0.0], [6 * 48000, 3.0], [14 * 48000, -2.0], [20 * 48000, 0.0]])
+    daemon_request(deck, "marker_add", position_s=6.0, name="lift", note="the band comes in")
+
+    async def scenario(app, pilot):
+        await press(app, pilot, *select(app, "comp.threshold_db"), "left", "left")
+        await asyncio.sleep(3.0)  # some loudness history
+        for mode, keys in (("meters", ()), ("album", ("f3",)),
+                           ("automation", ("f4", *select(app, "eq.band2.gain_db"))),
+                           ("surfaces", ("f5",)), ("help", ("f1",))):
+            await press(app, pilot, *keys)
+            await pilot.pause(1.0)
+            shots[mode] = app.save_screenshot(f"ui-{mode}.svg", str(folder))
+        await press(app, pilot, "escape", "f2", *select(app, "comp.threshold_db"), "backspace")
+
+    try:
+        drive(deck, scenario, size=(160, 48))
+    finally:
+        daemon_request(deck, "automation_mode", mode="off", param="eq.band2.gain_db")
+    for mode, path in shots.items():
+        assert Path(path).read_text().startswith("<svg"), mode
+    assert "MOMENTARY" in Path(shots["meters"]).read_text()
