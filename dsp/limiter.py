@@ -58,6 +58,7 @@ import numpy as np
 from dsp import params as P
 from dsp import taps as T
 from dsp._jit import kernel
+from dsp.fastmath import fma
 from dsp.smoothing import HEADER, SR, glide, write_header
 from dsp.truepeak import ANNEX2
 
@@ -224,19 +225,35 @@ def _detect(line: np.ndarray, peak: np.ndarray, far: np.ndarray, m: int) -> None
     ``line`` holds ``_HIST`` samples of history then ``m`` new ones; interval
     i lies between ``line[i + REACH - 1]`` and the next sample and reads
     ``line[i : i + 2 * REACH]``. The loops run over i innermost, so they
-    vectorise, and each sum has a fixed order: results do not depend on how a
-    stream is cut into blocks. ``far`` is scratch.
+    vectorise, and every sum is a chain of fused multiply-adds in a fixed
+    order: results do not depend on how a stream is cut into blocks (fma
+    rounds once, so vector and scalar code agree). ``far`` is scratch.
     """
-    for i in range(m):
-        far[i] = 0.0
-    for j in range(NEAR, REACH, 4):  # shared far taps, four per pass over the chunk
-        f0, f1, f2, f3 = FAR[j], FAR[j + 1], FAR[j + 2], FAR[j + 3]
-        left = line[REACH - 4 - j:]  # views, so every index below is provably >= 0
-        right = line[REACH + j:]
-        for i in range(m):
-            far[i] += (f0 * (left[3 + i] + right[i]) + f1 * (left[2 + i] + right[1 + i])
-                       + f2 * (left[1 + i] + right[2 + i]) + f3 * (left[i] + right[3 + i]))
     c = REACH - 1  # line[c + i] is the sample at the start of interval i
+    g0, g1, g2, g3 = FAR[NEAR], FAR[NEAR + 1], FAR[NEAR + 2], FAR[NEAR + 3]
+    left = line[c - NEAR - 3:]  # views, so every index below is provably >= 0
+    right = line[c + 1 + NEAR:]
+    for i in range(m):  # the first four far taps start the sum
+        a = g0 * (left[3 + i] + right[i])
+        b = g1 * (left[2 + i] + right[1 + i])
+        a = fma(g2, left[1 + i] + right[2 + i], a)
+        b = fma(g3, left[i] + right[3 + i], b)
+        far[i] = a + b
+    for j in range(2 * NEAR, REACH, 8):  # shared far taps, eight per pass over the chunk
+        g0, g1, g2, g3 = FAR[j], FAR[j + 1], FAR[j + 2], FAR[j + 3]
+        g4, g5, g6, g7 = FAR[j + 4], FAR[j + 5], FAR[j + 6], FAR[j + 7]
+        left = line[c - j - 7:]
+        right = line[c + 1 + j:]
+        for i in range(m):
+            a = g0 * (left[7 + i] + right[i])
+            b = g1 * (left[6 + i] + right[1 + i])
+            a = fma(g2, left[5 + i] + right[2 + i], a)
+            b = fma(g3, left[4 + i] + right[3 + i], b)
+            a = fma(g4, left[3 + i] + right[4 + i], a)
+            b = fma(g5, left[2 + i] + right[5 + i], b)
+            a = fma(g6, left[1 + i] + right[6 + i], a)
+            b = fma(g7, left[i] + right[7 + i], b)
+            far[i] += a + b
     for i in range(m):
         peak[i] = 0.0
     for p in range(7):
@@ -244,21 +261,33 @@ def _detect(line: np.ndarray, peak: np.ndarray, far: np.ndarray, m: int) -> None
         l0, l1, l2, l3 = NEAR_L[p, 0], NEAR_L[p, 1], NEAR_L[p, 2], NEAR_L[p, 3]
         r0, r1, r2, r3 = NEAR_R[p, 0], NEAR_R[p, 1], NEAR_R[p, 2], NEAR_R[p, 3]
         for i in range(m):
-            v = (s * far[i] + l0 * line[c + i] + r0 * line[c + 1 + i]
-                 + l1 * line[c - 1 + i] + r1 * line[c + 2 + i]
-                 + l2 * line[c - 2 + i] + r2 * line[c + 3 + i]
-                 + l3 * line[c - 3 + i] + r3 * line[c + 4 + i])
-            peak[i] = max(peak[i], abs(v))
+            a = fma(l0, line[c + i], s * far[i])
+            b = r0 * line[c + 1 + i]
+            a = fma(l1, line[c - 1 + i], a)
+            b = fma(r1, line[c + 2 + i], b)
+            a = fma(l2, line[c - 2 + i], a)
+            b = fma(r2, line[c + 3 + i], b)
+            a = fma(l3, line[c - 3 + i], a)
+            b = fma(r3, line[c + 4 + i], b)
+            peak[i] = max(peak[i], abs(a + b))
     for q in range(4):  # the Annex-2 points, so the BS.1770 meter agrees
         w0, w1, w2, w3 = _ANNEX[q, 0], _ANNEX[q, 1], _ANNEX[q, 2], _ANNEX[q, 3]
         w4, w5, w6, w7 = _ANNEX[q, 4], _ANNEX[q, 5], _ANNEX[q, 6], _ANNEX[q, 7]
         w8, w9, w10, w11 = _ANNEX[q, 8], _ANNEX[q, 9], _ANNEX[q, 10], _ANNEX[q, 11]
         for i in range(m):
-            v = (w0 * line[c - 5 + i] + w1 * line[c - 4 + i] + w2 * line[c - 3 + i]
-                 + w3 * line[c - 2 + i] + w4 * line[c - 1 + i] + w5 * line[c + i]
-                 + w6 * line[c + 1 + i] + w7 * line[c + 2 + i] + w8 * line[c + 3 + i]
-                 + w9 * line[c + 4 + i] + w10 * line[c + 5 + i] + w11 * line[c + 6 + i])
-            peak[i] = max(peak[i], abs(v))
+            a = w0 * line[c - 5 + i]
+            b = w6 * line[c + 1 + i]
+            a = fma(w1, line[c - 4 + i], a)
+            b = fma(w7, line[c + 2 + i], b)
+            a = fma(w2, line[c - 3 + i], a)
+            b = fma(w8, line[c + 3 + i], b)
+            a = fma(w3, line[c - 2 + i], a)
+            b = fma(w9, line[c + 4 + i], b)
+            a = fma(w4, line[c - 1 + i], a)
+            b = fma(w10, line[c + 5 + i], b)
+            a = fma(w5, line[c + i], a)
+            b = fma(w11, line[c + 6 + i], b)
+            peak[i] = max(peak[i], abs(a + b))
 
 
 @kernel
@@ -282,6 +311,51 @@ def _gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np
     la = int(state[s + _LA])
     lb = int(state[s + _LB])
     mr, mq, mb = rq.size - 1, qi.size - 1, rb.size - 1
+    lk = int(look[0])
+    a = rel[0]
+    settled = la == (lk + 1) // 2 and lb == lk + 1 - la and pushed == t0 - REACH - lmax + lk
+    for i in range(1, m):
+        settled = settled and look[i] == look[0] and rel[i] == a
+    if settled:
+        # the lookahead and release hold still: every sample pushes one request into
+        # the deque and retires at most one, and the averages keep their lengths
+        # (the same arithmetic as below, without the searches)
+        for i in range(m):
+            t = t0 + i
+            k = t - REACH
+            rq[k & mr] = req[i]
+            v = rq[pushed & mr]
+            while count > 0 and qv[(head + count - 1) & mq] >= v:
+                count -= 1
+            slot = (head + count) & mq
+            qi[slot] = pushed
+            qv[slot] = v
+            count += 1
+            pushed += 1
+            left = k - lmax - 2 * PLATEAU + 1
+            while count > 1 and qi[head] < left:
+                head = (head + 1) & mq
+                count -= 1
+            hold = qv[head]
+            r = hold if hold <= r else r + a * (hold - r)
+            if hold - r < 1e-7:
+                r = hold
+            wrap = (t & mb) == 0
+            rb[t & mb] = r
+            sa += r - rb[(t - la) & mb]
+            if wrap:
+                sa = 0.0
+                for j in range(la):
+                    sa += rb[(t - j) & mb]
+            u = sa / la
+            bb[t & mb] = u
+            sb += u - bb[(t - lb) & mb]
+            if wrap:
+                sb = 0.0
+                for j in range(lb):
+                    sb += bb[(t - j) & mb]
+            req[i] = sb / lb
+        m = 0
     for i in range(m):
         t = t0 + i
         k = t - REACH
