@@ -40,12 +40,19 @@ class DummyJackServer:
         """
         try:
             self._start(timeout)
+            return
         except DeviceError as exc:
-            stale = reclaimable_names()
-            if "Too many servers" not in str(exc) or not stale:
+            if "Too many servers" not in str(exc):
                 raise
-            self.name = stale[0]
-            self._start(timeout)
+            failure = exc
+        for name in reclaimable_names():  # another process may reclaim one first: try each
+            self.name = name
+            try:
+                self._start(timeout)
+                return
+            except DeviceError as exc:
+                failure = exc
+        raise failure
 
     def _start(self, timeout: float) -> None:
         jackd = shutil.which("jackd")
@@ -60,6 +67,7 @@ class DummyJackServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 message = self.process.stderr.read().decode(errors="replace")[-500:]
+                self.process.stderr.close()
                 raise DeviceError(f"jackd exited at start: {message}")
             probe = subprocess.run(["jack_lsp"], env=self.env(), capture_output=True,
                                    text=True, check=False)
