@@ -22,6 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seconds", type=float, default=None,
                         help="length of test audio (chain: 20, meters: 300)")
     parser.add_argument("--repeats", type=int, default=5, help="timed passes per figure")
+    parser.add_argument("--block", type=int, default=64, help="soak: frames per callback")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if args.only == "soak":
         from console.benchmarks.soak import run_soak
 
-        results["soak"] = run_soak(args.seconds or 600.0)
+        results["soak"] = run_soak(args.seconds or 600.0, block=args.block)
         if not args.json:
             print(json.dumps(results["soak"], indent=1))
     if args.json:
