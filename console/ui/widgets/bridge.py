@@ -70,20 +70,20 @@ class BarRow:
             spans = [(a, b, name) for (a, b), name in zip(
                 zone_spans(bar, self.scale, edges), ("meter--low", "meter--near", "meter--over"),
                 strict=True)]
-        track = style_of("meter--track")
+        track = Style(bgcolor=style_of("meter--track").bgcolor)
         marks: dict[int, tuple[str, str]] = {}
         if self.hold is not None and self.scale.fraction(self.hold) > 0:
             marks[self.scale.column(self.hold, bar)] = ("▌", "meter--hold")
         if self.target is not None:
             marks[self.scale.column(self.target, bar)] = ("│", "meter--target")
         for start, end, name in spans:
-            style = track + style_of(name)
+            style = style_of(name) + track  # the track's background wins
             run = start
             for i in sorted(m for m in marks if start <= m < end):
                 out.append(Segment(cells[run:i], style))
                 char, mark = marks[i]
                 if cells[i] == " ":  # on the empty track: the mark in its own colour
-                    out.append(Segment(char, track + style_of(mark)))
+                    out.append(Segment(char, style_of(mark) + track))
                 elif mark == "meter--target":  # inside the bar: a notch cut into it
                     out.append(Segment("│", style + NOTCH))
                 else:  # a hold the bar reaches anyway needs no mark
@@ -105,11 +105,11 @@ class CentreRow(BarRow):
         """Label, bar from the centre (red on the anti-phase side), value."""
         bar = bar_width(width)
         cells = centre_cells(self.value, bar, self.scale)
-        track = style_of("meter--track")
+        track = Style(bgcolor=style_of("meter--track").bgcolor)
         centre = bar // 2
         return [Segment(self.label.ljust(LABEL_W)[:LABEL_W], style_of("meter--label")),
-                Segment(cells[:centre], track + style_of("meter--over")),
-                Segment(cells[centre:], track + style_of("meter--low")),
+                Segment(cells[:centre], style_of("meter--over") + track),
+                Segment(cells[centre:], style_of("meter--low") + track),
                 Segment(self.value_text(), style_of("meter--value"))]
 
 
@@ -147,7 +147,7 @@ class MeterBridge(StyledWidget):
     MeterBridge > .meter--near { color: $warning; }
     MeterBridge > .meter--over { color: $error; }
     MeterBridge > .meter--gr { color: $accent; }
-    MeterBridge > .meter--track { background: $panel; }
+    MeterBridge > .meter--track { background: $panel-darken-1; }
     MeterBridge > .meter--target { color: $warning; text-style: bold; }
     MeterBridge > .meter--hold { color: $foreground; text-style: bold; }
     MeterBridge > .meter--value { color: $foreground; text-style: bold; }

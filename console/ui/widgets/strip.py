@@ -13,6 +13,7 @@ from itertools import groupby
 from typing import ClassVar
 
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.strip import Strip
 
@@ -79,7 +80,7 @@ class LoudnessStrip(StyledWidget):
         over = [c is not None and self.target is not None and c > self.target + 1.0
                 for c in self.columns]
         styles = {name: base + self.style_of(name) for name in self.COMPONENT_CLASSES}
-        head = self.style_of("strip--head")
+        head = Style(bgcolor=self.style_of("strip--head").bgcolor)
         strips = []
         for r, row in enumerate(rows):
             runs: list[Segment] = []
