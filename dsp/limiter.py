@@ -218,6 +218,14 @@ def _slope(line: np.ndarray, j: int) -> float:
     return 0.5 * max(max(a, b), max(c, d))
 
 
+@kernel(inline="always")
+def _request(line: np.ndarray, j: int, ip: float, ip_before: float, ceil_det: float) -> float:
+    """Gain that brings the sample ``line[j]`` to ``ceil_det``, from its two intervals' peaks."""
+    p = max(abs(line[j]), ip, ip_before)
+    p += SLOPE_MARGIN * _slope(line, j)
+    return ceil_det / p if p > ceil_det else 1.0
+
+
 @kernel
 def _detect(line: np.ndarray, peak: np.ndarray, far: np.ndarray, m: int) -> None:
     """Peak of each of the ``m`` newest complete intervals of one channel's detector line.
@@ -254,40 +262,37 @@ def _detect(line: np.ndarray, peak: np.ndarray, far: np.ndarray, m: int) -> None
             a = fma(g6, left[1 + i] + right[6 + i], a)
             b = fma(g7, left[i] + right[7 + i], b)
             far[i] += a + b
-    for i in range(m):
-        peak[i] = 0.0
-    for p in range(7):
-        s = SIN[p]
-        l0, l1, l2, l3 = NEAR_L[p, 0], NEAR_L[p, 1], NEAR_L[p, 2], NEAR_L[p, 3]
-        r0, r1, r2, r3 = NEAR_R[p, 0], NEAR_R[p, 1], NEAR_R[p, 2], NEAR_R[p, 3]
-        for i in range(m):
-            a = fma(l0, line[c + i], s * far[i])
-            b = r0 * line[c + 1 + i]
-            a = fma(l1, line[c - 1 + i], a)
-            b = fma(r1, line[c + 2 + i], b)
-            a = fma(l2, line[c - 2 + i], a)
-            b = fma(r2, line[c + 3 + i], b)
-            a = fma(l3, line[c - 3 + i], a)
-            b = fma(r3, line[c + 4 + i], b)
-            peak[i] = max(peak[i], abs(a + b))
-    for q in range(4):  # the Annex-2 points, so the BS.1770 meter agrees
-        w0, w1, w2, w3 = _ANNEX[q, 0], _ANNEX[q, 1], _ANNEX[q, 2], _ANNEX[q, 3]
-        w4, w5, w6, w7 = _ANNEX[q, 4], _ANNEX[q, 5], _ANNEX[q, 6], _ANNEX[q, 7]
-        w8, w9, w10, w11 = _ANNEX[q, 8], _ANNEX[q, 9], _ANNEX[q, 10], _ANNEX[q, 11]
-        for i in range(m):
-            a = w0 * line[c - 5 + i]
-            b = w6 * line[c + 1 + i]
-            a = fma(w1, line[c - 4 + i], a)
-            b = fma(w7, line[c + 2 + i], b)
-            a = fma(w2, line[c - 3 + i], a)
-            b = fma(w8, line[c + 3 + i], b)
-            a = fma(w3, line[c - 2 + i], a)
-            b = fma(w9, line[c + 4 + i], b)
-            a = fma(w4, line[c - 1 + i], a)
-            b = fma(w10, line[c + 5 + i], b)
-            a = fma(w5, line[c + i], a)
-            b = fma(w11, line[c + 6 + i], b)
-            peak[i] = max(peak[i], abs(a + b))
+    for i in range(m):  # all eleven points of an interval in one pass
+        f = far[i]
+        x0, x1, x2, x3 = line[c - 5 + i], line[c - 4 + i], line[c - 3 + i], line[c - 2 + i]
+        x4, x5, x6, x7 = line[c - 1 + i], line[c + i], line[c + 1 + i], line[c + 2 + i]
+        x8, x9, x10, x11 = line[c + 3 + i], line[c + 4 + i], line[c + 5 + i], line[c + 6 + i]
+        pk = 0.0
+        for p in range(7):
+            a = fma(NEAR_L[p, 0], x5, SIN[p] * f)
+            b = NEAR_R[p, 0] * x6
+            a = fma(NEAR_L[p, 1], x4, a)
+            b = fma(NEAR_R[p, 1], x7, b)
+            a = fma(NEAR_L[p, 2], x3, a)
+            b = fma(NEAR_R[p, 2], x8, b)
+            a = fma(NEAR_L[p, 3], x2, a)
+            b = fma(NEAR_R[p, 3], x9, b)
+            pk = max(pk, abs(a + b))
+        for q in range(4):  # the Annex-2 points, so the BS.1770 meter agrees
+            a = _ANNEX[q, 0] * x0
+            b = _ANNEX[q, 6] * x6
+            a = fma(_ANNEX[q, 1], x1, a)
+            b = fma(_ANNEX[q, 7], x7, b)
+            a = fma(_ANNEX[q, 2], x2, a)
+            b = fma(_ANNEX[q, 8], x8, b)
+            a = fma(_ANNEX[q, 3], x3, a)
+            b = fma(_ANNEX[q, 9], x9, b)
+            a = fma(_ANNEX[q, 4], x4, a)
+            b = fma(_ANNEX[q, 10], x10, b)
+            a = fma(_ANNEX[q, 5], x5, a)
+            b = fma(_ANNEX[q, 11], x11, b)
+            pk = max(pk, abs(a + b))
+        peak[i] = pk
 
 
 @kernel
@@ -394,6 +399,96 @@ def _gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np
 
 
 @kernel(inline="always")
+def _push(rq: np.ndarray, qi: np.ndarray, qv: np.ndarray, o_r: int, o_q: int, mr: int,
+          mq: int, k: int, req: float, pushed: int, head: int, count: int, left: int) -> tuple:
+    """Store request ``k``, push request ``pushed`` into the deque, retire what left it."""
+    rq[o_r + (k & mr)] = req
+    v = rq[o_r + (pushed & mr)]
+    while count > 0 and qv[o_q + ((head + count - 1) & mq)] >= v:
+        count -= 1
+    slot = o_q + ((head + count) & mq)
+    qi[slot] = pushed
+    qv[slot] = v
+    count += 1
+    while count > 1 and qi[o_q + head] < left:
+        head = (head + 1) & mq
+        count -= 1
+    return qv[o_q + head], head, count
+
+
+@kernel
+def _gains_settled(state: np.ndarray, req0: np.ndarray, req1: np.ndarray, rq: np.ndarray,
+                   qi: np.ndarray, qv: np.ndarray, rb: np.ndarray, bb: np.ndarray, lmax: int,
+                   t0: int, m: int, a: float) -> None:
+    """Both channels' gain computers over a chunk while lookahead and release hold still.
+
+    The arithmetic of :func:`_gains` sample for sample (so the results are the
+    same bits), with the two channels' recursions side by side in one loop so
+    that one runs while the other waits, and without the searches a moving
+    lookahead needs: every sample pushes one request and retires at most one,
+    and the averages keep their lengths. The caller checks that they may.
+    """
+    s0, s1 = _CH0, _CH0 + _CHS
+    nr, nq, nb = rq.size // 2, qi.size // 2, rb.size // 2
+    mr, mq, mb = nr - 1, nq - 1, nb - 1
+    pushed = int(state[s0 + _PUSHED])
+    head0, head1 = int(state[s0 + _QHEAD]), int(state[s1 + _QHEAD])
+    count0, count1 = int(state[s0 + _QCOUNT]), int(state[s1 + _QCOUNT])
+    r0, r1 = state[s0 + _R], state[s1 + _R]
+    sa0, sa1 = state[s0 + _SA], state[s1 + _SA]
+    sb0, sb1 = state[s0 + _SB], state[s1 + _SB]
+    la = int(state[s0 + _LA])
+    lb = int(state[s0 + _LB])
+    for i in range(m):
+        t = t0 + i
+        k = t - REACH
+        left = k - lmax - 2 * PLATEAU + 1
+        hold0, head0, count0 = _push(rq, qi, qv, 0, 0, mr, mq, k, req0[i], pushed, head0,
+                                     count0, left)
+        hold1, head1, count1 = _push(rq, qi, qv, nr, nq, mr, mq, k, req1[i], pushed, head1,
+                                     count1, left)
+        pushed += 1
+        r0 = hold0 if hold0 <= r0 else r0 + a * (hold0 - r0)
+        r1 = hold1 if hold1 <= r1 else r1 + a * (hold1 - r1)
+        if hold0 - r0 < 1e-7:
+            r0 = hold0
+        if hold1 - r1 < 1e-7:
+            r1 = hold1
+        ta = t & mb
+        rb[ta] = r0
+        rb[nb + ta] = r1
+        sa0 += r0 - rb[(t - la) & mb]
+        sa1 += r1 - rb[nb + ((t - la) & mb)]
+        if ta == 0:
+            sa0 = 0.0
+            sa1 = 0.0
+            for j in range(la):
+                sa0 += rb[(t - j) & mb]
+                sa1 += rb[nb + ((t - j) & mb)]
+        u0 = sa0 / la
+        u1 = sa1 / la
+        bb[ta] = u0
+        bb[nb + ta] = u1
+        sb0 += u0 - bb[(t - lb) & mb]
+        sb1 += u1 - bb[nb + ((t - lb) & mb)]
+        if ta == 0:
+            sb0 = 0.0
+            sb1 = 0.0
+            for j in range(lb):
+                sb0 += bb[(t - j) & mb]
+                sb1 += bb[nb + ((t - j) & mb)]
+        req0[i] = sb0 / lb
+        req1[i] = sb1 / lb
+    state[s0 + _PUSHED] = pushed
+    state[s1 + _PUSHED] = pushed
+    state[s0 + _QHEAD], state[s1 + _QHEAD] = head0, head1
+    state[s0 + _QCOUNT], state[s1 + _QCOUNT] = count0, count1
+    state[s0 + _R], state[s1 + _R] = r0, r1
+    state[s0 + _SA], state[s1 + _SA] = sa0, sa1
+    state[s0 + _SB], state[s1 + _SB] = sb0, sb1
+
+
+@kernel(inline="always")
 def _box(ring: np.ndarray, mask: int, t: int, value: float, total: float, length: int,
          want: int) -> tuple:
     """Push ``value`` into a moving sum of ``length`` samples, then resize it to ``want``.
@@ -438,10 +533,34 @@ def process(
     while done < n:
         m = min(CHUNK, n - done)
         t0 = int(state[_T])
+        # every setting at its target and its derived values up to date: the per-sample
+        # settings are constants over the chunk, and steps 1 and 3 run as plain passes
+        # (the same arithmetic as the per-sample path, so the result cannot tell)
+        settled = (current[P.LIMITER_DRIVE] == target[P.LIMITER_DRIVE]
+                   and current[P.LIMITER_BYPASS] == target[P.LIMITER_BYPASS]
+                   and current[P.LIMITER_CEILING] == target[P.LIMITER_CEILING]
+                   and current[P.LIMITER_RELEASE] == target[P.LIMITER_RELEASE]
+                   and current[P.LIMITER_LOOKAHEAD] == target[P.LIMITER_LOOKAHEAD]
+                   and current[P.LIMITER_LINK] == target[P.LIMITER_LINK]
+                   and state[_DRIVE_DB] == current[P.LIMITER_DRIVE]
+                   and state[_CEIL_DB] == current[P.LIMITER_CEILING]
+                   and state[_LEAD_DB] == target[P.LIMITER_CEILING]
+                   and state[_REL_MS] == current[P.LIMITER_RELEASE])
         # 1. drive; the audio rings and the detector lines
         line0 = state[o_det:o_det + _LINE]
         line1 = state[o_det + _LINE:o_det + 2 * _LINE]
-        for i in range(m):
+        if settled:
+            g = state[_DRIVE_G]
+            for i in range(m):
+                slot = (t0 + i) & ma
+                state[o_dg + slot] = g
+                v0 = x[done + i, 0]
+                v1 = x[done + i, 1]
+                state[o_x + slot] = v0
+                state[o_x + na + slot] = v1
+                line0[_HIST + i] = g * v0
+                line1[_HIST + i] = g * v1
+        for i in range(m if settled else 0, m):
             drive_db = current[P.LIMITER_DRIVE]
             if drive_db != target[P.LIMITER_DRIVE]:  # _IDLE_CHECK
                 drive_db = glide(target, current, P.LIMITER_DRIVE, state)
@@ -463,7 +582,37 @@ def process(
             _detect(state[det:det + _LINE], state[o_ip + c * CHUNK:o_ip + (c + 1) * CHUNK],
                     state[o_acc:o_acc + CHUNK], m)
         # 3. settings and requests per sample
-        for i in range(m):
+        lk = 0
+        if settled:
+            bypass = current[P.LIMITER_BYPASS]
+            link = current[P.LIMITER_LINK] * 0.01
+            ceil = state[_CEIL_G]
+            ceil_det = min(ceil, state[_LEAD_G])
+            a = state[_REL_A]
+            lk = min(max(int(current[P.LIMITER_LOOKAHEAD] * rate / 1000.0 + 0.5), 2), lmax)
+            for i in range(m):
+                t = t0 + i
+                state[o_cd + ((t - REACH) & ma)] = ceil_det
+                cd_out = state[o_cd + ((t - delay) & ma)]
+                scr[_S_SCALE * CHUNK + i] = ceil / cd_out if ceil < cd_out else 1.0
+                scr[_S_CEIL * CHUNK + i] = ceil
+                scr[_S_BYPASS * CHUNK + i] = bypass
+                rel[i] = a
+                look[i] = lk
+            ip0 = state[o_ip:o_ip + CHUNK]
+            ip1 = state[o_ip + CHUNK:o_ip + 2 * CHUNK]
+            r0 = _request(line0, REACH - 1, ip0[0], state[_CH0 + _IPREV], ceil_det)
+            r1 = _request(line1, REACH - 1, ip1[0], state[_CH0 + _CHS + _IPREV], ceil_det)
+            low = min(r0, r1)
+            req0[0] = r0 - link * (r0 - low)
+            req1[0] = r1 - link * (r1 - low)
+            for i in range(1, m):
+                r0 = _request(line0, REACH - 1 + i, ip0[i], ip0[i - 1], ceil_det)
+                r1 = _request(line1, REACH - 1 + i, ip1[i], ip1[i - 1], ceil_det)
+                low = min(r0, r1)
+                req0[i] = r0 - link * (r0 - low)
+                req1[i] = r1 - link * (r1 - low)
+        for i in range(m if settled else 0, m):
             t = t0 + i
             bypass = current[P.LIMITER_BYPASS]
             if bypass != target[P.LIMITER_BYPASS]:
@@ -524,7 +673,18 @@ def process(
         state[_CH0 + _IPREV] = state[o_ip + m - 1]
         state[_CH0 + _CHS + _IPREV] = state[o_ip + CHUNK + m - 1]
         # 4. gain computers
-        for c in range(2):
+        la_want = (lk + 1) // 2
+        s0, s1 = _CH0, _CH0 + _CHS
+        pushed = t0 - REACH - lmax + lk
+        paired = (settled and state[s0 + _LA] == la_want and state[s1 + _LA] == la_want
+                  and state[s0 + _LB] == lk + 1 - la_want and state[s1 + _LB] == lk + 1 - la_want
+                  and state[s0 + _PUSHED] == pushed and state[s1 + _PUSHED] == pushed)
+        if paired:
+            _gains_settled(state, req0, req1, state[o_rq:o_rq + 2 * nr],
+                           state[o_qi:o_qi + 2 * nq], state[o_qv:o_qv + 2 * nq],
+                           state[o_rb:o_rb + 2 * nb], state[o_bb:o_bb + 2 * nb], lmax, t0, m,
+                           state[_REL_A])
+        for c in range(0 if paired else 2):
             _gains(state, _CH0 + _CHS * c, req0 if c == 0 else req1, look, rel,
                    state[o_rq + c * nr:o_rq + (c + 1) * nr],
                    state[o_qi + c * nq:o_qi + (c + 1) * nq],
