@@ -209,6 +209,21 @@ def test_every_screen_opens_and_shows_the_console(deck):
     drive(deck, scenario)
 
 
+def test_a_narrow_terminal_shows_the_meters_or_the_chain_and_v_switches(deck):
+    async def scenario(app, pilot):
+        screen = app.screen
+        await until(pilot, lambda: screen.has_class("-narrow"))
+        chain = screen.query_one("#chain-column")
+        meters = screen.query_one("#meter-column")
+        assert meters.display and not chain.display
+        await press(app, pilot, "v")
+        await until(pilot, lambda: chain.display and not meters.display, what="the chain")
+        await press(app, pilot, "v")
+        await until(pilot, lambda: meters.display, what="the meters again")
+
+    drive(deck, scenario, size=(80, 24))
+
+
 # learn ---------------------------------------------------------------------------------
 def test_midi_learn_binds_the_control_moved_to_the_selected_parameter(deck):
     device = Player("nanoKONTROL2")

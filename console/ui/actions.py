@@ -23,6 +23,7 @@ from console.protocol import ProtocolError
 from console.ui.link import NotConnectedError
 from console.ui.model import nudge_value
 from console.ui.screens.help import HelpScreen
+from console.ui.screens.meters import MetersScreen
 from dsp import params as P
 from dsp.errors import MasterdeckError
 
@@ -227,6 +228,11 @@ class ConsoleActions(App[None]):
             self.send("automation_mode", param=self.model.selected_param.id)
         else:
             self.send("automation_mode")
+
+    def action_toggle_view(self) -> None:
+        """On a narrow terminal, show the chain instead of the meters (or back)."""
+        if isinstance(self.screen, MetersScreen):
+            self.screen.toggle_view()
 
     def action_cycle_target(self) -> None:
         """Draw the next delivery target on the meters."""

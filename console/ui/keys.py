@@ -89,6 +89,7 @@ KEYMAP: tuple[Key, ...] = (
     Key("f4", "switch_mode('automation')", "automation", "Screens", "F4", footer="automation"),
     Key("f5", "switch_mode('surfaces')", "surfaces and learn", "Screens", "F5", footer="surfaces"),
     Key("f1,question_mark", "help", "this help", "Screens", "F1 ?", footer="keys"),
+    Key("v", "toggle_view", "narrow terminal: meters or chain", "Screens", "v"),
     Key("g", "cycle_target", "next delivery target (-14, -16, -15, -23 LUFS)", "Screens", "g"),
     Key("q", "quit", "quit the UI (the daemon keeps playing)", "Screens", "q",
         footer="quit"),

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import time
 
+from textual import events
 from textual.app import ComposeResult
-from textual.containers import Grid, Horizontal, Vertical
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 
 from console.ui.draw import CORRELATION_SCALE, GR_SCALE, LUFS_SCALE, PEAK_SCALE, Scale
 from console.ui.model import ConsoleModel, DeliveryTarget
@@ -29,6 +30,8 @@ PEAK_TICKS = (-24.0, -18.0, -12.0, -6.0, -3.0, -1.0, 0.0, 3.0)
 GR_TICKS = (0.0, 1.0, 2.0, 3.0, 6.0, 9.0, 12.0)
 EXCITER_SCALE = Scale(-60.0, 0.0)
 """The exciter's added harmonics, in dB against its input."""
+NARROW_COLUMNS = 110
+"""Narrower than this, meters and chain side by side are both unreadable."""
 FIGURE_PERIOD_S = 0.1
 """Big figures, the loudness strip and the info line change at most ten times a second:
 faster digits only blur, and the bars already move with every frame."""
@@ -96,7 +99,7 @@ class MetersScreen(ConsoleScreen):
         self.focus_panel = FocusPanel(id="focus")
         self.chain = ChainView(id="chain")
         with Horizontal(id="meters-body"):
-            with Vertical(id="meter-column"):
+            with VerticalScroll(id="meter-column"):
                 with Grid(id="figures"):
                     yield from self.figures.values()
                 yield self.bridge
@@ -106,6 +109,14 @@ class MetersScreen(ConsoleScreen):
             with Vertical(id="chain-column"):
                 yield self.focus_panel
                 yield self.chain
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Below ``NARROW_COLUMNS`` show the meters or the chain, one at a time (``v``)."""
+        self.set_class(event.size.width < NARROW_COLUMNS, "-narrow")
+
+    def toggle_view(self) -> None:
+        """On a narrow terminal, switch between the meters and the chain."""
+        self.toggle_class("-chain")
 
     def show_meters(self, model: ConsoleModel) -> None:
         """Move every meter to the new frame (each redraws only if a cell changes)."""
