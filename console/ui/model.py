@@ -21,8 +21,6 @@ TOUCH_S = 3.0
 """How long a touched parameter stays highlighted."""
 HISTORY_BIN_S = 0.5
 """Resolution of the loudness-over-time strip."""
-BYPASS_STAGES = tuple(s for s in P.STAGES if f"{s}.bypass" in {p.id for p in P.PARAMS})
-"""Stages that have a bypass switch, in chain order."""
 UNTOUCHED_SOURCES = ("automation",)
 """Changes that are no one's hand: a lane playing back moves values but touches nothing."""
 NICE_STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
@@ -107,11 +105,6 @@ def nudge_value(param: P.Param, value: float, steps: int, coarse: bool = False) 
     step = nice_step(param) * (10 if coarse else 1)
     moved = round((value + steps * step) / step) * step  # land on the step grid
     return min(max(round(moved, 6), param.min), param.max)
-
-
-def stage_of(param_id: str) -> str:
-    """The stage a parameter id belongs to (``eq`` for ``eq.band2.gain_db``)."""
-    return param_id.split(".", 1)[0]
 
 
 @dataclass
@@ -297,10 +290,6 @@ class ConsoleModel:
         here = stages.index(self.selected_param.stage)
         stage = stages[(here + delta) % len(stages)]
         self.selected = next(i for i, p in enumerate(P.PARAMS) if p.stage == stage)
-
-    def select_id(self, param_id: str) -> None:
-        """Select a parameter by id."""
-        self.selected = P.index(param_id)
 
     def note_local(self, param_id: str, value: float, now: float) -> None:
         """Record a change this UI is sending, shown at once and touched."""
