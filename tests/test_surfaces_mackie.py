@@ -171,8 +171,9 @@ def test_a_feedback_flood_is_coalesced_to_the_latest_positions(xtouch):
     dev.clear()
     for i in range(3000):
         desk.set("output.gain_db", -30.0 + (i % 300) * 0.1, source="ui")
-    desk.set("output.gain_db", -12.0, source="ui")
-    final = mcu.fader(8, round(16383 * 18 / 30))
+    # a final value the flood never visits, so waiting for it cannot stop early
+    desk.set("output.gain_db", -12.05, source="ui")
+    final = mcu.fader(8, round(16383 * 17.95 / 30))
     assert dev.wait_message(final)
     master = [m for m in dev.received if m[0] == 0xE8]
     assert master[-1] == final
