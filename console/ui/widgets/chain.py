@@ -15,6 +15,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.widgets import Digits, Label
 
 from console.ui.draw import Scale, centre_cells, meter_cells
@@ -196,9 +197,13 @@ class FocusPanel(Vertical):
 
     def show(self, param: P.Param, value: float, why: str, bound: list[str]) -> None:
         """Show ``param`` at ``value``; ``why`` says selected or who touched it."""
+        try:
+            name = self.query_one("#focus-name", Label)
+        except NoMatches:  # an event before the panel is composed: the next one shows
+            return
         self.border_title = "just touched" if why != "selected" else "selected"
         self.set_class(why != "selected", "-touched")
-        self.query_one("#focus-name", Label).update(
+        name.update(
             f"{STAGE_TITLES[param.stage]} › {param.label}  [b]{param.display(value)}[/]  "
             f"[dim]{param.id}[/]")
         numeric = param.kind == "continuous"
