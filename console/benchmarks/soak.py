@@ -115,6 +115,8 @@ def _soak(server, seconds: float, baseline_s: float, block: int) -> dict[str, ob
         subscriber.request("subscribe", topic="meters", rate_hz=30)
         time.sleep(2.0)
         xruns_before = xruns[0]
+        with Client(socket_path=str(socket_path)) as control:
+            callbacks_before = control.request("status")["meters"].get("callbacks", 0)
         started = time.monotonic()
         round_trips: list[float] = []
         meter_events = 0
@@ -137,6 +139,9 @@ def _soak(server, seconds: float, baseline_s: float, block: int) -> dict[str, ob
             "soak_server_xruns_per_min": round((xruns[0] - xruns_before) / elapsed * 60, 2),
             "daemon_xruns_total": status["xruns"],
             "daemon_callbacks": status["meters"].get("callbacks"),
+            # audio the dummy server actually clocked, per second of wall time (1.0 = real time)
+            "server_pace": round((status["meters"].get("callbacks", 0) - callbacks_before)
+                                 * block / RATE / elapsed, 3),
             "callback": status["callback_load"],
             "portaudio_cpu_load": status["stream"].get("cpu_load"),
             "midi_messages_per_s": round(sent / (elapsed + 2.0), 1),
