@@ -119,15 +119,7 @@ class InputPort:
 
     def close(self) -> None:
         """Close the port and its client (safe to call twice)."""
-        with self._lock:
-            if self.closed:
-                return
-            self.closed = True
-            try:
-                self._rt.close_port()
-                self._rt.delete()
-            except _RTMIDI_ERRORS:
-                pass
+        _close(self)
 
 
 class OutputPort:
@@ -162,15 +154,20 @@ class OutputPort:
 
     def close(self) -> None:
         """Close the port and its client (safe to call twice)."""
-        with self._lock:
-            if self.closed:
-                return
-            self.closed = True
-            try:
-                self._rt.close_port()
-                self._rt.delete()
-            except _RTMIDI_ERRORS:
-                pass
+        _close(self)
+
+
+def _close(port: InputPort | OutputPort) -> None:
+    """Close an rtmidi port and delete its client once, under the port's lock."""
+    with port._lock:
+        if port.closed:
+            return
+        port.closed = True
+        try:
+            port._rt.close_port()
+            port._rt.delete()
+        except _RTMIDI_ERRORS:
+            pass
 
 
 def _index(names: list[str], name: str | None) -> int:
