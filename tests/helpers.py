@@ -31,6 +31,20 @@ def params(**settings: float) -> tuple[np.ndarray, np.ndarray]:
     return target, target.copy()
 
 
+def stage_params(stage: str, settled: bool = True, **values: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Target/current arrays with ``stage`` engaged and ``values`` by field (``ratio=4``).
+
+    ``settled=False`` leaves ``current`` at the defaults, so the values glide in.
+    """
+    target = P.defaults()
+    target[P.index(f"{stage}.bypass")] = 0.0
+    for key, value in values.items():
+        target[P.index(f"{stage}.{key}")] = value
+    current = target.copy() if settled else P.defaults()
+    return target, current
+
+
 def run_in_blocks(process, x: np.ndarray, block: int, target: np.ndarray,
                   current: np.ndarray, state: np.ndarray) -> np.ndarray:
     """Run a stage's ``process`` over ``x`` in blocks of ``block`` frames; return a copy."""

@@ -10,18 +10,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dsp import compressor, params, taps
+from tests.helpers import stage_params
 
 FS = 48000.0
 
 
 def make_params(settled: bool = True, **values: float) -> tuple[np.ndarray, np.ndarray]:
-    """Target/current arrays with the compressor engaged and ``values`` (ids with _ for .)."""
-    target = params.defaults()
-    target[params.COMP_BYPASS] = 0.0
-    for key, value in values.items():
-        target[params.index("comp." + key)] = value
-    current = target.copy() if settled else params.defaults()
-    return target, current
+    """Target/current arrays with the comp stage engaged and ``values``."""
+    return stage_params("comp", settled, **values)
 
 
 def run(

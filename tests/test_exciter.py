@@ -12,16 +12,12 @@ from scipy import signal
 from scipy.signal.windows import blackmanharris
 
 from dsp import exciter, params, taps
+from tests.helpers import stage_params
 
 
 def make_params(settled: bool = True, **values: float) -> tuple[np.ndarray, np.ndarray]:
-    """Target/current arrays with the exciter engaged and ``values`` (``freq_hz=...``)."""
-    target = params.defaults()
-    target[params.EXCITER_BYPASS] = 0.0
-    for key, value in values.items():
-        target[params.index("exciter." + key)] = value
-    current = target.copy() if settled else params.defaults()
-    return target, current
+    """Target/current arrays with the exciter stage engaged and ``values``."""
+    return stage_params("exciter", settled, **values)
 
 
 def run(
