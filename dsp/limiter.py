@@ -11,7 +11,10 @@ Why each part is there:
   any point they are sin(pi mu) times the same alternating 1/(j + 1/2) sum),
   so a 96-tap reach costs one sum plus 8 near taps per point: short
   interpolators read phase-flip signals near Nyquist 3 dB low, this one
-  does not.
+  does not. The detector runs in single precision (twice the vector lanes
+  of double): it only *estimates* peaks for the gain computer, the audio
+  itself stays double. Its rounding (measured below 2e-7 of the peak) is
+  covered by ``IP_GUARD``; a 0.05 dB meter tolerance is 3,000 times more.
 - **Gain computer** (Hämäläinen, DAFx-02). The needed gain
   ``ceiling / peak`` is held by a sliding minimum (monotonic deque) and
   smoothed by two cascaded moving averages whose total span is the
@@ -58,7 +61,7 @@ import numpy as np
 from dsp import params as P
 from dsp import taps as T
 from dsp._jit import kernel
-from dsp.fastmath import fma
+from dsp.fastmath import fma32
 from dsp.smoothing import HEADER, SR, glide, write_header
 from dsp.truepeak import ANNEX2
 
@@ -73,6 +76,8 @@ CHUNK = 256
 """Detector block length; longer blocks are cut into chunks (results don't change)."""
 SLOPE_MARGIN = 0.03
 """Peak allowance per unit of local sample-to-sample step (see the module notes)."""
+IP_GUARD = 1.0 + 2.0**-16
+"""Allowance on the single-precision interval peaks for their rounding (0.00013 dB)."""
 LOOKAHEAD_MAX_MS = P.get("limiter.lookahead_ms").max
 CEIL_LEAD_MS = 3.0
 """Time constant of the detector's lead glide toward a new ceiling (see the module notes).
@@ -106,15 +111,20 @@ def _interpolator() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 NEAR_L, NEAR_R, FAR, SIN = _interpolator()
 _ANNEX = ANNEX2[:, ::-1].copy()  # oldest sample first
+# the detector's single-precision copies
+_NEAR_L, _NEAR_R, _FAR, _SIN, _ANNEX32 = (a.astype(np.float32)
+                                          for a in (NEAR_L, NEAR_R, FAR, SIN, _ANNEX))
 
 # scalar slots after the shared header
 _LMAX, _DELAY, _LEAD_A, _T = HEADER, HEADER + 1, HEADER + 2, HEADER + 3
 _DRIVE_DB, _DRIVE_G = HEADER + 4, HEADER + 5
 _CEIL_DB, _CEIL_G, _LEAD_DB, _LEAD_G = HEADER + 6, HEADER + 7, HEADER + 8, HEADER + 9
 _REL_MS, _REL_A = HEADER + 10, HEADER + 11
-_CH0 = HEADER + 12  # per-channel scalars, _CHS of them per channel
+_TWIN = HEADER + 12  # 1: channel 1's gain computer is channel 0's (see _twin_gains)
+_CH0 = HEADER + 13  # per-channel scalars, _CHS of them per channel
 _R, _SA, _SB, _LA, _LB, _PUSHED, _QHEAD, _QCOUNT, _IPREV = range(9)
 _CHS = 9
+_GAIN_SCALARS = _IPREV  # _R .. _QCOUNT: one gain computer's scalars
 _ARRAYS = _CH0 + 2 * _CHS
 _HIST = 2 * REACH - 1  # detector history kept between chunks
 _LINE = _HIST + CHUNK  # one channel's detector line
@@ -150,9 +160,10 @@ def _layout(lmax: int) -> tuple:
     o_dg = o_x + 2 * na
     o_cd = o_dg + na
     o_det = o_cd + na
-    o_ip = o_det + 2 * _LINE
-    o_acc = o_ip + 2 * CHUNK
-    o_scr = o_acc + CHUNK
+    o_l32 = o_det + 2 * _LINE  # single-precision scratch: the line, interval peaks, sums
+    o_ip = o_l32 + (_LINE + 1) // 2
+    o_acc = o_ip + CHUNK
+    o_scr = o_acc + CHUNK // 2
     o_rq = o_scr + _SCRATCH * CHUNK
     o_qi = o_rq + 2 * nr
     o_qv = o_qi + 2 * nq
@@ -198,6 +209,7 @@ def reset(state: np.ndarray) -> None:
     state[o_dg:o_det] = 1.0  # drive gains and detection ceilings
     state[o_rq:o_qi] = 1.0  # requests
     state[o_rb:size] = 1.0  # moving averages
+    state[_TWIN] = 1.0  # both gain computers start the same
     for c in range(2):
         s = _CH0 + _CHS * c
         state[s + _R] = 1.0
@@ -221,76 +233,129 @@ def _slope(line: np.ndarray, j: int) -> float:
 @kernel(inline="always")
 def _request(line: np.ndarray, j: int, ip: float, ip_before: float, ceil_det: float) -> float:
     """Gain that brings the sample ``line[j]`` to ``ceil_det``, from its two intervals' peaks."""
-    p = max(abs(line[j]), ip, ip_before)
+    p = max(abs(line[j]), IP_GUARD * np.float64(max(ip, ip_before)))
     p += SLOPE_MARGIN * _slope(line, j)
     return ceil_det / p if p > ceil_det else 1.0
 
 
+@kernel(inline="always")
+def _linked(r0: float, r1: float, link: float) -> tuple:
+    """Both channels' requests pulled toward the smaller by ``link`` (1: exactly the smaller)."""
+    low = min(r0, r1)
+    if link == 1.0:
+        return low, low
+    return r0 - link * (r0 - low), r1 - link * (r1 - low)
+
+
 @kernel
-def _detect(line: np.ndarray, peak: np.ndarray, far: np.ndarray, m: int) -> None:
+def _same_gains(state: np.ndarray, rings: tuple, sizes: tuple) -> bool:
+    """True when both channels' gain computers will give the same gains from now on.
+
+    ``rings`` are the offsets of the request ring, the deque's indices and
+    values, and the two moving-average rings. The deques are compared by
+    content from their heads (where a head sits in its ring does not matter;
+    the entries beyond the tail are leftovers that are never read).
+    """
+    for j in range(_GAIN_SCALARS):
+        if j != _QHEAD and state[_CH0 + j] != state[_CH0 + _CHS + j]:
+            return False
+    head0 = int(state[_CH0 + _QHEAD])
+    head1 = int(state[_CH0 + _CHS + _QHEAD])
+    count = int(state[_CH0 + _QCOUNT])
+    for r in range(len(rings)):
+        o, n = rings[r], sizes[r]
+        if r == 1 or r == 2:  # the deque
+            for j in range(count):
+                if state[o + ((head0 + j) & (n - 1))] != state[o + n + ((head1 + j) & (n - 1))]:
+                    return False
+        else:
+            for j in range(n):
+                if state[o + j] != state[o + n + j]:
+                    return False
+    return True
+
+
+@kernel
+def _part_gains(state: np.ndarray, rings: tuple, sizes: tuple) -> None:
+    """Give channel 1 its own gain computer again: a copy of channel 0's."""
+    for j in range(_GAIN_SCALARS):
+        state[_CH0 + _CHS + j] = state[_CH0 + j]
+    for r in range(len(rings)):
+        o, n = rings[r], sizes[r]
+        for j in range(n):
+            state[o + n + j] = state[o + j]
+
+
+@kernel
+def _detect(line64: np.ndarray, line: np.ndarray, peak: np.ndarray, far: np.ndarray,
+            m: int) -> None:
     """Peak of each of the ``m`` newest complete intervals of one channel's detector line.
 
-    ``line`` holds ``_HIST`` samples of history then ``m`` new ones; interval
-    i lies between ``line[i + REACH - 1]`` and the next sample and reads
-    ``line[i : i + 2 * REACH]``. The loops run over i innermost, so they
-    vectorise, and every sum is a chain of fused multiply-adds in a fixed
-    order: results do not depend on how a stream is cut into blocks (fma
-    rounds once, so vector and scalar code agree). ``far`` is scratch.
+    ``line64`` holds ``_HIST`` samples of history then ``m`` new ones; interval
+    i lies between ``line64[i + REACH - 1]`` and the next sample and reads
+    ``line64[i : i + 2 * REACH]``. The work is in single precision: ``line``
+    receives the line, ``peak`` the peaks, ``far`` is scratch, all float32
+    (a wider type anywhere in a loop halves its vector lanes). The loops run
+    over i innermost, so they vectorise, and every sum is a chain of fused
+    multiply-adds in a fixed order: results do not depend on how a stream is
+    cut into blocks (fma rounds once, so vector and scalar code agree).
     """
+    for i in range(_HIST + m):
+        line[i] = np.float32(line64[i])
     c = REACH - 1  # line[c + i] is the sample at the start of interval i
-    g0, g1, g2, g3 = FAR[NEAR], FAR[NEAR + 1], FAR[NEAR + 2], FAR[NEAR + 3]
+    g0, g1, g2, g3 = _FAR[NEAR], _FAR[NEAR + 1], _FAR[NEAR + 2], _FAR[NEAR + 3]
     left = line[c - NEAR - 3:]  # views, so every index below is provably >= 0
     right = line[c + 1 + NEAR:]
     for i in range(m):  # the first four far taps start the sum
         a = g0 * (left[3 + i] + right[i])
         b = g1 * (left[2 + i] + right[1 + i])
-        a = fma(g2, left[1 + i] + right[2 + i], a)
-        b = fma(g3, left[i] + right[3 + i], b)
+        a = fma32(g2, left[1 + i] + right[2 + i], a)
+        b = fma32(g3, left[i] + right[3 + i], b)
         far[i] = a + b
     for j in range(2 * NEAR, REACH, 8):  # shared far taps, eight per pass over the chunk
-        g0, g1, g2, g3 = FAR[j], FAR[j + 1], FAR[j + 2], FAR[j + 3]
-        g4, g5, g6, g7 = FAR[j + 4], FAR[j + 5], FAR[j + 6], FAR[j + 7]
+        g0, g1, g2, g3 = _FAR[j], _FAR[j + 1], _FAR[j + 2], _FAR[j + 3]
+        g4, g5, g6, g7 = _FAR[j + 4], _FAR[j + 5], _FAR[j + 6], _FAR[j + 7]
         left = line[c - j - 7:]
         right = line[c + 1 + j:]
         for i in range(m):
             a = g0 * (left[7 + i] + right[i])
             b = g1 * (left[6 + i] + right[1 + i])
-            a = fma(g2, left[5 + i] + right[2 + i], a)
-            b = fma(g3, left[4 + i] + right[3 + i], b)
-            a = fma(g4, left[3 + i] + right[4 + i], a)
-            b = fma(g5, left[2 + i] + right[5 + i], b)
-            a = fma(g6, left[1 + i] + right[6 + i], a)
-            b = fma(g7, left[i] + right[7 + i], b)
+            a = fma32(g2, left[5 + i] + right[2 + i], a)
+            b = fma32(g3, left[4 + i] + right[3 + i], b)
+            a = fma32(g4, left[3 + i] + right[4 + i], a)
+            b = fma32(g5, left[2 + i] + right[5 + i], b)
+            a = fma32(g6, left[1 + i] + right[6 + i], a)
+            b = fma32(g7, left[i] + right[7 + i], b)
             far[i] += a + b
     for i in range(m):  # all eleven points of an interval in one pass
         f = far[i]
         x0, x1, x2, x3 = line[c - 5 + i], line[c - 4 + i], line[c - 3 + i], line[c - 2 + i]
         x4, x5, x6, x7 = line[c - 1 + i], line[c + i], line[c + 1 + i], line[c + 2 + i]
         x8, x9, x10, x11 = line[c + 3 + i], line[c + 4 + i], line[c + 5 + i], line[c + 6 + i]
-        pk = 0.0
+        pk = np.float32(0.0)
         for p in range(7):
-            a = fma(NEAR_L[p, 0], x5, SIN[p] * f)
-            b = NEAR_R[p, 0] * x6
-            a = fma(NEAR_L[p, 1], x4, a)
-            b = fma(NEAR_R[p, 1], x7, b)
-            a = fma(NEAR_L[p, 2], x3, a)
-            b = fma(NEAR_R[p, 2], x8, b)
-            a = fma(NEAR_L[p, 3], x2, a)
-            b = fma(NEAR_R[p, 3], x9, b)
+            a = fma32(_NEAR_L[p, 0], x5, _SIN[p] * f)
+            b = _NEAR_R[p, 0] * x6
+            a = fma32(_NEAR_L[p, 1], x4, a)
+            b = fma32(_NEAR_R[p, 1], x7, b)
+            a = fma32(_NEAR_L[p, 2], x3, a)
+            b = fma32(_NEAR_R[p, 2], x8, b)
+            a = fma32(_NEAR_L[p, 3], x2, a)
+            b = fma32(_NEAR_R[p, 3], x9, b)
             pk = max(pk, abs(a + b))
         for q in range(4):  # the Annex-2 points, so the BS.1770 meter agrees
-            a = _ANNEX[q, 0] * x0
-            b = _ANNEX[q, 6] * x6
-            a = fma(_ANNEX[q, 1], x1, a)
-            b = fma(_ANNEX[q, 7], x7, b)
-            a = fma(_ANNEX[q, 2], x2, a)
-            b = fma(_ANNEX[q, 8], x8, b)
-            a = fma(_ANNEX[q, 3], x3, a)
-            b = fma(_ANNEX[q, 9], x9, b)
-            a = fma(_ANNEX[q, 4], x4, a)
-            b = fma(_ANNEX[q, 10], x10, b)
-            a = fma(_ANNEX[q, 5], x5, a)
-            b = fma(_ANNEX[q, 11], x11, b)
+            a = _ANNEX32[q, 0] * x0
+            b = _ANNEX32[q, 6] * x6
+            a = fma32(_ANNEX32[q, 1], x1, a)
+            b = fma32(_ANNEX32[q, 7], x7, b)
+            a = fma32(_ANNEX32[q, 2], x2, a)
+            b = fma32(_ANNEX32[q, 8], x8, b)
+            a = fma32(_ANNEX32[q, 3], x3, a)
+            b = fma32(_ANNEX32[q, 9], x9, b)
+            a = fma32(_ANNEX32[q, 4], x4, a)
+            b = fma32(_ANNEX32[q, 10], x10, b)
+            a = fma32(_ANNEX32[q, 5], x5, a)
+            b = fma32(_ANNEX32[q, 11], x11, b)
             pk = max(pk, abs(a + b))
         peak[i] = pk
 
@@ -527,6 +592,10 @@ def process(
     req1 = scr[(_S_REQ + 1) * CHUNK:(_S_REQ + 2) * CHUNK]
     look = scr[_S_LOOK * CHUNK:(_S_LOOK + 1) * CHUNK]
     rel = scr[_S_REL * CHUNK:(_S_REL + 1) * CHUNK]
+    line32 = state[o_det + 2 * _LINE:o_ip].view(np.float32)
+    ip0 = state[o_ip:o_acc].view(np.float32)[:CHUNK]
+    ip1 = state[o_ip:o_acc].view(np.float32)[CHUNK:]
+    far32 = state[o_acc:o_scr].view(np.float32)
     n = x.shape[0]
     min_gain = 1.0
     done = 0
@@ -577,12 +646,11 @@ def process(
             line0[_HIST + i] = g * v0
             line1[_HIST + i] = g * v1
         # 2. interval peaks
-        for c in range(2):
-            det = o_det + c * _LINE
-            _detect(state[det:det + _LINE], state[o_ip + c * CHUNK:o_ip + (c + 1) * CHUNK],
-                    state[o_acc:o_acc + CHUNK], m)
+        _detect(line0, line32, ip0, far32, m)
+        _detect(line1, line32, ip1, far32, m)
         # 3. settings and requests per sample
         lk = 0
+        linked = True  # the stereo link is 100 % on every sample of the chunk
         if settled:
             bypass = current[P.LIMITER_BYPASS]
             link = current[P.LIMITER_LINK] * 0.01
@@ -599,19 +667,14 @@ def process(
                 scr[_S_BYPASS * CHUNK + i] = bypass
                 rel[i] = a
                 look[i] = lk
-            ip0 = state[o_ip:o_ip + CHUNK]
-            ip1 = state[o_ip + CHUNK:o_ip + 2 * CHUNK]
+            linked = link == 1.0
             r0 = _request(line0, REACH - 1, ip0[0], state[_CH0 + _IPREV], ceil_det)
             r1 = _request(line1, REACH - 1, ip1[0], state[_CH0 + _CHS + _IPREV], ceil_det)
-            low = min(r0, r1)
-            req0[0] = r0 - link * (r0 - low)
-            req1[0] = r1 - link * (r1 - low)
+            req0[0], req1[0] = _linked(r0, r1, link)
             for i in range(1, m):
                 r0 = _request(line0, REACH - 1 + i, ip0[i], ip0[i - 1], ceil_det)
                 r1 = _request(line1, REACH - 1 + i, ip1[i], ip1[i - 1], ceil_det)
-                low = min(r0, r1)
-                req0[i] = r0 - link * (r0 - low)
-                req1[i] = r1 - link * (r1 - low)
+                req0[i], req1[i] = _linked(r0, r1, link)
         for i in range(m if settled else 0, m):
             t = t0 + i
             bypass = current[P.LIMITER_BYPASS]
@@ -659,24 +722,27 @@ def process(
             rel[i] = state[_REL_A]
             look[i] = min(max(int(look_ms * rate / 1000.0 + 0.5), 2), lmax)
             # the sample whose two neighbouring intervals are now both known
-            p0 = max(abs(line0[REACH - 1 + i]), state[o_ip + i],
-                     state[o_ip + i - 1] if i > 0 else state[_CH0 + _IPREV])
-            p1 = max(abs(line1[REACH - 1 + i]), state[o_ip + CHUNK + i],
-                     state[o_ip + CHUNK + i - 1] if i > 0 else state[_CH0 + _CHS + _IPREV])
-            p0 += SLOPE_MARGIN * _slope(line0, REACH - 1 + i)
-            p1 += SLOPE_MARGIN * _slope(line1, REACH - 1 + i)
-            r0 = ceil_det / p0 if p0 > ceil_det else 1.0
-            r1 = ceil_det / p1 if p1 > ceil_det else 1.0
-            low = min(r0, r1)
-            req0[i] = r0 - link * (r0 - low)
-            req1[i] = r1 - link * (r1 - low)
-        state[_CH0 + _IPREV] = state[o_ip + m - 1]
-        state[_CH0 + _CHS + _IPREV] = state[o_ip + CHUNK + m - 1]
-        # 4. gain computers
+            before0 = np.float64(ip0[i - 1]) if i > 0 else state[_CH0 + _IPREV]
+            before1 = np.float64(ip1[i - 1]) if i > 0 else state[_CH0 + _CHS + _IPREV]
+            r0 = _request(line0, REACH - 1 + i, ip0[i], before0, ceil_det)
+            r1 = _request(line1, REACH - 1 + i, ip1[i], before1, ceil_det)
+            req0[i], req1[i] = _linked(r0, r1, link)
+            linked = linked and link == 1.0
+        state[_CH0 + _IPREV] = ip0[m - 1]
+        state[_CH0 + _CHS + _IPREV] = ip1[m - 1]
+        # 4. gain computers. Fully linked, both get the same requests, so once their
+        # states are equal one computer serves both (twin) until the link moves.
+        rings = (o_rq, o_qi, o_qv, o_rb, o_bb)
+        sizes = (nr, nq, nq, nb, nb)
+        twin = state[_TWIN] == 1.0
+        if twin and not linked:
+            _part_gains(state, rings, sizes)
+            state[_TWIN] = 0.0
+            twin = False
         la_want = (lk + 1) // 2
         s0, s1 = _CH0, _CH0 + _CHS
         pushed = t0 - REACH - lmax + lk
-        paired = (settled and state[s0 + _LA] == la_want and state[s1 + _LA] == la_want
+        paired = (not twin and settled and state[s0 + _LA] == la_want and state[s1 + _LA] == la_want
                   and state[s0 + _LB] == lk + 1 - la_want and state[s1 + _LB] == lk + 1 - la_want
                   and state[s0 + _PUSHED] == pushed and state[s1 + _PUSHED] == pushed)
         if paired:
@@ -684,13 +750,17 @@ def process(
                            state[o_qi:o_qi + 2 * nq], state[o_qv:o_qv + 2 * nq],
                            state[o_rb:o_rb + 2 * nb], state[o_bb:o_bb + 2 * nb], lmax, t0, m,
                            state[_REL_A])
-        for c in range(0 if paired else 2):
+        for c in range(0 if paired else (1 if twin else 2)):
             _gains(state, _CH0 + _CHS * c, req0 if c == 0 else req1, look, rel,
                    state[o_rq + c * nr:o_rq + (c + 1) * nr],
                    state[o_qi + c * nq:o_qi + (c + 1) * nq],
                    state[o_qv + c * nq:o_qv + (c + 1) * nq],
                    state[o_rb + c * nb:o_rb + (c + 1) * nb],
                    state[o_bb + c * nb:o_bb + (c + 1) * nb], lmax, t0, m)
+        if twin:
+            req1[:m] = req0[:m]
+        elif linked and _same_gains(state, rings, sizes):
+            state[_TWIN] = 1.0
         # 5. output: gain on the delayed driven input, last-resort clip, bypass
         for i in range(m):
             slot = (t0 + i - delay) & ma
