@@ -34,6 +34,7 @@ import numpy as np
 
 from dsp._jit import kernel
 from dsp.biquad import design
+from dsp.fastmath import fma
 from dsp.params import (
     EQ_BANDS,
     EQ_BASE,
@@ -114,7 +115,7 @@ def _snap(v):
 @kernel
 def _df1(v, b0, b1, b2, a1, a2, x1, x2, y1, y2):
     """One direct-form-I step: ``(y, x1, x2, y1, y2)`` after input ``v``."""
-    y = (b0 * v + b1 * x1 + b2 * x2 - a2 * y2) - a1 * y1  # y1 last: shortest recursion
+    y = fma(-a1, y1, fma(-a2, y2, b0 * v + b1 * x1 + b2 * x2))  # fused: shortest recursion
     return y, v, x1, y, y1
 
 
@@ -202,8 +203,8 @@ def _run_band(x, start, stop, target, current, state, band):
             for i in range(start, stop):
                 left = x[i, 0]
                 right = x[i, 1]
-                yl = (b0 * left + b1 * xl1 + b2 * xl2 - a2 * yl2) - a1 * yl1
-                yr = (b0 * right + b1 * xr1 + b2 * xr2 - a2 * yr2) - a1 * yr1
+                yl = fma(-a1, yl1, fma(-a2, yl2, b0 * left + b1 * xl1 + b2 * xl2))
+                yr = fma(-a1, yr1, fma(-a2, yr2, b0 * right + b1 * xr1 + b2 * xr2))
                 xl2, xl1, yl2, yl1 = xl1, left, yl1, yl
                 xr2, xr1, yr2, yr1 = xr1, right, yr1, yr
                 x[i, 0] = yl
