@@ -405,6 +405,38 @@ def test_settled_fast_paths_give_the_same_bits_as_the_per_sample_path():
         np.testing.assert_array_equal(y, outputs[0])
 
 
+def test_one_gain_computer_for_both_channels_when_linked_changes_nothing():
+    """Fully linked, the channels share one gain computer (twin) once their states agree.
+
+    The same programme, with the link going 100 -> 0 -> 100 %, is run once as
+    shipped and once with the twin switched off before every chunk (both
+    computers always run): the outputs must be the same bits, and the twin
+    must really be in use again at the end (so the comparison is not empty).
+    """
+    rng = np.random.default_rng(21)
+    n = 96000
+    swell = np.repeat(rng.uniform(0.2, 1.0, n // 800), 800)
+    x = stereo(2.5 * swell * rng.standard_normal(n), 0.8 * rng.standard_normal(n))
+    moves = {80 * limiter.CHUNK: 0.0, 160 * limiter.CHUNK: 100.0}
+    outputs, twins = [], []
+    for twin_allowed in (True, False):
+        target, current = settings_for(drive_db=9.0, release_ms=30.0)
+        state = limiter.prepare(RATE)
+        y = x.copy()
+        for begin in range(0, n, limiter.CHUNK):
+            if begin in moves:
+                target[P.LIMITER_LINK] = moves[begin]
+            if not twin_allowed:
+                state[limiter._TWIN] = 0.0
+            limiter.process(y[begin:begin + limiter.CHUNK], target, current, state,
+                            np.zeros(taps.COUNT))
+            if begin in (40 * limiter.CHUNK, 120 * limiter.CHUNK, n - limiter.CHUNK):
+                twins.append(state[limiter._TWIN])
+        outputs.append(y)
+    np.testing.assert_array_equal(outputs[1], outputs[0])
+    assert twins[:3] == [1.0, 0.0, 1.0]  # shared, parted while unlinked, shared again
+
+
 def test_link_100_applies_one_gain_and_link_0_leaves_the_quiet_channel_alone():
     rng = np.random.default_rng(9)
     loud = 2.0 * rng.standard_normal(9600)
