@@ -16,6 +16,7 @@ import numpy as np
 
 from dsp import params as P
 from dsp._jit import kernel
+from dsp.fastmath import fma
 from dsp.smoothing import HEADER, glide, write_header
 
 # state layout after the shared header
@@ -59,13 +60,57 @@ def _design_highpass(state: np.ndarray, freq_hz: float) -> None:
     state[_HP_FREQ] = freq_hz
 
 
+@kernel(inline="always")
+def _frame(left: float, right: float, c: tuple, z: tuple, mono_on: float, width: float,
+           gains: tuple, bypass: float) -> tuple:
+    """One frame: ``(left, right)`` out and the new memories.
+
+    ``c`` is the high-pass section (b0, b1, b2, a1, a2), ``z`` the two
+    sections' memories. The recursion is written as fused multiply-adds,
+    which shortens its dependency chain (and rounds once per step).
+    """
+    b0, b1, b2, a1, a2 = c
+    z1, z2, z3, z4 = z
+    mid = 0.5 * (left + right)
+    side = 0.5 * (left - right)
+    # LR4 high-pass on the side signal, kept running so switching in is warm
+    y = fma(b0, side, z1)
+    z1 = fma(-a1, y, fma(b1, side, z2))
+    z2 = fma(-a2, y, b2 * side)
+    hp = fma(b0, y, z3)
+    z3 = fma(-a1, hp, fma(b1, y, z4))
+    z4 = fma(-a2, hp, b2 * y)
+    side = side + mono_on * (hp - side)
+    side *= width
+    wet_l = (mid + side) * gains[0]
+    wet_r = (mid - side) * gains[1]
+    return (wet_l + bypass * (left - wet_l), wet_r + bypass * (right - wet_r),
+            (z1, z2, z3, z4))
+
+
 @kernel
 def process(
     x: np.ndarray, target: np.ndarray, current: np.ndarray, state: np.ndarray, taps: np.ndarray
 ) -> None:
     """Apply width, bass mono and balance to ``x`` (float64, shape (n, 2)) in place."""
-    z1, z2, z3, z4 = state[_HP_MEM], state[_HP_MEM + 1], state[_HP_MEM + 2], state[_HP_MEM + 3]
-    for i in range(x.shape[0]):
+    z = (state[_HP_MEM], state[_HP_MEM + 1], state[_HP_MEM + 2], state[_HP_MEM + 3])
+    settled = (current[P.STEREO_BYPASS] == target[P.STEREO_BYPASS]
+               and current[P.STEREO_WIDTH] == target[P.STEREO_WIDTH]
+               and current[P.STEREO_BASS_MONO] == target[P.STEREO_BASS_MONO]
+               and current[P.STEREO_BASS_MONO_HZ] == target[P.STEREO_BASS_MONO_HZ]
+               and current[P.STEREO_BALANCE] == target[P.STEREO_BALANCE]
+               and current[P.STEREO_BASS_MONO_HZ] == state[_HP_FREQ]
+               and current[P.STEREO_BALANCE] == state[_BAL_DB])
+    if settled:  # nothing moves: settings in registers, the same arithmetic as below
+        c = (state[_HP_COEF], state[_HP_COEF + 1], state[_HP_COEF + 2], state[_HP_COEF + 3],
+             state[_HP_COEF + 4])
+        gains = (state[_BAL_GAIN], state[_BAL_GAIN + 1])
+        bypass = current[P.STEREO_BYPASS]
+        mono_on = current[P.STEREO_BASS_MONO]
+        width = current[P.STEREO_WIDTH] * 0.01
+        for i in range(x.shape[0]):
+            x[i, 0], x[i, 1], z = _frame(x[i, 0], x[i, 1], c, z, mono_on, width, gains, bypass)
+    for i in range(0 if settled else x.shape[0]):
         # glide only what moves: a call that passes arrays costs ~35 ns even when idle
         bypass = current[P.STEREO_BYPASS]
         if bypass != target[P.STEREO_BYPASS]:
@@ -82,7 +127,6 @@ def process(
         balance = current[P.STEREO_BALANCE]
         if balance != target[P.STEREO_BALANCE]:
             balance = glide(target, current, P.STEREO_BALANCE, state)
-        width *= 0.01
         if freq != state[_HP_FREQ]:
             _design_highpass(state, freq)
         if balance != state[_BAL_DB]:
@@ -90,26 +134,10 @@ def process(
             state[_BAL_GAIN] = cut if balance > 0.0 else 1.0
             state[_BAL_GAIN + 1] = cut if balance < 0.0 else 1.0
             state[_BAL_DB] = balance
-        b0, b1, b2 = state[_HP_COEF], state[_HP_COEF + 1], state[_HP_COEF + 2]
-        a1, a2 = state[_HP_COEF + 3], state[_HP_COEF + 4]
-
-        left, right = x[i, 0], x[i, 1]
-        mid = 0.5 * (left + right)
-        side = 0.5 * (left - right)
-        # LR4 high-pass on the side signal, kept running so switching in is warm
-        y = b0 * side + z1
-        z1 = b1 * side - a1 * y + z2
-        z2 = b2 * side - a2 * y
-        hp = b0 * y + z3
-        z3 = b1 * y - a1 * hp + z4
-        z4 = b2 * y - a2 * hp
-        side = side + mono_on * (hp - side)
-        side *= width
-        wet_l = (mid + side) * state[_BAL_GAIN]
-        wet_r = (mid - side) * state[_BAL_GAIN + 1]
-        x[i, 0] = wet_l + bypass * (left - wet_l)
-        x[i, 1] = wet_r + bypass * (right - wet_r)
-    state[_HP_MEM] = z1 if abs(z1) > 1e-30 else 0.0
-    state[_HP_MEM + 1] = z2 if abs(z2) > 1e-30 else 0.0
-    state[_HP_MEM + 2] = z3 if abs(z3) > 1e-30 else 0.0
-    state[_HP_MEM + 3] = z4 if abs(z4) > 1e-30 else 0.0
+        c = (state[_HP_COEF], state[_HP_COEF + 1], state[_HP_COEF + 2], state[_HP_COEF + 3],
+             state[_HP_COEF + 4])
+        gains = (state[_BAL_GAIN], state[_BAL_GAIN + 1])
+        x[i, 0], x[i, 1], z = _frame(x[i, 0], x[i, 1], c, z, mono_on, width * 0.01, gains,
+                                     bypass)
+    for j in range(4):
+        state[_HP_MEM + j] = z[j] if abs(z[j]) > 1e-30 else 0.0
