@@ -61,7 +61,7 @@ import numpy as np
 from dsp import params as P
 from dsp import taps as T
 from dsp._jit import kernel
-from dsp.fastmath import fma32
+from dsp.fastmath import fma, fma32
 from dsp.smoothing import HEADER, SR, glide, write_header
 from dsp.truepeak import ANNEX2
 
@@ -72,6 +72,8 @@ NEAR = 4
 KAISER_BETA = 4.0
 PLATEAU = 16
 """Samples each side of a peak over which the gain is held flat."""
+LAND = 1e-7
+"""The release lands on the held gain once closer than this (then exactly 1 again)."""
 CHUNK = 256
 """Detector block length; longer blocks are cut into chunks (results don't change)."""
 SLOPE_MARGIN = 0.03
@@ -360,6 +362,20 @@ def _detect(line64: np.ndarray, line: np.ndarray, peak: np.ndarray, far: np.ndar
         peak[i] = pk
 
 
+@kernel(inline="always")
+def _release(r: float, hold: float, a: float, keep: float, land: float) -> float:
+    """The released gain after ``r`` for the held request ``hold``.
+
+    Down at once (the lookahead already made the approach smooth), up by a
+    one-pole with coefficient ``a`` (``keep = 1 - a``), landing exactly on
+    ``hold`` once the step would leave it less than ``LAND`` below (``land =
+    LAND / keep``), so a released limiter is bit-transparent again. Written
+    so that one fma and one compare, side by side, separate two samples
+    (the recursion is the gain computer's critical path).
+    """
+    return hold if r > hold - land else fma(keep, r, a * hold)
+
+
 @kernel
 def _gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np.ndarray,
            rq: np.ndarray, qi: np.ndarray, qv: np.ndarray, rb: np.ndarray, bb: np.ndarray,
@@ -387,6 +403,8 @@ def _gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np
     for i in range(1, m):
         settled = settled and look[i] == look[0] and rel[i] == a
     if settled:
+        keep = 1.0 - a
+        land = LAND / keep
         # the lookahead and release hold still: every sample pushes one request into
         # the deque and retires at most one, and the averages keep their lengths
         # (the same arithmetic as below, without the searches)
@@ -406,10 +424,7 @@ def _gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np
             while count > 1 and qi[head] < left:
                 head = (head + 1) & mq
                 count -= 1
-            hold = qv[head]
-            r = hold if hold <= r else r + a * (hold - r)
-            if hold - r < 1e-7:
-                r = hold
+            r = _release(r, qv[head], a, keep, land)
             wrap = (t & mb) == 0
             rb[t & mb] = r
             sa += r - rb[(t - la) & mb]
@@ -445,10 +460,8 @@ def _gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np
         while count > 1 and qi[head] < left:
             head = (head + 1) & mq
             count -= 1
-        hold = qv[head]
-        r = hold if hold <= r else r + rel[i] * (hold - r)  # release; attack is instant here
-        if hold - r < 1e-7:  # land exactly, so a released limiter is bit-transparent again
-            r = hold
+        keep = 1.0 - rel[i]
+        r = _release(r, qv[head], rel[i], keep, LAND / keep)
         la_want = (lk + 1) // 2
         sa, la = _box(rb, mb, t, r, sa, la, la_want)
         sb, lb = _box(bb, mb, t, sa / la, sb, lb, lk + 1 - la_want)
@@ -504,6 +517,8 @@ def _gains_settled(state: np.ndarray, req0: np.ndarray, req1: np.ndarray, rq: np
     sb0, sb1 = state[s0 + _SB], state[s1 + _SB]
     la = int(state[s0 + _LA])
     lb = int(state[s0 + _LB])
+    keep = 1.0 - a
+    land = LAND / keep
     for i in range(m):
         t = t0 + i
         k = t - REACH
@@ -513,12 +528,8 @@ def _gains_settled(state: np.ndarray, req0: np.ndarray, req1: np.ndarray, rq: np
         hold1, head1, count1 = _push(rq, qi, qv, nr, nq, mr, mq, k, req1[i], pushed, head1,
                                      count1, left)
         pushed += 1
-        r0 = hold0 if hold0 <= r0 else r0 + a * (hold0 - r0)
-        r1 = hold1 if hold1 <= r1 else r1 + a * (hold1 - r1)
-        if hold0 - r0 < 1e-7:
-            r0 = hold0
-        if hold1 - r1 < 1e-7:
-            r1 = hold1
+        r0 = _release(r0, hold0, a, keep, land)
+        r1 = _release(r1, hold1, a, keep, land)
         ta = t & mb
         rb[ta] = r0
         rb[nb + ta] = r1
