@@ -131,8 +131,8 @@ _ARRAYS = _CH0 + 2 * _CHS
 _HIST = 2 * REACH - 1  # detector history kept between chunks
 _LINE = _HIST + CHUNK  # one channel's detector line
 # per-sample scratch of a chunk: requests then gains per channel, and the settings
-_S_REQ, _S_LOOK, _S_REL, _S_BYPASS, _S_CEIL, _S_SCALE = 0, 2, 3, 4, 5, 6
-_SCRATCH = 7
+_S_REQ, _S_LOOK, _S_REL, _S_BYPASS, _S_CEIL = 0, 2, 3, 4, 5
+_SCRATCH = 6
 
 # _IDLE_CHECK: a parameter is read as ``current[i]`` and glided only when it
 # differs from ``target[i]`` (see dsp.smoothing: an idle call costs ~35 ns).
@@ -233,11 +233,104 @@ def _slope(line: np.ndarray, j: int) -> float:
 
 
 @kernel(inline="always")
-def _request(line: np.ndarray, j: int, ip: float, ip_before: float, ceil_det: float) -> float:
-    """Gain that brings the sample ``line[j]`` to ``ceil_det``, from its two intervals' peaks."""
+def _peak(line: np.ndarray, j: int, ip: float, ip_before: float) -> float:
+    """Peak estimate around the sample ``line[j]``, from its two intervals' peaks.
+
+    The gain that brings it to a ceiling ``c`` is ``c / max(peak, c)``: exactly
+    1 at or below the ceiling, and no branch, so the loops vectorise.
+    """
     p = max(abs(line[j]), IP_GUARD * np.float64(max(ip, ip_before)))
-    p += SLOPE_MARGIN * _slope(line, j)
-    return ceil_det / p if p > ceil_det else 1.0
+    return p + SLOPE_MARGIN * _slope(line, j)
+
+
+@kernel(inline="always")
+def _first_run(t: int, m: int, size: int) -> int:
+    """How many of the ring slots ``t .. t + m - 1`` come before the ring wraps."""
+    return min(m, size - (t & (size - 1)))
+
+
+@kernel
+def _drive_run(xf: np.ndarray, i0: int, i1: int, offset: int, g: float, dg: np.ndarray,
+               dry0: np.ndarray, dry1: np.ndarray, line0: np.ndarray,
+               line1: np.ndarray) -> None:
+    """Frames ``i0 .. i1 - 1`` of a chunk into the rings (slot ``i + offset``) and lines.
+
+    ``xf`` is the chunk's frames, flat (L, R, L, R, ...).
+    """
+    for i in range(i0, i1):
+        dg[i + offset] = g
+    for i in range(i0, i1):
+        v0 = xf[2 * i]
+        v1 = xf[2 * i + 1]
+        dry0[i + offset] = v0
+        dry1[i + offset] = v1
+        line0[_HIST + i] = g * v0
+        line1[_HIST + i] = g * v1
+
+
+@kernel
+def _output_run(xf: np.ndarray, i0: int, i1: int, offset: int, req0: np.ndarray,
+                req1: np.ndarray, ceil: np.ndarray, bypass: np.ndarray, dg: np.ndarray,
+                cd: np.ndarray, dry0: np.ndarray, dry1: np.ndarray) -> None:
+    """Output frames ``i0 .. i1 - 1``: gain on the delayed driven input, clip, bypass.
+
+    Ring slot ``i + offset`` holds what leaves at frame i. If the ceiling fell
+    below the one that frame was limited to (``cd``), its gain is scaled down
+    by the ratio (``c / max(cd, c)`` is exactly 1 otherwise). ``req0`` and
+    ``req1`` are replaced by the gains applied. Short loops over few arrays:
+    each array pair a loop might alias costs a run-time check, and too many
+    of them stop it from vectorising.
+    """
+    for i in range(i0, i1):
+        c = ceil[i]
+        scale = c / max(cd[i + offset], c)
+        req0[i] *= scale
+        req1[i] *= scale
+    for i in range(i0, i1):
+        c = ceil[i]
+        slot = i + offset
+        d0 = dry0[slot]
+        d1 = dry1[slot]
+        w0 = min(max(req0[i] * (dg[slot] * d0), -c), c)
+        w1 = min(max(req1[i] * (dg[slot] * d1), -c), c)
+        b = bypass[i]
+        xf[2 * i] = d0 if b == 1.0 else w0 + b * (d0 - w0)
+        xf[2 * i + 1] = d1 if b == 1.0 else w1 + b * (d1 - w1)
+
+
+@kernel
+def _requests(line0: np.ndarray, line1: np.ndarray, ip0: np.ndarray, ip1: np.ndarray,
+              req0: np.ndarray, req1: np.ndarray, ceil_det: float, link: float,
+              m: int) -> None:
+    """Requests of samples 1 .. m - 1 of a settled chunk (sample 0 needs the last chunk's peak).
+
+    A function of its own, so its loops vectorise (inlined into the stage's
+    big loop they did not).
+    """
+    if link == 1.0:  # both channels get the gain for the louder: one division
+        for i in range(1, m):
+            p0 = _peak(line0, REACH - 1 + i, ip0[i], ip0[i - 1])
+            p1 = _peak(line1, REACH - 1 + i, ip1[i], ip1[i - 1])
+            req0[i] = ceil_det / max(max(p0, p1), ceil_det)
+        for i in range(1, m):
+            req1[i] = req0[i]
+    else:
+        for i in range(1, m):
+            p0 = _peak(line0, REACH - 1 + i, ip0[i], ip0[i - 1])
+            p1 = _peak(line1, REACH - 1 + i, ip1[i], ip1[i - 1])
+            req0[i], req1[i] = _linked(ceil_det / max(p0, ceil_det),
+                                       ceil_det / max(p1, ceil_det), link)
+
+
+@kernel(fastmath=True)
+def _lowest(a: np.ndarray, b: np.ndarray, m: int, low: float) -> float:
+    """The smallest of ``low`` and the first ``m`` values of ``a`` and ``b``.
+
+    fastmath lets the loop vectorise; a minimum is exact in any order.
+    """
+    for i in range(m):
+        low = min(low, min(a[i], b[i]))
+    return low
 
 
 @kernel(inline="always")
@@ -607,12 +700,19 @@ def process(
     ip0 = state[o_ip:o_acc].view(np.float32)[:CHUNK]
     ip1 = state[o_ip:o_acc].view(np.float32)[CHUNK:]
     far32 = state[o_acc:o_scr].view(np.float32)
+    dry0 = state[o_x:o_x + na]
+    dry1 = state[o_x + na:o_x + 2 * na]
+    dgr = state[o_dg:o_dg + na]
+    cdr = state[o_cd:o_cd + na]
+    ceils = scr[_S_CEIL * CHUNK:(_S_CEIL + 1) * CHUNK]
+    bypasses = scr[_S_BYPASS * CHUNK:(_S_BYPASS + 1) * CHUNK]
     n = x.shape[0]
     min_gain = 1.0
     done = 0
     while done < n:
         m = min(CHUNK, n - done)
         t0 = int(state[_T])
+        xf = x[done:done + m].reshape(2 * m)  # flat: loops over it vectorise
         # every setting at its target and its derived values up to date: the per-sample
         # settings are constants over the chunk, and steps 1 and 3 run as plain passes
         # (the same arithmetic as the per-sample path, so the result cannot tell)
@@ -629,17 +729,12 @@ def process(
         # 1. drive; the audio rings and the detector lines
         line0 = state[o_det:o_det + _LINE]
         line1 = state[o_det + _LINE:o_det + 2 * _LINE]
-        if settled:
+        if settled:  # in runs of contiguous ring slots, so the loops vectorise
             g = state[_DRIVE_G]
-            for i in range(m):
-                slot = (t0 + i) & ma
-                state[o_dg + slot] = g
-                v0 = x[done + i, 0]
-                v1 = x[done + i, 1]
-                state[o_x + slot] = v0
-                state[o_x + na + slot] = v1
-                line0[_HIST + i] = g * v0
-                line1[_HIST + i] = g * v1
+            first = _first_run(t0, m, na)
+            base = t0 & ma
+            _drive_run(xf, 0, first, base, g, dgr, dry0, dry1, line0, line1)
+            _drive_run(xf, first, m, base - na, g, dgr, dry0, dry1, line0, line1)
         for i in range(m if settled else 0, m):
             drive_db = current[P.LIMITER_DRIVE]
             if drive_db != target[P.LIMITER_DRIVE]:  # _IDLE_CHECK
@@ -669,23 +764,19 @@ def process(
             ceil_det = min(ceil, state[_LEAD_G])
             a = state[_REL_A]
             lk = min(max(int(current[P.LIMITER_LOOKAHEAD] * rate / 1000.0 + 0.5), 2), lmax)
-            for i in range(m):
-                t = t0 + i
-                state[o_cd + ((t - REACH) & ma)] = ceil_det
-                cd_out = state[o_cd + ((t - delay) & ma)]
-                scr[_S_SCALE * CHUNK + i] = ceil / cd_out if ceil < cd_out else 1.0
-                scr[_S_CEIL * CHUNK + i] = ceil
-                scr[_S_BYPASS * CHUNK + i] = bypass
-                rel[i] = a
-                look[i] = lk
+            ceils[:m] = ceil
+            bypasses[:m] = bypass
+            rel[:m] = a
+            look[:m] = lk
+            first = _first_run(t0 - REACH, m, na)
+            cdr[(t0 - REACH) & ma:((t0 - REACH) & ma) + first] = ceil_det
+            cdr[:m - first] = ceil_det
             linked = link == 1.0
-            r0 = _request(line0, REACH - 1, ip0[0], state[_CH0 + _IPREV], ceil_det)
-            r1 = _request(line1, REACH - 1, ip1[0], state[_CH0 + _CHS + _IPREV], ceil_det)
-            req0[0], req1[0] = _linked(r0, r1, link)
-            for i in range(1, m):
-                r0 = _request(line0, REACH - 1 + i, ip0[i], ip0[i - 1], ceil_det)
-                r1 = _request(line1, REACH - 1 + i, ip1[i], ip1[i - 1], ceil_det)
-                req0[i], req1[i] = _linked(r0, r1, link)
+            p0 = _peak(line0, REACH - 1, ip0[0], state[_CH0 + _IPREV])
+            p1 = _peak(line1, REACH - 1, ip1[0], state[_CH0 + _CHS + _IPREV])
+            req0[0], req1[0] = _linked(ceil_det / max(p0, ceil_det),
+                                       ceil_det / max(p1, ceil_det), link)
+            _requests(line0, line1, ip0, ip1, req0, req1, ceil_det, link, m)
         for i in range(m if settled else 0, m):
             t = t0 + i
             bypass = current[P.LIMITER_BYPASS]
@@ -724,20 +815,18 @@ def process(
             # limit to the lead glide while it is lower (a falling ceiling); both glide
             # without steps, so neither the requests nor the scale below ever jump
             ceil_det = min(ceil, state[_LEAD_G])
-            state[o_cd + ((t - REACH) & ma)] = ceil_det
-            cd_out = state[o_cd + ((t - delay) & ma)]
-            # the ceiling fell below the one the sample going out was limited to
-            scr[_S_SCALE * CHUNK + i] = ceil / cd_out if ceil < cd_out else 1.0
-            scr[_S_CEIL * CHUNK + i] = ceil
-            scr[_S_BYPASS * CHUNK + i] = bypass
+            cdr[(t - REACH) & ma] = ceil_det
+            ceils[i] = ceil
+            bypasses[i] = bypass
             rel[i] = state[_REL_A]
             look[i] = min(max(int(look_ms * rate / 1000.0 + 0.5), 2), lmax)
             # the sample whose two neighbouring intervals are now both known
             before0 = np.float64(ip0[i - 1]) if i > 0 else state[_CH0 + _IPREV]
             before1 = np.float64(ip1[i - 1]) if i > 0 else state[_CH0 + _CHS + _IPREV]
-            r0 = _request(line0, REACH - 1 + i, ip0[i], before0, ceil_det)
-            r1 = _request(line1, REACH - 1 + i, ip1[i], before1, ceil_det)
-            req0[i], req1[i] = _linked(r0, r1, link)
+            p0 = _peak(line0, REACH - 1 + i, ip0[i], before0)
+            p1 = _peak(line1, REACH - 1 + i, ip1[i], before1)
+            req0[i], req1[i] = _linked(ceil_det / max(p0, ceil_det),
+                                       ceil_det / max(p1, ceil_det), link)
             linked = linked and link == 1.0
         state[_CH0 + _IPREV] = ip0[m - 1]
         state[_CH0 + _CHS + _IPREV] = ip1[m - 1]
@@ -773,18 +862,11 @@ def process(
         elif linked and _same_gains(state, rings, sizes):
             state[_TWIN] = 1.0
         # 5. output: gain on the delayed driven input, last-resort clip, bypass
-        for i in range(m):
-            slot = (t0 + i - delay) & ma
-            dg = state[o_dg + slot]
-            scale = scr[_S_SCALE * CHUNK + i]
-            ceil = scr[_S_CEIL * CHUNK + i]
-            bypass = scr[_S_BYPASS * CHUNK + i]
-            for c in range(2):
-                gain = (req0[i] if c == 0 else req1[i]) * scale
-                min_gain = min(min_gain, gain)
-                dry = state[o_x + c * na + slot]
-                wet = min(max(gain * (dg * dry), -ceil), ceil)
-                x[done + i, c] = dry if bypass == 1.0 else wet + bypass * (dry - wet)
+        first = _first_run(t0 - delay, m, na)
+        base = (t0 - delay) & ma
+        _output_run(xf, 0, first, base, req0, req1, ceils, bypasses, dgr, cdr, dry0, dry1)
+        _output_run(xf, first, m, base - na, req0, req1, ceils, bypasses, dgr, cdr, dry0, dry1)
+        min_gain = _lowest(req0, req1, m, min_gain)
         # keep the detector history for the next chunk
         for c in range(2):
             det = o_det + c * _LINE
