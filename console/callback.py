@@ -40,7 +40,11 @@ from numba import carray, cfunc, types
 
 from console.rtintrinsics import as_voidptr, flush_denormals, monotonic_ns
 from dsp import automation, loudness, truepeak
-from dsp._jit import kernel
+from dsp._jit import kernel as _dsp_kernel
+
+# The callback builds arrays from raw PortAudio pointers (carray), which needs
+# numba's reference counting; the DSP kernels it calls run without it.
+kernel = _dsp_kernel(_nrt=True)
 
 # table rows: (address, length); 2-D arrays are (length, 2)
 (T_CTL, T_RT, T_TARGET, T_CURRENT, T_IO, T_EQ, T_COMP, T_EXCITER, T_STEREO, T_LIMITER,

@@ -51,8 +51,14 @@ def kernel(*args, **kwargs):
     division by zero give inf/nan instead of raising (a kernel that runs in
     the audio callback must never raise); no ``fastmath``, because it lets
     LLVM reassociate sums in filters whose results we test bit for bit.
+    ``_nrt=False``: kernels never allocate (they run in the audio thread), so
+    they need no reference counting, and without it every array view they
+    make or pass stops costing two atomic operations (a call passing six
+    views went from 110 to 11 ns; the chain's fixed cost per block from 3.7
+    to 1.3 us). A kernel that must build arrays (the PortAudio callback's
+    ``carray`` views) passes ``_nrt=True``.
     """
-    options = {"cache": True, "error_model": "numpy", "nogil": True}
+    options = {"cache": True, "error_model": "numpy", "nogil": True, "_nrt": False}
     options.update(kwargs)
     if args and callable(args[0]):
         return numba.njit(**options)(args[0])

@@ -858,7 +858,8 @@ def process(
                    state[o_rb + c * nb:o_rb + (c + 1) * nb],
                    state[o_bb + c * nb:o_bb + (c + 1) * nb], lmax, t0, m)
         if twin:
-            req1[:m] = req0[:m]
+            for i in range(m):
+                req1[i] = req0[i]
         elif linked and _same_gains(state, rings, sizes):
             state[_TWIN] = 1.0
         # 5. output: gain on the delayed driven input, last-resort clip, bypass
