@@ -480,9 +480,6 @@ def _gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np
     la + lb - 1 = look) over the released minimum of the requests
     [k - lmax - 2 PLATEAU + 1, k - lmax + look]: every request within
     PLATEAU samples of the sample going out is in all the windows averaged.
-    The second sum runs over the first's sums, and one division by la * lb
-    makes the average (sums of whole numbers stay exact, so a released
-    limiter still gives exactly 1).
     """
     pushed = int(state[s + _PUSHED])
     head = int(state[s + _QHEAD])
@@ -501,7 +498,6 @@ def _gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np
     if settled:
         keep = 1.0 - a
         land = LAND / keep
-        span = float(la * lb)
         # the lookahead and release hold still: every sample pushes one request into
         # the deque and retires at most one, and the averages keep their lengths
         # (the same arithmetic as below, without the searches)
@@ -529,14 +525,14 @@ def _gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np
                 sa = 0.0
                 for j in range(la):
                     sa += rb[(t - j) & mb]
-            u = sa
+            u = sa / la
             bb[t & mb] = u
             sb += u - bb[(t - lb) & mb]
             if wrap:
                 sb = 0.0
                 for j in range(lb):
                     sb += bb[(t - j) & mb]
-            req[i] = sb / span
+            req[i] = sb / lb
         m = 0
     for i in range(m):
         t = t0 + i
@@ -561,8 +557,8 @@ def _gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np
         r = _release(r, qv[head], rel[i], keep, LAND / keep)
         la_want = (lk + 1) // 2
         sa, la = _box(rb, mb, t, r, sa, la, la_want)
-        sb, lb = _box(bb, mb, t, sa, sb, lb, lk + 1 - la_want)
-        req[i] = sb / (la * lb)
+        sb, lb = _box(bb, mb, t, sa / la, sb, lb, lk + 1 - la_want)
+        req[i] = sb / lb
     state[s + _PUSHED] = pushed
     state[s + _QHEAD] = head
     state[s + _QCOUNT] = count
@@ -616,7 +612,6 @@ def _gains_settled(state: np.ndarray, req0: np.ndarray, req1: np.ndarray, rq: np
     lb = int(state[s0 + _LB])
     keep = 1.0 - a
     land = LAND / keep
-    span = float(la * lb)
     for i in range(m):
         t = t0 + i
         k = t - REACH
@@ -639,8 +634,8 @@ def _gains_settled(state: np.ndarray, req0: np.ndarray, req1: np.ndarray, rq: np
             for j in range(la):
                 sa0 += rb[(t - j) & mb]
                 sa1 += rb[nb + ((t - j) & mb)]
-        u0 = sa0
-        u1 = sa1
+        u0 = sa0 / la
+        u1 = sa1 / la
         bb[ta] = u0
         bb[nb + ta] = u1
         sb0 += u0 - bb[(t - lb) & mb]
@@ -651,8 +646,8 @@ def _gains_settled(state: np.ndarray, req0: np.ndarray, req1: np.ndarray, rq: np
             for j in range(lb):
                 sb0 += bb[(t - j) & mb]
                 sb1 += bb[nb + ((t - j) & mb)]
-        req0[i] = sb0 / span
-        req1[i] = sb1 / span
+        req0[i] = sb0 / lb
+        req1[i] = sb1 / lb
     state[s0 + _PUSHED] = pushed
     state[s1 + _PUSHED] = pushed
     state[s0 + _QHEAD], state[s1 + _QHEAD] = head0, head1
