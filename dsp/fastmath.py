@@ -20,7 +20,7 @@ from dsp._jit import kernel
 
 
 @intrinsic
-def _as_bits(typingctx, value):
+def as_bits(typingctx, value):
     """The IEEE-754 bits of a float64, as an int64 (a register move)."""
 
     def codegen(context, builder, signature, args):
@@ -30,7 +30,7 @@ def _as_bits(typingctx, value):
 
 
 @intrinsic
-def _from_bits(typingctx, bits):
+def from_bits(typingctx, bits):
     """The float64 whose IEEE-754 bits are the int64 ``bits``."""
 
     def codegen(context, builder, signature, args):
@@ -95,10 +95,10 @@ def fast_log2(v: float) -> float:
     [sqrt(1/2), sqrt(2)) and its log2 is a polynomial. 0 gives about -1075,
     subnormals a value below -1022; no branches, so loops of it vectorise.
     """
-    bits = _as_bits(v)
+    bits = as_bits(v)
     tmp = bits - _SQRT_HALF_BITS
     k = tmp >> 52  # arithmetic shift: the unbiased exponent after folding
-    t = _from_bits(bits - (tmp & _SIGN_EXP_MASK)) - 1.0
+    t = from_bits(bits - (tmp & _SIGN_EXP_MASK)) - 1.0
     q = fma(_L9, t, _L8)
     q = fma(q, t, _L7)
     q = fma(q, t, _L6)
@@ -130,6 +130,6 @@ def fast_exp2(v: float) -> float:
     r = fma(r, f, _E2)
     r = fma(r, f, _E1)
     r = fma(r, f, _E0)
-    return fma(f, r, 1.0) * _from_bits((int(k) + 1023) << 52)
+    return fma(f, r, 1.0) * from_bits((int(k) + 1023) << 52)
 
 
