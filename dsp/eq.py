@@ -200,16 +200,33 @@ def _run_band(x, start, stop, target, current, state, band):
         elif mode == STEREO and current[p + EQ_ON] == 1.0:  # the common case, spelled out
             b0, b1, b2, a1, a2 = c
             xl1, xl2, yl1, yl2, xr1, xr2, yr1, yr2 = m
-            for i in range(start, stop):
-                left = x[i, 0]
-                right = x[i, 1]
+            xf = x[start:stop].reshape(2 * (stop - start))  # flat: plain addressing
+            for k in range(0, xf.size, 2):
+                left = xf[k]
+                right = xf[k + 1]
                 yl = fma(-a1, yl1, fma(-a2, yl2, b0 * left + b1 * xl1 + b2 * xl2))
                 yr = fma(-a1, yr1, fma(-a2, yr2, b0 * right + b1 * xr1 + b2 * xr2))
                 xl2, xl1, yl2, yl1 = xl1, left, yl1, yl
                 xr2, xr1, yr2, yr1 = xr1, right, yr1, yr
-                x[i, 0] = yl
-                x[i, 1] = yr
+                xf[k] = yl
+                xf[k + 1] = yr
             m = (xl1, xl2, yl1, yl2, xr1, xr2, yr1, yr2)
+        elif mode != STEREO:  # mid or side: one filter, both channels get its change
+            b0, b1, b2, a1, a2 = c
+            x1, x2, y1, y2 = m[0], m[1], m[2], m[3]
+            w = current[p + EQ_ON]
+            sign = 1.0 if mode == MID else -1.0
+            xf = x[start:stop].reshape(2 * (stop - start))
+            for k in range(0, xf.size, 2):
+                left = xf[k]
+                right = xf[k + 1]
+                v = 0.5 * (left + right) if mode == MID else 0.5 * (left - right)
+                y = fma(-a1, y1, fma(-a2, y2, b0 * v + b1 * x1 + b2 * x2))
+                x2, x1, y2, y1 = x1, v, y1, y
+                d = w * (y - v)
+                xf[k] = left + d
+                xf[k + 1] = right + sign * d
+            m = (x1, x2, y1, y2, m[4], m[5], m[6], m[7])
         else:
             w = current[p + EQ_ON]
             for i in range(start, stop):
