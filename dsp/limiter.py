@@ -74,7 +74,7 @@ PLATEAU = 16
 """Samples each side of a peak over which the gain is held flat."""
 LAND = 1e-7
 """The release lands on the held gain once closer than this (then exactly 1 again)."""
-CHUNK = 256
+CHUNK = 128
 """Detector block length; longer blocks are cut into chunks (results don't change)."""
 SLOPE_MARGIN = 0.03
 """Peak allowance per unit of local sample-to-sample step (see the module notes)."""
