@@ -145,3 +145,58 @@ def test_the_click_measure_catches_a_knob_that_steps():
 @pytest.mark.parametrize("param_id", CONTINUOUS)
 def test_sweeping_any_knob_at_full_speed_makes_no_clicks(param_id):
     assert _hf_share(_sweep(param_id)) < ZIPPER_LIMIT_DB
+
+
+def test_steady_input_and_output_passes_match_the_per_sample_path():
+    """The branch-free passes at steady trim and output gain are the per-sample arithmetic.
+
+    The same hostile block (NaN, infinities, absurd levels, subnormals, and
+    plain audio) goes through the chain's input and output sections twice:
+    once as shipped (steady gains take the passes), once with the cached
+    gains forgotten, which sends every sample down the per-sample path.
+    Samples, peaks and the trip flag must agree exactly.
+    """
+    from dsp import chain as C
+
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-1.5, 1.5, (512, 2))
+    x[10, 0], x[20, 1], x[30, 0] = np.nan, np.inf, -np.inf
+    x[40, 1], x[50, 0], x[60, 1] = 5e3, -5e3, 1e-310
+    results = []
+    for forget in (False, True):
+        chain = Chain(48000)
+        chain.set("input.trim_db", 3.5, glide=False)
+        chain.set("output.gain_db", -2.0, glide=False)
+        block = x.copy()
+        tap = np.zeros(taps.COUNT)
+        C._input(block[:1].copy(), chain.target, chain.current, chain.io, tap)  # gains cached
+        chain.io[C._MUTE] = 1.0  # unmuted, as after the start-up fade
+        if forget:
+            chain.io[C._TRIM_DB] = np.nan
+        tripped = C._input(block, chain.target, chain.current, chain.io, tap)
+        peak_in = tap[taps.INPUT_PEAK]
+        out = np.clip(block * 0.9, -2.0, 2.0)
+        out[70, 0] = np.nan
+        C._output(out[:1].copy(), chain.target, chain.current, chain.io, tap)
+        if forget:
+            chain.io[C._OUT_DB] = np.nan
+        C._output(out, chain.target, chain.current, chain.io, tap)
+        results.append((block, tripped, peak_in, out, tap[taps.OUTPUT_PEAK]))
+    (b0, t0, p0, o0, q0), (b1, t1, p1, o1, q1) = results
+    np.testing.assert_array_equal(b0, b1)
+    np.testing.assert_array_equal(o0, o1)
+    assert t0 and t1
+    assert p0 == p1 == 1000.0  # the clamp, not the absurd value
+    assert q0 == q1 == 1.0
+    assert np.all(np.isfinite(o0)) and np.max(np.abs(o0)) <= 1.0
+
+
+@pytest.mark.parametrize("where", [0, 1, 255, 511])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_the_finiteness_check_finds_one_bad_sample_anywhere(where, bad):
+    from dsp import chain as C
+
+    x = np.random.default_rng(4).standard_normal((512, 2))
+    assert C._all_finite(x)
+    x[where, where % 2] = bad
+    assert not C._all_finite(x)
