@@ -123,13 +123,14 @@ _DRIVE_DB, _DRIVE_G = HEADER + 4, HEADER + 5
 _CEIL_DB, _CEIL_G, _LEAD_DB, _LEAD_G = HEADER + 6, HEADER + 7, HEADER + 8, HEADER + 9
 _REL_MS, _REL_A = HEADER + 10, HEADER + 11
 _TWIN = HEADER + 12  # 1: channel 1's gain computer is channel 0's (see _twin_gains)
-_CH0 = HEADER + 13  # per-channel scalars, _CHS of them per channel
+_LPOS = HEADER + 13  # where the next chunk goes in the detector lines
+_CH0 = HEADER + 14  # per-channel scalars, _CHS of them per channel
 _R, _SA, _SB, _LA, _LB, _PUSHED, _QHEAD, _QCOUNT, _IPREV = range(9)
 _CHS = 9
 _GAIN_SCALARS = _IPREV  # _R .. _QCOUNT: one gain computer's scalars
 _ARRAYS = _CH0 + 2 * _CHS
 _HIST = 2 * REACH - 1  # detector history kept between chunks
-_LINE = _HIST + CHUNK  # one channel's detector line
+_LINE = _HIST + 8 * CHUNK  # one channel's detector line: slides 8 chunks, then moves back
 # per-sample scratch of a chunk: requests then gains per channel, and the settings
 _S_REQ, _S_LOOK, _S_REL, _S_BYPASS, _S_CEIL = 0, 2, 3, 4, 5
 _SCRATCH = 6
@@ -162,8 +163,8 @@ def _layout(lmax: int) -> tuple:
     o_dg = o_x + 2 * na
     o_cd = o_dg + na
     o_det = o_cd + na
-    o_l32 = o_det + 2 * _LINE  # single-precision scratch: the line, interval peaks, sums
-    o_ip = o_l32 + (_LINE + 1) // 2
+    o_l32 = o_det + 2 * _LINE  # single precision: both lines, interval peaks, sums
+    o_ip = o_l32 + _LINE
     o_acc = o_ip + CHUNK
     o_scr = o_acc + CHUNK // 2
     o_rq = o_scr + _SCRATCH * CHUNK
@@ -212,6 +213,7 @@ def reset(state: np.ndarray) -> None:
     state[o_rq:o_qi] = 1.0  # requests
     state[o_rb:size] = 1.0  # moving averages
     state[_TWIN] = 1.0  # both gain computers start the same
+    state[_LPOS] = _HIST
     for c in range(2):
         s = _CH0 + _CHS * c
         state[s + _R] = 1.0
@@ -389,13 +391,14 @@ def _detect(line64: np.ndarray, line: np.ndarray, peak: np.ndarray, far: np.ndar
     ``line64`` holds ``_HIST`` samples of history then ``m`` new ones; interval
     i lies between ``line64[i + REACH - 1]`` and the next sample and reads
     ``line64[i : i + 2 * REACH]``. The work is in single precision: ``line``
-    receives the line, ``peak`` the peaks, ``far`` is scratch, all float32
-    (a wider type anywhere in a loop halves its vector lanes). The loops run
+    is the same line in float32 (its history already there; the new samples
+    are converted here), ``peak`` gets the peaks, ``far`` is scratch, all
+    float32 (a wider type anywhere in a loop halves its vector lanes). The loops run
     over i innermost, so they vectorise, and every sum is a chain of fused
     multiply-adds in a fixed order: results do not depend on how a stream is
     cut into blocks (fma rounds once, so vector and scalar code agree).
     """
-    for i in range(_HIST + m):
+    for i in range(_HIST, _HIST + m):
         line[i] = np.float32(line64[i])
     c = REACH - 1  # line[c + i] is the sample at the start of interval i
     g0, g1, g2, g3 = _FAR[NEAR], _FAR[NEAR + 1], _FAR[NEAR + 2], _FAR[NEAR + 3]
@@ -696,7 +699,7 @@ def process(
     req1 = scr[(_S_REQ + 1) * CHUNK:(_S_REQ + 2) * CHUNK]
     look = scr[_S_LOOK * CHUNK:(_S_LOOK + 1) * CHUNK]
     rel = scr[_S_REL * CHUNK:(_S_REL + 1) * CHUNK]
-    line32 = state[o_det + 2 * _LINE:o_ip].view(np.float32)
+    lines32 = state[o_det + 2 * _LINE:o_ip].view(np.float32)
     ip0 = state[o_ip:o_acc].view(np.float32)[:CHUNK]
     ip1 = state[o_ip:o_acc].view(np.float32)[CHUNK:]
     far32 = state[o_acc:o_scr].view(np.float32)
@@ -727,8 +730,21 @@ def process(
                    and state[_LEAD_DB] == target[P.LIMITER_CEILING]
                    and state[_REL_MS] == current[P.LIMITER_RELEASE])
         # 1. drive; the audio rings and the detector lines
-        line0 = state[o_det:o_det + _LINE]
-        line1 = state[o_det + _LINE:o_det + 2 * _LINE]
+        # the lines slide along by a chunk at a time (views from pos - _HIST), so
+        # the history moves back to the start only once every few chunks
+        pos = int(state[_LPOS])
+        if pos + m > _LINE:
+            for c in range(2):
+                line = state[o_det + c * _LINE:o_det + (c + 1) * _LINE]
+                line32 = lines32[c * _LINE:(c + 1) * _LINE]
+                for j in range(_HIST):
+                    line[j] = line[pos - _HIST + j]
+                    line32[j] = line32[pos - _HIST + j]
+            pos = _HIST
+        line0 = state[o_det + pos - _HIST:o_det + _LINE]
+        line1 = state[o_det + _LINE + pos - _HIST:o_det + 2 * _LINE]
+        line0_32 = lines32[pos - _HIST:_LINE]
+        line1_32 = lines32[_LINE + pos - _HIST:2 * _LINE]
         if settled:  # in runs of contiguous ring slots, so the loops vectorise
             g = state[_DRIVE_G]
             first = _first_run(t0, m, na)
@@ -752,8 +768,8 @@ def process(
             line0[_HIST + i] = g * v0
             line1[_HIST + i] = g * v1
         # 2. interval peaks
-        _detect(line0, line32, ip0, far32, m)
-        _detect(line1, line32, ip1, far32, m)
+        _detect(line0, line0_32, ip0, far32, m)
+        _detect(line1, line1_32, ip1, far32, m)
         # 3. settings and requests per sample
         lk = 0
         linked = True  # the stereo link is 100 % on every sample of the chunk
@@ -868,11 +884,7 @@ def process(
         _output_run(xf, 0, first, base, req0, req1, ceils, bypasses, dgr, cdr, dry0, dry1)
         _output_run(xf, first, m, base - na, req0, req1, ceils, bypasses, dgr, cdr, dry0, dry1)
         min_gain = _lowest(req0, req1, m, min_gain)
-        # keep the detector history for the next chunk
-        for c in range(2):
-            det = o_det + c * _LINE
-            for j in range(_HIST):
-                state[det + j] = state[det + m + j]
+        state[_LPOS] = pos + m
         state[_T] = t0 + m
         done += m
     taps[T.LIMITER_GR_DB] = -20.0 * math.log10(min_gain) if min_gain < 1.0 else 0.0
