@@ -239,6 +239,43 @@ def process_block(
     _output(x, target, current, io, tap)
 
 
+_PARTS = 7  # io, eq, comp, exciter, stereo, limiter, taps
+
+
+def _pack(parts: list[np.ndarray]) -> np.ndarray:
+    """One array holding ``parts``, each at a multiple of 8 slots; starts and sizes first.
+
+    A Python call into a kernel pays for every array argument it passes
+    (about 90 ns each); the chain's seven arrays in one make a block call
+    about half a microsecond cheaper. The parts stay usable on their own as
+    views of the pack.
+    """
+    start = 8 * ((2 * _PARTS + 7) // 8)
+    header = []
+    for part in parts:
+        header += [start, part.size]
+        start += 8 * ((part.size + 7) // 8)
+    pack = np.zeros(start)
+    pack[:2 * _PARTS] = header
+    for i, part in enumerate(parts):
+        pack[header[2 * i]:header[2 * i] + part.size] = part
+    return pack
+
+
+@kernel(inline="always")
+def _part(pack: np.ndarray, i: int) -> np.ndarray:
+    start = int(pack[2 * i])
+    return pack[start:start + int(pack[2 * i + 1])]
+
+
+@kernel
+def process_packed(x: np.ndarray, target: np.ndarray, current: np.ndarray,
+                   pack: np.ndarray) -> None:
+    """:func:`process_block` with the chain's state arrays in one pack (see ``_pack``)."""
+    process_block(x, target, current, _part(pack, 0), _part(pack, 1), _part(pack, 2),
+                  _part(pack, 3), _part(pack, 4), _part(pack, 5), _part(pack, 6))
+
+
 class Chain:
     """The mastering chain at one sample rate, with everything its kernel touches.
 
@@ -261,8 +298,13 @@ class Chain:
             exciter.latency_samples(self.exciter) + limiter.latency_samples(self.limiter)
         )
         """Samples between a sample entering and leaving the chain (constant)."""
-        self.io = _prepare_io(self.sample_rate, self.latency)
-        self.taps = np.zeros(taps.COUNT)
+        io = _prepare_io(self.sample_rate, self.latency)
+        parts = [io, self.eq, self.comp, self.exciter, self.stereo, self.limiter,
+                 np.zeros(taps.COUNT)]
+        self._pack = _pack(parts)
+        views = [self._pack[int(self._pack[2 * i]):int(self._pack[2 * i]) + part.size]
+                 for i, part in enumerate(parts)]
+        self.io, self.eq, self.comp, self.exciter, self.stereo, self.limiter, self.taps = views
 
     def set(self, param_id: str, value: float, *, glide: bool = True) -> None:
         """Set a parameter (checked against the table); it glides unless ``glide`` is False."""
@@ -286,8 +328,7 @@ class Chain:
 
     def process(self, x: np.ndarray) -> np.ndarray:
         """Process ``x`` (float64, shape (n, 2), C-contiguous) in place and return it."""
-        process_block(x, self.target, self.current, self.io, self.eq, self.comp,
-                      self.exciter, self.stereo, self.limiter, self.taps)
+        process_packed(x, self.target, self.current, self._pack)
         return x
 
     def _stages(self) -> tuple[tuple[object, np.ndarray], ...]:

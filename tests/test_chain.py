@@ -200,3 +200,24 @@ def test_the_finiteness_check_finds_one_bad_sample_anywhere(where, bad):
     assert C._all_finite(x)
     x[where, where % 2] = bad
     assert not C._all_finite(x)
+
+
+def test_the_packed_state_runs_the_same_chain_as_separate_arrays():
+    """Chain.process passes its state as one pack; process_block takes the arrays one by one."""
+    from dsp import chain as C
+
+    rng = np.random.default_rng(5)
+    x = 0.3 * rng.standard_normal((4096, 2))
+    packed, separate = Chain(48000), Chain(48000)
+    arrays = [a.copy() for a in (separate.io, separate.eq, separate.comp, separate.exciter,
+                                 separate.stereo, separate.limiter, separate.taps)]
+    for chain in (packed, separate):
+        chain.set("limiter.drive_db", 9.0)
+        chain.set("exciter.bypass", 0.0)
+    a, b = x.copy(), x.copy()
+    for s in range(0, 4096, 256):
+        packed.process(a[s:s + 256])
+        C.process_block(b[s:s + 256], separate.target, separate.current, *arrays)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(packed.taps, arrays[-1])
+    assert np.shares_memory(packed.limiter, packed._pack)
