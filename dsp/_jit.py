@@ -59,7 +59,10 @@ def _full_width_features() -> str | None:
     """
     from llvmlite import binding
 
-    features = binding.get_host_cpu_features().flatten()
+    try:
+        features = binding.get_host_cpu_features().flatten()
+    except RuntimeError:  # llvmlite cannot read this CPU's features: leave LLVM's default
+        return None
     if binding.get_host_cpu_name() in FULL_WIDTH_CPUS and "+avx512f" in features:
         return features + ",-prefer-256-bit"
     return None

@@ -37,7 +37,8 @@ Why each part is there:
   peak can never exceed it whatever happened upstream.
 
 Stereo link: each channel's request is pulled toward the smaller of the two
-by ``link_pct`` (100 % gives one gain for both). Drive multiplies the input
+by ``link_pct`` (100 % gives one gain for both, and then one gain computer
+serves both channels once their states agree: half the work, same bits). Drive multiplies the input
 before everything, and bypass crossfades against the delayed dry input.
 
 Live ceiling changes. The ceiling in force is the glided ceiling at the time
@@ -122,7 +123,7 @@ _LMAX, _DELAY, _LEAD_A, _T = HEADER, HEADER + 1, HEADER + 2, HEADER + 3
 _DRIVE_DB, _DRIVE_G = HEADER + 4, HEADER + 5
 _CEIL_DB, _CEIL_G, _LEAD_DB, _LEAD_G = HEADER + 6, HEADER + 7, HEADER + 8, HEADER + 9
 _REL_MS, _REL_A = HEADER + 10, HEADER + 11
-_TWIN = HEADER + 12  # 1: channel 1's gain computer is channel 0's (see _twin_gains)
+_TWIN = HEADER + 12  # 1: channel 1's gain computer is channel 0's (step 4 of process)
 _LPOS = HEADER + 13  # where the next chunk goes in the detector lines
 _CH0 = HEADER + 14  # per-channel scalars, _CHS of them per channel
 _R, _SA, _SB, _LA, _LB, _PUSHED, _QHEAD, _QCOUNT, _IPREV = range(9)
