@@ -237,10 +237,11 @@ def _process_settled(x, start, n, current, state):
     bl = state[_BUF_L:_BUF_L + n]
     br = state[_BUF_R:_BUF_R + n]
     one = link == 1.0 and y1l == y1r and yll == ylr  # one detector serves both channels
+    xs = x[start:start + n].reshape(2 * n)  # flat: plain addressing
     # 1. sidechain high-pass (direct form I) and detector levels
     for i in range(n):
-        dl = x[start + i, 0]
-        dr = x[start + i, 1]
+        dl = xs[2 * i]
+        dr = xs[2 * i + 1]
         sl = fma(-a1, s1l, fma(-a2, s2l, b0 * ((dl + x2l) - 2.0 * x1l)))
         sr = fma(-a1, s1r, fma(-a2, s2r, b0 * ((dr + x2r) - 2.0 * x1r)))
         x2l, x1l, s2l, s1l = x1l, dl, s1l, sl
@@ -289,8 +290,7 @@ def _process_settled(x, start, n, current, state):
     state[_Y1L], state[_YLL], state[_Y1R], state[_YLR] = y1l, yll, y1r, ylr
     if byp == 1.0:
         return gr_max  # fully bypassed: dry passes untouched, detector stays warm
-    # 4. gain, mix and bypass (vectorised; a flat view of the frames lets the loop vectorise)
-    xs = x[start:start + n].reshape(2 * n)
+    # 4. gain, mix and bypass (vectorised over the flat view of the frames)
     if one:
         for i in range(n):
             g = _gain(bl[i], mk)
