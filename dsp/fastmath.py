@@ -39,6 +39,18 @@ def from_bits(typingctx, bits):
     return types.float64(types.int64), codegen
 
 
+def _fma_codegen(llvm_type: ir.Type, name: str):
+    """Code for a call to LLVM's fused multiply-add ``name`` on ``llvm_type`` operands."""
+
+    def codegen(context, builder, signature, args):
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(llvm_type, [llvm_type] * 3), name
+        )
+        return builder.call(fn, args)
+
+    return codegen
+
+
 @intrinsic
 def fma(typingctx, a, b, c):
     """``a * b + c`` rounded once (LLVM's fma: one instruction where the CPU has one).
@@ -46,29 +58,15 @@ def fma(typingctx, a, b, c):
     Unlike contraction under fastmath, an explicit fma gives the same bits in
     scalar and vector code, so it is safe where results are compared exactly.
     """
-
-    def codegen(context, builder, signature, args):
-        double = ir.DoubleType()
-        fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(double, [double] * 3), "llvm.fma.f64"
-        )
-        return builder.call(fn, args)
-
-    return types.float64(types.float64, types.float64, types.float64), codegen
+    return (types.float64(types.float64, types.float64, types.float64),
+            _fma_codegen(ir.DoubleType(), "llvm.fma.f64"))
 
 
 @intrinsic
 def fma32(typingctx, a, b, c):
     """:func:`fma` in single precision, for estimates that need speed more than digits."""
-
-    def codegen(context, builder, signature, args):
-        single = ir.FloatType()
-        fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(single, [single] * 3), "llvm.fma.f32"
-        )
-        return builder.call(fn, args)
-
-    return types.float32(types.float32, types.float32, types.float32), codegen
+    return (types.float32(types.float32, types.float32, types.float32),
+            _fma_codegen(ir.FloatType(), "llvm.fma.f32"))
 
 
 _SQRT_HALF_BITS = 0x3FE6A09E667F3BCD  # bits of sqrt(1/2)
