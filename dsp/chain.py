@@ -77,6 +77,22 @@ def _abs_bits(v: float) -> int:
     return as_bits(abs(v))
 
 
+@kernel(inline="always")
+def _clean_input(v: float) -> float:
+    """An input sample made safe: NaN/Inf to 0, clamped to +-INPUT_CLAMP, subnormal to 0.
+
+    Branch-free, so loops of it vectorise; both input paths use it.
+    """
+    v = min(max(v if v - v == 0.0 else 0.0, -INPUT_CLAMP), INPUT_CLAMP)  # v - v: NaN unless finite
+    return v if abs(v) >= DENORMAL_FLOOR else 0.0  # subnormal input would seed every filter
+
+
+@kernel(inline="always")
+def _clip_output(v: float) -> float:
+    """An output sample made safe: non-finite to 0, then within +-1 (0 dBFS)."""
+    return min(max(v if v - v == 0.0 else 0.0, -1.0), 1.0)
+
+
 @kernel
 def _input_settled(xf: np.ndarray, gain: float) -> tuple:
     """:func:`_input`'s sample arithmetic at a steady trim; return (non-finite count, peak).
@@ -88,10 +104,8 @@ def _input_settled(xf: np.ndarray, gain: float) -> tuple:
     peak_bits = 0
     for k in range(xf.size):
         v = xf[k]
-        finite = v - v == 0.0  # False for NaN and for +-inf
-        bad += 0 if finite else 1
-        v = min(max(v if finite else 0.0, -INPUT_CLAMP), INPUT_CLAMP)
-        v = v if abs(v) >= DENORMAL_FLOOR else 0.0
+        bad += 0 if v - v == 0.0 else 1
+        v = _clean_input(v)
         peak_bits = max(peak_bits, _abs_bits(v))
         xf[k] = v * gain
     return bad, from_bits(peak_bits)
@@ -102,8 +116,7 @@ def _output_settled(xf: np.ndarray, gain: float) -> float:
     """:func:`_output`'s sample arithmetic at a steady gain and no mute; return the peak."""
     peak_bits = 0
     for k in range(xf.size):
-        v = xf[k] * gain
-        v = min(max(v if v - v == 0.0 else 0.0, -1.0), 1.0)
+        v = _clip_output(xf[k] * gain)
         peak_bits = max(peak_bits, _abs_bits(v))
         xf[k] = v
     return from_bits(peak_bits)
@@ -130,15 +143,8 @@ def _input(x: np.ndarray, target: np.ndarray, current: np.ndarray, io: np.ndarra
         gain = io[_TRIM_GAIN]
         for c in range(2):
             v = x[i, c]
-            if not math.isfinite(v):
-                v = 0.0
-                tripped = True
-            elif v > INPUT_CLAMP:
-                v = INPUT_CLAMP
-            elif v < -INPUT_CLAMP:
-                v = -INPUT_CLAMP
-            elif abs(v) < DENORMAL_FLOOR:  # subnormal input would seed every filter
-                v = 0.0
+            tripped = tripped or not math.isfinite(v)
+            v = _clean_input(v)
             peak = max(peak, abs(v))
             x[i, c] = v * gain
     tap[taps.INPUT_PEAK] = peak
@@ -168,10 +174,7 @@ def _output(x: np.ndarray, target: np.ndarray, current: np.ndarray, io: np.ndarr
             io[_MUTE] = min(1.0, io[_MUTE] + io[RAMP])
         gain = io[_OUT_GAIN] * io[_MUTE]
         for c in range(2):
-            v = x[i, c] * gain
-            if not math.isfinite(v):
-                v = 0.0
-            v = min(max(v, -1.0), 1.0)
+            v = _clip_output(x[i, c] * gain)
             peak = max(peak, abs(v))
             x[i, c] = v
     tap[taps.OUTPUT_PEAK] = peak
