@@ -108,11 +108,20 @@ class Daemon:
         if self.server is not None:
             self.server.surfaces = self.surfaces
 
-    def run(self) -> int:
-        """Serve until SIGTERM/SIGINT; handle SIGHUP; return the exit status."""
+    def handle_signals(self) -> None:
+        """Take SIGTERM/SIGINT/SIGHUP from now on (main thread only).
+
+        Called before :meth:`start`: the socket appears before the surfaces
+        are up, and a SIGHUP that arrives in that window must be a reload,
+        not the default action that ends the process. A stop asked for while
+        starting is honoured as soon as :meth:`run` begins.
+        """
         signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
         signal.signal(signal.SIGINT, lambda *_: self._stop.set())
         signal.signal(signal.SIGHUP, lambda *_: self._reload.set())
+
+    def run(self) -> int:
+        """Serve until SIGTERM/SIGINT (see :meth:`handle_signals`); return the exit status."""
         while not self._stop.wait(0.2):
             if self._reload.is_set():
                 self._reload.clear()

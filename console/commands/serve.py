@@ -68,5 +68,6 @@ def run(args: argparse.Namespace) -> int:
     """Start the daemon and serve until a signal."""
     logs.setup(args.verbose)
     daemon = Daemon(build_config(args))
+    daemon.handle_signals()
     daemon.start()
     return daemon.run()
