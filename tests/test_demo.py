@@ -2,8 +2,10 @@
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import soundfile as sf
@@ -40,3 +42,45 @@ def test_demo_runs_on_its_own_jack_server_and_stops_cleanly(tmp_path):
     last = result.stdout.strip().splitlines()[-1]
     assert "Slow Light" in last and "LUFS" in last and "[master]" in last
     assert re.search(r" S *-\d+\.\d I *-\d+\.\d LUFS", last)  # loudness was measured
+
+
+def _jackd_running(name: str) -> bool:
+    """Whether a jackd process serving ``name`` is alive (zombies excluded)."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if name.encode() in argv and state != "Z":
+            return True
+    return False
+
+
+def test_sigterm_stops_the_demo_and_the_jack_server_it_started(tmp_path):
+    env_home = {"XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "c"),
+                "XDG_RUNTIME_DIR": str(tmp_path / "run"), "PYTHONUNBUFFERED": "1"}
+    (tmp_path / "run").mkdir(mode=0o700)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "console", "demo", "--jack", "always"],
+        env={**os.environ, **env_home}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        seen = ""
+        deadline = time.monotonic() + 240
+        while "ready in" not in seen and time.monotonic() < deadline:
+            line = process.stderr.readline()
+            assert line, f"demo ended early: {seen[-2000:]}"
+            seen += line
+        name = re.search(r"dummy JACK server \(([^)]+)\)", seen).group(1)
+        assert _jackd_running(name)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0, process.stderr.read()[-2000:]
+        assert not _jackd_running(name)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        process.stderr.close()

@@ -5,13 +5,14 @@ track) and a loud client reference, starts the daemon with them and plays the
 album through the chain, showing the meters. With no sound card, it starts its
 own JACK server with the dummy driver, so everything still runs (silently).
 Other clients (``masterdeck status``, ``set``, ``bypass``) can talk to it
-while it plays. Ctrl-C stops it.
+while it plays. Ctrl-C (or SIGTERM) stops it, and the JACK server it started.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import sys
 import time
 
@@ -59,25 +60,35 @@ def _has_output_device() -> bool:
 def run(args: argparse.Namespace) -> int:
     """Make the album, start the daemon (and a JACK server if needed), play."""
     logs.setup(args.verbose)
+    signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: fade, stop the JACK server
     folder = args.folder or str(configuration.data_home() / "demo")
     paths = make_album(folder)
     songs = [(str(p), s.title) for p, s in zip(paths, SONGS, strict=True) if not s.reference]
     reference = next((str(p), s.title) for p, s in zip(paths, SONGS, strict=True)
                      if s.reference)
     need_jack = args.jack == "always" or (args.jack == "auto" and not _has_output_device())
-    with contextlib.ExitStack() as stack:
-        if need_jack:
-            server = stack.enter_context(dummy_jack(args.sample_rate or 48000,
-                                                    args.block_size or 256))
-            print(f"no sound card: playing into a dummy JACK server ({server.name})",
-                  file=sys.stderr)
-        daemon = Daemon(build_config(args))
-        daemon.start()
-        stack.callback(daemon.shutdown)
-        daemon.engine.load_song(*songs[0])
-        daemon.engine.load_reference(*reference)
-        daemon.desk.set_many(DEMO_SETTINGS, source="demo")
-        return _play_album(daemon, songs, args.seconds)
+    try:
+        with contextlib.ExitStack() as stack:
+            if need_jack:
+                server = stack.enter_context(dummy_jack(args.sample_rate or 48000,
+                                                        args.block_size or 256))
+                print(f"no sound card: playing into a dummy JACK server ({server.name})",
+                      file=sys.stderr)
+            daemon = Daemon(build_config(args))
+            stack.callback(daemon.shutdown)  # also after an interrupt while starting
+            daemon.start()
+            daemon.engine.load_song(*songs[0])
+            daemon.engine.load_reference(*reference)
+            daemon.desk.set_many(DEMO_SETTINGS, source="demo")
+            return _play_album(daemon, songs, args.seconds)
+    except KeyboardInterrupt:  # before the album started playing: still a clean stop
+        print()
+        return 0
+
+
+def _interrupt(*_: object) -> None:
+    """SIGTERM: leave the way Ctrl-C does, so the daemon fades out and our JACK server stops."""
+    raise KeyboardInterrupt
 
 
 def _play_album(daemon: Daemon, songs: list, seconds: float) -> int:
