@@ -28,13 +28,16 @@ Signal flow per channel::
 
 Processing runs in internal chunks of :data:`CHUNK` frames, in passes that
 vectorise: parameters, input high-pass and dry delay (base rate); the FIRs,
-four taps per pass over contiguous views with fused multiply-adds; the
-saturator over whole phases; the output high-pass; the mix, over a flat view
-of the frames. Every output sample is computed by the same expression wherever
-the chunk (or the caller's block) starts, so the output does not depend on
-block size. The recursive filters are direct form I with the recursion as two
-fused multiply-adds (``fma``: one rounding, the same bits in scalar and
-vector code), which shortens their dependency chain to one instruction.
+four or five tap pairs per pass over contiguous views with fused
+multiply-adds; the saturator over whole phases; the output high-pass; the
+mix, over a flat view of the frames. The oversampled signals are never
+interleaved: each is kept as phases of base-rate length, and each FIR runs
+once per output phase (see :func:`_harmonics`). Every output sample is
+computed by the same expression wherever the chunk (or the caller's block)
+starts, so the output does not depend on block size. The recursive filters
+are direct form I with the recursion as two fused multiply-adds (``fma``:
+one rounding, the same bits in scalar and vector code), which shortens their
+dependency chain to one instruction.
 """
 
 from __future__ import annotations
@@ -79,10 +82,10 @@ def _kaiser_halfband(n_taps: int, atten_db: float) -> np.ndarray:
 # Half-band stages, lowest rate first. At 48 kHz: stage 0 (48<->96 k) passes
 # 20 kHz and stops from 28 kHz, so a 28 kHz harmonic cannot fold to 20 kHz;
 # stage 1 only has to protect 0..28 kHz from images and folds (stops from
-# 68 kHz). Stopbands measured >= 99 dB. The code takes any number of stages:
-# appending (23, 100.0) (stops from 164 kHz at 8x) and allowing 3 stages in
-# _stages() buys 8x, >= 110 dB alias margin even for a full-scale 7 kHz sine
-# at full drive (54 dB at 4x), for about 1.6x the CPU.
+# 68 kHz). Stopbands measured >= 99 dB. A third stage, (23, 100.0) (stops from
+# 164 kHz at 8x), measured >= 110 dB alias margin even for a full-scale 7 kHz
+# sine at full drive (54 dB at 4x) for about 1.6x the CPU; _harmonics handles
+# 2x and 4x only (8x would split each top-level phase once more).
 _DESIGNS = ((79, 100.0), (35, 110.0))
 _PHASES = tuple(_kaiser_halfband(n, a) for n, a in _DESIGNS)
 _P = tuple(len(g) for g in _PHASES)  # even-phase taps per stage (= centre + 1)
@@ -114,15 +117,18 @@ if any(_extra_delay(s) % 2 for s in range(1, S_MAX + 1)):  # the phase split rel
 
 # ---- state layout ---------------------------------------------------------
 # Every buffer holds stereo frames (L, R interleaved), so one FIR pass filters
-# both channels. A buffer holds one chunk preceded by the history its FIR
-# needs; the offsets below point at frame 0 of the current chunk. The up path
-# keeps levels 0..S-1 contiguous; the top level and the down path are kept
-# split in even/odd phases, which is what a half-band decimator reads.
-_H_UP = _C  # up-stage L reads c_L frames of history at level L
-_H_TE = max(_C[s - 1] + _extra_delay(s) // 2 for s in range(1, S_MAX + 1))
-_H_TO = max((_C[s - 1] + 1) // 2 + _extra_delay(s) // 2 for s in range(1, S_MAX + 1))
-_H_DE = tuple(_C[lv - 1] if lv else 0 for lv in range(S_MAX))
-_H_DO = tuple((_C[lv - 1] + 1) // 2 if lv else 0 for lv in range(S_MAX))
+# both channels. A buffer holds one chunk (one frame per base frame: every
+# oversampled signal is kept in phases, see _harmonics) preceded by the
+# history the filters reading it need; the offsets below point at frame 0 of
+# the current chunk.
+_H_UP = _C[:1]  # stage 0's FIR reads c_0 frames back (level 1's odd phase, less far)
+_H_TE = _C[0] + _extra_delay(1) // 2  # 2x: stage 0's decimator reads these
+_H_TO = (_C[0] + 1) // 2 + _extra_delay(1) // 2
+_H_L1E = (_C[1] + 1) // 2  # 4x: stage 1's interpolator, in base-rate frames of a phase
+_H_TQ = (_C[1] + _extra_delay(2) // 2 + 1) // 2  # 4x: stage 1's decimator
+_H_OQ = ((_C[1] + 1) // 2 + _extra_delay(2) // 2 + 1) // 2
+_H_DE = (0, _C[0])  # 4x: stage 0's decimator
+_H_DO = (0, (_C[0] + 1) // 2)
 _H_DRY = max(_latency(s) for s in range(1, S_MAX + 1))
 
 _STAGES, _EXTRA, _LATENCY = HEADER, HEADER + 1, HEADER + 2
@@ -156,15 +162,17 @@ def _buffer(history: int, frames: int) -> int:
     return _slots(2 * (history + frames)) + 2 * history
 
 
-_TOP = CHUNK << (S_MAX - 1)  # frames per phase at the top level, at most
-_UP = tuple(_buffer(_H_UP[lv], CHUNK << lv) for lv in range(S_MAX))
-_TE = _buffer(_H_TE, _TOP)  # top level, even phase
-_TO = _buffer(_H_TO, _TOP)  # top level, odd phase
-_DE = tuple(_buffer(_H_DE[lv], CHUNK << (lv - 1)) if lv else 0 for lv in range(S_MAX))
-_DO = tuple(_buffer(_H_DO[lv], CHUNK << (lv - 1)) if lv else 0 for lv in range(S_MAX))
+_UP = (_buffer(_H_UP[0], CHUNK),)  # the high-passed input
+_TE = _buffer(_H_TE, CHUNK)  # 2x: top level, even phase
+_TO = _buffer(_H_TO, CHUNK)  # 2x: top level, odd phase
+_L1E = _buffer(_H_L1E, CHUNK)  # 4x: level 1, even phase
+_TQ = (_buffer(_H_TQ, CHUNK), _buffer(_H_TQ, CHUNK))  # 4x: top level, even phase, in 2 phases
+_OQ = (_buffer(_H_OQ, CHUNK), _buffer(_H_OQ, CHUNK))  # 4x: top level, odd phase, in 2 phases
+_DE = (0, _buffer(_H_DE[1], CHUNK))  # 4x: level 1 on the way down, even phase
+_DO = (0, _buffer(_H_DO[1], CHUNK))  # and odd phase
 _DRY = _buffer(_H_DRY, CHUNK)  # dry delay line
 _OUT = _buffer(0, CHUNK)  # harmonics back at the base rate
-_ACC = _buffer(0, CHUNK << (S_MAX - 1))  # FIR accumulator scratch
+_ACC = _buffer(0, CHUNK)  # FIR accumulator scratch
 _DRIVE = _slots(CHUNK)  # per-frame parameter values of the chunk
 _MIXV = _slots(CHUNK)
 _BYP = _slots(CHUNK)
@@ -219,20 +227,30 @@ def _hpf(freq, fs):
     return 0.5 * (1.0 + cw) * inv_a0, -2.0 * cw * inv_a0, (1.0 - alpha) * inv_a0
 
 
+@kernel(inline="always")
+def _taps(st, s0, s1, d, m):
+    """The ``m`` values of a FIR input at frame offset ``d`` (see :func:`_fir_pairs`)."""
+    if s1 < 0:  # one contiguous signal starting at s0
+        start = s0 + 2 * d
+    else:  # two phases: frame 2k + d of the signal is frame k + (d >> 1) of phase d & 1
+        start = (s1 if d & 1 else s0) + 2 * (d >> 1)
+    return st[start : start + m]
+
+
 @kernel
-def _fir5(acc, x, m, c, i, st, g, first):
-    """Add taps ``i .. i + 4`` of the symmetric FIR to ``acc`` (or start it, if ``first``)."""
+def _fir5(acc, m, i, st, g, first, s0, s1, da, db):
+    """Add tap pairs ``i .. i + 4`` of the symmetric FIR to ``acc`` (or start it, if ``first``)."""
     g0, g1, g2, g3, g4 = st[g + i], st[g + i + 1], st[g + i + 2], st[g + i + 3], st[g + i + 4]
-    a0 = x[2 * (c - i) : 2 * (c - i) + m]
-    b0 = x[2 * i : 2 * i + m]
-    a1 = x[2 * (c - i - 1) : 2 * (c - i - 1) + m]
-    b1 = x[2 * (i + 1) : 2 * (i + 1) + m]
-    a2 = x[2 * (c - i - 2) : 2 * (c - i - 2) + m]
-    b2 = x[2 * (i + 2) : 2 * (i + 2) + m]
-    a3 = x[2 * (c - i - 3) : 2 * (c - i - 3) + m]
-    b3 = x[2 * (i + 3) : 2 * (i + 3) + m]
-    a4 = x[2 * (c - i - 4) : 2 * (c - i - 4) + m]
-    b4 = x[2 * (i + 4) : 2 * (i + 4) + m]
+    a0 = _taps(st, s0, s1, da - i, m)
+    b0 = _taps(st, s0, s1, db + i, m)
+    a1 = _taps(st, s0, s1, da - i - 1, m)
+    b1 = _taps(st, s0, s1, db + i + 1, m)
+    a2 = _taps(st, s0, s1, da - i - 2, m)
+    b2 = _taps(st, s0, s1, db + i + 2, m)
+    a3 = _taps(st, s0, s1, da - i - 3, m)
+    b3 = _taps(st, s0, s1, db + i + 3, m)
+    a4 = _taps(st, s0, s1, da - i - 4, m)
+    b4 = _taps(st, s0, s1, db + i + 4, m)
     if first:
         for k in range(m):
             s = g0 * (a0[k] + b0[k])
@@ -250,17 +268,17 @@ def _fir5(acc, x, m, c, i, st, g, first):
 
 
 @kernel
-def _fir4(acc, x, m, c, i, st, g, first):
-    """Add taps ``i .. i + 3`` of the symmetric FIR to ``acc`` (or start it, if ``first``)."""
+def _fir4(acc, m, i, st, g, first, s0, s1, da, db):
+    """Add tap pairs ``i .. i + 3`` of the symmetric FIR to ``acc`` (or start it, if ``first``)."""
     g0, g1, g2, g3 = st[g + i], st[g + i + 1], st[g + i + 2], st[g + i + 3]
-    a0 = x[2 * (c - i) : 2 * (c - i) + m]
-    b0 = x[2 * i : 2 * i + m]
-    a1 = x[2 * (c - i - 1) : 2 * (c - i - 1) + m]
-    b1 = x[2 * (i + 1) : 2 * (i + 1) + m]
-    a2 = x[2 * (c - i - 2) : 2 * (c - i - 2) + m]
-    b2 = x[2 * (i + 2) : 2 * (i + 2) + m]
-    a3 = x[2 * (c - i - 3) : 2 * (c - i - 3) + m]
-    b3 = x[2 * (i + 3) : 2 * (i + 3) + m]
+    a0 = _taps(st, s0, s1, da - i, m)
+    b0 = _taps(st, s0, s1, db + i, m)
+    a1 = _taps(st, s0, s1, da - i - 1, m)
+    b1 = _taps(st, s0, s1, db + i + 1, m)
+    a2 = _taps(st, s0, s1, da - i - 2, m)
+    b2 = _taps(st, s0, s1, db + i + 2, m)
+    a3 = _taps(st, s0, s1, da - i - 3, m)
+    b3 = _taps(st, s0, s1, db + i + 3, m)
     if first:
         for k in range(m):
             s = g0 * (a0[k] + b0[k])
@@ -276,11 +294,11 @@ def _fir4(acc, x, m, c, i, st, g, first):
 
 
 @kernel
-def _fir1(acc, x, m, c, i, st, g, first):
-    """Add tap ``i`` of the symmetric FIR to ``acc`` (or start it, if ``first``)."""
+def _fir1(acc, m, i, st, g, first, s0, s1, da, db):
+    """Add tap pair ``i`` of the symmetric FIR to ``acc`` (or start it, if ``first``)."""
     gi = st[g + i]
-    a = x[2 * (c - i) : 2 * (c - i) + m]
-    b = x[2 * i : 2 * i + m]
+    a = _taps(st, s0, s1, da - i, m)
+    b = _taps(st, s0, s1, db + i, m)
     if first:
         for k in range(m):
             acc[k] = gi * (a[k] + b[k])
@@ -290,30 +308,33 @@ def _fir1(acc, x, m, c, i, st, g, first):
 
 
 @kernel
-def _fir_pairs(acc, x, n, st, g, p):
-    """``acc[f] = sum_i g_i (x[f + c - i] + x[f + i])`` over stereo frames, ``c = p - 1``.
+def _fir_pairs(acc, n, st, g, p, s0, s1, da, db):
+    """``acc[k] = sum_i g_i (x[k + da - i] + x[k + db + i])`` over ``n`` stereo frames.
 
-    A symmetric FIR on both channels at once: ``x`` starts ``c`` frames before
-    the first output's newest input. Five (or four) taps per pass over
+    A symmetric FIR (``p`` taps per phase, so ``p // 2`` pairs) on both
+    channels at once. ``x`` is the signal starting at ``st[s0]`` (``s1 < 0``),
+    or one phase of a signal kept as two (``s0``: even frames, ``s1``: odd):
+    then ``x[k + d]`` means its frame ``2k + d``, read from the phase it lies
+    in, so a half-band filter can run on one output phase at a time without
+    the signal ever being interleaved. Five (or four) pairs per pass over
     contiguous views, fused multiply-adds with the sum in a register, so the
     loops vectorise and the accumulator goes through memory once per pass;
     few passes also keep the fixed cost per chunk low. Every output adds its
     taps in the same order, wherever the chunk starts.
     """
     m = 2 * n
-    c = p - 1
     half = p // 2
     i = 0
     while i < half:
         left = half - i
         if left >= 5 and left != 8:  # 20 = 5 * 4, 9 = 5 + 4
-            _fir5(acc, x, m, c, i, st, g, i == 0)
+            _fir5(acc, m, i, st, g, i == 0, s0, s1, da, db)
             i += 5
         elif left >= 4:
-            _fir4(acc, x, m, c, i, st, g, i == 0)
+            _fir4(acc, m, i, st, g, i == 0, s0, s1, da, db)
             i += 4
         else:
-            _fir1(acc, x, m, c, i, st, g, i == 0)
+            _fir1(acc, m, i, st, g, i == 0, s0, s1, da, db)
             i += 1
 
 
@@ -329,62 +350,50 @@ def _added_db(added_sq, dry_sq):
 
 
 @kernel
-def _upsample(st, src, dst_even, dst_odd, n, lv):
-    """Double the rate of ``n`` frames at level ``lv`` (half-band interpolation, polyphase).
+def _interpolate(st, s0, s1, da, db, dst, n, lv):
+    """The FIR half of a half-band interpolator at level ``lv``: ``n`` frames into ``dst``.
 
-    The even outputs are the symmetric FIR, the odd ones the input delayed by
-    ``m`` (the centre tap). With ``dst_odd == 0`` the phases are interleaved
-    into ``dst_even`` (next up stage); at the top level only the even phase is
-    written here: the saturator reads the odd one from the input itself.
+    The other half (the centre tap) is the input itself, delayed: nothing to
+    compute. The input is given as in :func:`_fir_pairs`.
     """
-    p, m = _P[lv], _M[lv]
-    x = st[src - 2 * (p - 1) : src + 2 * n]
-    if dst_odd:  # the odd phase is written by the saturator, straight from the input
-        _fir_pairs(st[dst_even : dst_even + 2 * n], x, n, st, _G[lv], p)
-    else:
-        odd = x[2 * (p - 1 - m) : 2 * (p - 1 - m + n)]
-        acc = st[_ACC : _ACC + 2 * n]
-        _fir_pairs(acc, x, n, st, _G[lv], p)
-        out = st[dst_even : dst_even + 4 * n]
-        for f in range(n):
-            out[4 * f] = acc[2 * f]
-            out[4 * f + 1] = acc[2 * f + 1]
-            out[4 * f + 2] = odd[2 * f]
-            out[4 * f + 3] = odd[2 * f + 1]
+    _fir_pairs(st[dst : dst + 2 * n], n, st, _G[lv], _P[lv], s0, s1, da, db)
 
 
 @kernel
-def _downsample(st, even, odd, dst_even, dst_odd, n, lv, shift):
-    """Halve the rate to ``n`` frames at level ``lv`` from the phases of level ``lv + 1``.
+def _decimate(st, s0, s1, da, db, odd, dst, n, lv):
+    """A half-band decimator to level ``lv``: ``n`` frames into ``dst``.
 
-    Half-band decimation, polyphase: the even phase goes through the symmetric
-    FIR, the odd phase meets the centre tap (1/2). ``shift`` delays the input
-    by ``2 shift`` frames (makes the total latency whole). With
-    ``dst_odd == 0`` the output is written contiguously, else split in phases
-    for the next decimator.
+    The FIR over the even input (given as in :func:`_fir_pairs`) plus the
+    odd input (from ``st[odd]``, already at its delay) times the centre tap 1/2.
     """
-    p, c = _P[lv], _C[lv]
-    xe = st[even - 2 * (c + shift) : even + 2 * n]
-    xo = st[odd - 2 * ((c + 1) // 2 + shift) : odd + 2 * n]
     acc = st[_ACC : _ACC + 2 * n]
-    _fir_pairs(acc, xe, n, st, _G[lv], p)
-    if dst_odd:
-        out_e = st[dst_even : dst_even + n]
-        out_o = st[dst_odd : dst_odd + n]
-        for j in range(n // 2):
-            out_e[2 * j] = 0.5 * (acc[4 * j] + xo[4 * j])
-            out_e[2 * j + 1] = 0.5 * (acc[4 * j + 1] + xo[4 * j + 1])
-            out_o[2 * j] = 0.5 * (acc[4 * j + 2] + xo[4 * j + 2])
-            out_o[2 * j + 1] = 0.5 * (acc[4 * j + 3] + xo[4 * j + 3])
-    else:
-        out = st[dst_even : dst_even + 2 * n]
-        for k in range(2 * n):
-            out[k] = 0.5 * (acc[k] + xo[k])
+    _fir_pairs(acc, n, st, _G[lv], _P[lv], s0, s1, da, db)
+    xo = st[odd : odd + 2 * n]
+    out = st[dst : dst + 2 * n]
+    for k in range(2 * n):
+        out[k] = 0.5 * (acc[k] + xo[k])
+
+
+@kernel(inline="always")
+def _phase(s0, s1, d):
+    """Where frame ``2k + d`` of a signal kept as two phases lies, for k = 0 (see _taps)."""
+    return (s1 if d & 1 else s0) + 2 * (d >> 1)
 
 
 @kernel
-def _saturate(st, src, dst, n, shift):
-    """Write the saturator residual of ``n`` frames of one top-level phase from ``src`` to ``dst``.
+def _one_drive(st, n):
+    """True when every frame of the chunk has the same drive (counted, so the loop vectorises)."""
+    drive = st[_DRIVE : _DRIVE + n]
+    d = drive[0]
+    differ = 0
+    for k in range(n):
+        differ += drive[k] != d
+    return differ == 0
+
+
+@kernel
+def _saturate(st, src, dst, n, one_drive):
+    """Write the saturator residual of ``n`` frames of one phase from ``src`` to ``dst``.
 
     ``e = u (q(d u) - 1)`` with ``q(v) = 1/sqrt(1 + p)``, ``p = v (KAPPA + v)``.
     ``1 - q`` is computed directly, without cancellation against 1: a
@@ -392,23 +401,19 @@ def _saturate(st, src, dst, n, shift):
     seeds one Newton step in double precision, written for ``delta = 1 - q``
     (error below 2e-14 of ``u``, -270 dB); zero drive gives exactly zero.
     ``p`` is capped at 1e30 (``q`` is then 1e-15, as good as 0) so ``1 + p``
-    stays in single-precision range for absurd input. Frame ``j`` belongs to
-    base frame ``j >> shift`` of the chunk, whose drive it uses. ``src`` may
-    equal ``dst``.
+    stays in single-precision range for absurd input. Every phase has one
+    frame per base frame, so frame ``k`` uses base frame ``k``'s drive.
+    ``src`` may equal ``dst``.
     """
-    r = 1 << shift
-    drive = st[_DRIVE : _DRIVE + CHUNK]
-    frames = n >> shift
-    d = drive[0]
-    steady = True
-    for k in range(1, frames):
-        steady = steady and drive[k] == d
-    if steady:  # one drive for the chunk: one flat loop
-        _residual(st[src : src + 2 * n], st[dst : dst + 2 * n], d)
+    drive = st[_DRIVE : _DRIVE + n]
+    if one_drive:  # one flat loop
+        _residual(st[src : src + 2 * n], st[dst : dst + 2 * n], drive[0])
     else:
-        for k in range(frames):
-            a, b = 2 * r * k, 2 * r * (k + 1)
-            _residual(st[src + a : src + b], st[dst + a : dst + b], drive[k])
+        x = st[src : src + 2 * n]
+        y = st[dst : dst + 2 * n]
+        for k in range(n):
+            y[2 * k] = _residual_of(x[2 * k], drive[k])
+            y[2 * k + 1] = _residual_of(x[2 * k + 1], drive[k])
 
 
 @kernel
@@ -449,25 +454,52 @@ def _keep_history(st, data, h, n):
 
 @kernel
 def _harmonics(st, n, stages, extra):
-    """Run a chunk of ``n`` frames from ``_UP[0]`` (high-passed input) to ``_OUT`` (harmonics)."""
-    top = stages - 1
-    for lv in range(top):
-        _upsample(st, _UP[lv], _UP[lv + 1], 0, n << lv, lv)
-    _upsample(st, _UP[top], _TE, _TO, n << top, top)
-    _saturate(st, _TE, _TE, n << top, top)
-    _saturate(st, _UP[top] - 2 * _M[top], _TO, n << top, top)  # odd phase: the input, delayed
-    for lv in range(top, -1, -1):
-        even, odd = (_TE, _TO) if lv == top else (_DE[lv + 1], _DO[lv + 1])
-        dst_even, dst_odd = (_OUT, 0) if lv == 0 else (_DE[lv], _DO[lv])
-        shift = extra // 2 if lv == top else 0
-        _downsample(st, even, odd, dst_even, dst_odd, n << lv, lv, shift)
-    for lv in range(stages):
-        _keep_history(st, _UP[lv], _H_UP[lv], n << lv)
-    _keep_history(st, _TE, _H_TE, n << top)
-    _keep_history(st, _TO, _H_TO, n << top)
-    for lv in range(1, stages):
-        _keep_history(st, _DE[lv], _H_DE[lv], n << (lv - 1))
-        _keep_history(st, _DO[lv], _H_DO[lv], n << (lv - 1))
+    """Run a chunk of ``n`` frames from ``_UP[0]`` (high-passed input) to ``_OUT`` (harmonics).
+
+    Every rate above the base rate is kept in phases of base-rate length
+    (``x[2k]`` and ``x[2k + 1]`` apart, and at 4x each of those split again),
+    so no pass ever interleaves or splits samples: each half-band FIR runs
+    once per output phase, reading its taps from whichever input phase they
+    fall in, and the saturator, which works sample by sample, does not care
+    about order. The samples are those of the plain cascade, bit for bit.
+    """
+    c0, m0 = _C[0], _M[0]
+    base = _UP[0] - 2 * c0  # the input with its history, for stage 0's FIR
+    if stages == 1:  # 2x: the top level is the input's even (FIR) and odd (delayed) phases
+        shift = extra // 2
+        one = _one_drive(st, n)
+        _interpolate(st, base, -1, c0, 0, _TE, n, 0)
+        _saturate(st, _TE, _TE, n, one)
+        _saturate(st, _UP[0] - 2 * m0, _TO, n, one)
+        _decimate(st, _TE - 2 * (c0 + shift), -1, c0, 0, _TO - 2 * ((c0 + 1) // 2 + shift),
+                  _OUT, n, 0)
+        _keep_history(st, _UP[0], _H_UP[0], n)
+        _keep_history(st, _TE, _H_TE, n)
+        _keep_history(st, _TO, _H_TO, n)
+        return
+    # 4x. Level 1 (2x) is U[2k] = FIR(input)[k] in _L1E and U[2k + 1] = input[k - m0],
+    # which is the input buffer itself, read m0 frames back: no copy.
+    c1, m1 = _C[1], _M[1]
+    shift = extra // 2
+    odd1 = _UP[0] - 2 * m0
+    one = _one_drive(st, n)
+    _interpolate(st, base, -1, c0, 0, _L1E, n, 0)
+    for ph in range(2):  # the top level: T[2f] (FIR of U) and T[2f + 1] = U[f - m1], f = 2k + ph
+        _interpolate(st, _L1E, odd1, ph, ph - c1, _TQ[ph], n, 1)
+        _saturate(st, _TQ[ph], _TQ[ph], n, one)
+        _saturate(st, _phase(_L1E, odd1, ph - m1), _OQ[ph], n, one)
+    for ph in range(2):  # back to level 1, one phase of it at a time: what stage 0 reads
+        d_odd = ph - (c1 + 1) // 2 - shift
+        _decimate(st, _TQ[0], _TQ[1], ph - shift, ph - c1 - shift,
+                  _phase(_OQ[0], _OQ[1], d_odd), _DE[1] if ph == 0 else _DO[1], n, 1)
+    _decimate(st, _DE[1] - 2 * c0, -1, c0, 0, _DO[1] - 2 * ((c0 + 1) // 2), _OUT, n, 0)
+    _keep_history(st, _UP[0], _H_UP[0], n)
+    _keep_history(st, _L1E, _H_L1E, n)
+    for ph in range(2):
+        _keep_history(st, _TQ[ph], _H_TQ, n)
+        _keep_history(st, _OQ[ph], _H_OQ, n)
+    _keep_history(st, _DE[1], _H_DE[1], n)
+    _keep_history(st, _DO[1], _H_DO[1], n)
 
 
 @kernel
