@@ -80,12 +80,20 @@ def _frame(left: float, right: float, c: tuple, z: tuple, mono_on: float, width:
     hp = fma(b0, y, z3)
     z3 = fma(-a1, hp, fma(b1, y, z4))
     z4 = fma(-a2, hp, b2 * y)
-    side = side + mono_on * (hp - side)
+    # the settings' usual values skip arithmetic (settled, they are loop constants
+    # and the loop is specialised); each shortcut gives what the full form would,
+    # but for the rounding it leaves out
+    side = hp if mono_on == 1.0 else side + mono_on * (hp - side)
     side *= width
-    wet_l = (mid + side) * gains[0]
-    wet_r = (mid - side) * gains[1]
-    return (wet_l + bypass * (left - wet_l), wet_r + bypass * (right - wet_r),
-            (z1, z2, z3, z4))
+    wet_l = mid + side
+    wet_r = mid - side
+    if gains[0] != 1.0 or gains[1] != 1.0:  # balance off centre: one side is cut
+        wet_l *= gains[0]
+        wet_r *= gains[1]
+    if bypass != 0.0:
+        wet_l += bypass * (left - wet_l)
+        wet_r += bypass * (right - wet_r)
+    return wet_l, wet_r, (z1, z2, z3, z4)
 
 
 @kernel
