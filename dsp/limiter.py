@@ -16,7 +16,10 @@ Why each part is there:
   itself stays double. Its rounding (measured below 2e-7 of the peak) is
   covered by ``IP_GUARD``; a 0.05 dB meter tolerance is 3,000 times more.
 - **Gain computer** (Hämäläinen, DAFx-02). The needed gain
-  ``ceiling / peak`` is held by a sliding minimum (monotonic deque) and
+  ``ceiling / peak`` is held by a sliding minimum (a monotonic deque while
+  the lookahead moves; block minima, van Herk / Gil-Werman, while it holds
+  still: the same values at a cost that does not depend on the programme,
+  where the deque's guesses go wrong on a hot master) and
   smoothed by two cascaded moving averages whose total span is the
   lookahead, so the gain reaches the needed value before the peak leaves the
   delay line and stays flat for ``PLATEAU`` samples around it (the
@@ -127,14 +130,19 @@ _TWIN = HEADER + 12  # 1: channel 1's gain computer is channel 0's (step 4 of pr
 _LPOS = HEADER + 13  # where the next chunk goes in the detector lines
 _CH0 = HEADER + 14  # per-channel scalars, _CHS of them per channel
 _R, _SA, _SB, _LA, _LB, _PUSHED, _QHEAD, _QCOUNT, _IPREV = range(9)
-_CHS = 9
+# the window minima of a settled gain computer (see _held): the deque is then not kept
+# up to date (_QSTALE) until something needs it; _MW is the block length the minima
+# are kept for (0: none), _MNEXT the next request to stream in, at _MPOS in its
+# block, whose running minimum so far is _MP
+_QSTALE, _MW, _MNEXT, _MPOS, _MP = range(9, 14)
+_CHS = 14
 _GAIN_SCALARS = _IPREV  # _R .. _QCOUNT: one gain computer's scalars
 _ARRAYS = _CH0 + 2 * _CHS
 _HIST = 2 * REACH - 1  # detector history kept between chunks
 _LINE = _HIST + 8 * CHUNK  # one channel's detector line: slides 8 chunks, then moves back
 # per-sample scratch of a chunk: requests then gains per channel, and the settings
-_S_REQ, _S_LOOK, _S_REL, _S_BYPASS, _S_CEIL = 0, 2, 3, 4, 5
-_SCRATCH = 6
+_S_REQ, _S_LOOK, _S_REL, _S_BYPASS, _S_CEIL, _S_HOLD = 0, 2, 3, 4, 5, 6
+_SCRATCH = 7
 
 # _IDLE_CHECK: a parameter is read as ``current[i]`` and glided only when it
 # differs from ``target[i]`` (see dsp.smoothing: an idle call costs ~35 ns).
@@ -157,7 +165,9 @@ def _layout(lmax: int) -> tuple:
     """
     delay = REACH + PLATEAU + lmax - 1
     na = _pow2(delay + CHUNK + 2)  # audio rings: dry input, drive gain, ceiling at detection
-    nr = _pow2(lmax + 2)  # request ring
+    # request ring (and its window minima): back to the start of the block that holds
+    # the oldest request of a chunk's first window, up to the newest request
+    nr = _pow2(2 * lmax + 4 * PLATEAU + CHUNK + 2)
     nq = _pow2(lmax + 2 * PLATEAU + 2)  # deque (indices and values)
     nb = _pow2(lmax + 2)  # moving-average rings
     o_x = _ARRAYS
@@ -173,9 +183,11 @@ def _layout(lmax: int) -> tuple:
     o_qv = o_qi + 2 * nq
     o_rb = o_qv + 2 * nq
     o_bb = o_rb + 2 * nb
-    size = o_bb + 2 * nb
+    o_mp = o_bb + 2 * nb  # window minima: running minima from each block's start
+    o_ms = o_mp + 2 * nr  # and to each block's end
+    size = o_ms + 2 * nr
     return (delay, na, nr, nq, nb, o_x, o_dg, o_cd, o_det, o_ip, o_acc, o_scr, o_rq, o_qi,
-            o_qv, o_rb, o_bb, size)
+            o_qv, o_rb, o_bb, o_mp, o_ms, size)
 
 
 def prepare(sample_rate: float) -> np.ndarray:
@@ -202,7 +214,7 @@ def reset(state: np.ndarray) -> None:
     lmax = int(state[_LMAX])
     layout = _layout(lmax)
     o_dg, o_det, o_rq, o_qi, o_rb, size = (layout[6], layout[8], layout[12], layout[13],
-                                           layout[15], layout[17])
+                                           layout[15], layout[-1])
     state[_T:] = 0.0
     start = 4 * (lmax + 2 * PLATEAU + REACH + CHUNK)  # room for look-back indices
     state[_T] = start
@@ -346,14 +358,29 @@ def _linked(r0: float, r1: float, link: float) -> tuple:
 
 
 @kernel
-def _same_gains(state: np.ndarray, rings: tuple, sizes: tuple) -> bool:
+def _fresh_deque(state: np.ndarray, c: int, rings: tuple, sizes: tuple, left: int) -> None:
+    """Rebuild channel ``c``'s deque if the window minima stood in for it."""
+    s = _CH0 + _CHS * c
+    if state[s + _QSTALE] == 1.0:
+        o_rq, o_qi, o_qv = rings[0], rings[1], rings[2]
+        nr, nq = sizes[0], sizes[1]
+        _rebuild_deque(state, s, state[o_rq + c * nr:o_rq + (c + 1) * nr],
+                       state[o_qi + c * nq:o_qi + (c + 1) * nq],
+                       state[o_qv + c * nq:o_qv + (c + 1) * nq], left)
+
+
+@kernel
+def _same_gains(state: np.ndarray, rings: tuple, sizes: tuple, left: int) -> bool:
     """True when both channels' gain computers will give the same gains from now on.
 
     ``rings`` are the offsets of the request ring, the deque's indices and
     values, and the two moving-average rings. The deques are compared by
     content from their heads (where a head sits in its ring does not matter;
-    the entries beyond the tail are leftovers that are never read).
+    the entries beyond the tail are leftovers that are never read); one the
+    window minima stood in for is rebuilt first (``left``: its oldest request).
     """
+    for c in range(2):
+        _fresh_deque(state, c, rings, sizes, left)
     for j in range(_GAIN_SCALARS):
         if j != _QHEAD and state[_CH0 + j] != state[_CH0 + _CHS + j]:
             return False
@@ -375,9 +402,15 @@ def _same_gains(state: np.ndarray, rings: tuple, sizes: tuple) -> bool:
 
 @kernel
 def _part_gains(state: np.ndarray, rings: tuple, sizes: tuple) -> None:
-    """Give channel 1 its own gain computer again: a copy of channel 0's."""
+    """Give channel 1 its own gain computer again: a copy of channel 0's.
+
+    The window minima are not copied: both rebuild theirs when next needed.
+    """
     for j in range(_GAIN_SCALARS):
         state[_CH0 + _CHS + j] = state[_CH0 + j]
+    state[_CH0 + _CHS + _QSTALE] = state[_CH0 + _QSTALE]
+    state[_CH0 + _MW] = 0.0
+    state[_CH0 + _CHS + _MW] = 0.0
     for r in range(len(rings)):
         o, n = rings[r], sizes[r]
         for j in range(n):
@@ -474,9 +507,102 @@ def _release(r: float, hold: float, a: float, keep: float, land: float) -> float
 
 
 @kernel
+def _minima(rq: np.ndarray, mp: np.ndarray, ms: np.ndarray, mr: int, width: int, r0: int,
+            r1: int, pos: int, p: float) -> tuple:
+    """Stream requests ``r0 .. r1 - 1`` into the window minima (van Herk / Gil-Werman).
+
+    The requests are cut into blocks of ``width`` (the window's length):
+    ``mp`` gets the minimum from each request's block start up to it, ``ms``,
+    once a block is complete, the minimum from each request to its block's
+    end. ``pos`` is ``r0``'s place in its block, ``p`` the running minimum
+    before it; both are returned for the next call. Two short loops of plain
+    minima and no data-dependent branches: a deque guesses wrong about once a
+    sample.
+    """
+    r = r0
+    while r < r1:
+        end = min(r1, r + width - pos)  # the rest of this block, within the range
+        if pos == 0:
+            p = rq[r & mr]
+        for j in range(r, end):
+            p = min(p, rq[j & mr])
+            mp[j & mr] = p
+        pos += end - r
+        if pos == width:  # block complete: the minima to its end, backward
+            pos = 0
+            v = rq[(end - 1) & mr]
+            for j in range(end - 1, end - 1 - width, -1):
+                v = min(v, rq[j & mr])
+                ms[j & mr] = v
+        r = end
+    return pos, p
+
+
+@kernel
+def _held(state: np.ndarray, s: int, rq: np.ndarray, mp: np.ndarray, ms: np.ndarray,
+          width: int, first: int, m: int, hold: np.ndarray) -> None:
+    """``hold[i]``: the smallest of requests ``first + i - width + 1 .. first + i``, i < m.
+
+    The deque's answer, by another road (a minimum is exact, so the same
+    bits): window ``[l, r]`` spans at most two blocks, and its minimum is that
+    of ``ms[l]`` (from ``l`` to its block's end) and ``mp[r]`` (from the next
+    block's start to ``r``). The blocks are kept between chunks while the
+    window's length holds; after a change they are rebuilt from the request
+    ring, back to the block the oldest request needed lies in.
+    """
+    mr = rq.size - 1
+    if state[s + _MW] == width and state[s + _MNEXT] == first:
+        pos, p = int(state[s + _MPOS]), state[s + _MP]
+    else:
+        start = (first - width + 1) // width * width
+        pos, p = _minima(rq, mp, ms, mr, width, start, first, 0, 1.0)
+    pos, p = _minima(rq, mp, ms, mr, width, first, first + m, pos, p)
+    state[s + _MW] = width
+    state[s + _MNEXT] = first + m
+    state[s + _MPOS] = pos
+    state[s + _MP] = p
+    for i in range(m):
+        r = first + i
+        hold[i] = min(ms[(r - width + 1) & mr], mp[r & mr])
+
+
+@kernel
+def _rebuild_deque(state: np.ndarray, s: int, rq: np.ndarray, qi: np.ndarray,
+                   qv: np.ndarray, left: int) -> None:
+    """The deque of requests ``left .. pushed - 1``, rebuilt from the request ring.
+
+    A monotonic deque holds exactly the requests smaller than every later one
+    in the window (the newest always), so a backward scan rebuilds it: the
+    same entries, whatever state it was left in while the minima stood in.
+    """
+    mr, mq = rq.size - 1, qi.size - 1
+    right = int(state[s + _PUSHED]) - 1
+    count = 0
+    low = math.inf
+    for j in range(right, left - 1, -1):
+        v = rq[j & mr]
+        if v < low:
+            low = v
+            count += 1
+    slot = count
+    low = math.inf
+    for j in range(right, left - 1, -1):
+        v = rq[j & mr]
+        if v < low:
+            low = v
+            slot -= 1
+            qi[slot & mq] = j
+            qv[slot & mq] = v
+    state[s + _QHEAD] = 0
+    state[s + _QCOUNT] = count
+    state[s + _QSTALE] = 0.0
+
+
+@kernel
 def _gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np.ndarray,
            rq: np.ndarray, qi: np.ndarray, qv: np.ndarray, rb: np.ndarray, bb: np.ndarray,
-           lmax: int, t0: int, m: int) -> None:
+           lmax: int, t0: int, m: int, mp: np.ndarray, ms: np.ndarray,
+           hold: np.ndarray) -> None:
     """One channel's gain computer over a chunk; ``req`` is replaced by the gains.
 
     Request ``req[i]`` belongs to sample k = t0 + i - REACH. The gain that
@@ -502,26 +628,17 @@ def _gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np
     if settled:
         keep = 1.0 - a
         land = LAND / keep
-        # the lookahead and release hold still: every sample pushes one request into
-        # the deque and retires at most one, and the averages keep their lengths
-        # (the same arithmetic as below, without the searches)
+        # the lookahead and release hold still: the window slides one request a
+        # sample and the averages keep their lengths (the same arithmetic as below,
+        # with the window minima taken in passes of their own instead of the deque)
+        for i in range(m):
+            rq[(t0 + i - REACH) & mr] = req[i]
+        _held(state, s, rq, mp, ms, lk + 2 * PLATEAU, pushed, m, hold)
+        pushed += m
+        state[s + _QSTALE] = 1.0
         for i in range(m):
             t = t0 + i
-            k = t - REACH
-            rq[k & mr] = req[i]
-            v = rq[pushed & mr]
-            while count > 0 and qv[(head + count - 1) & mq] >= v:
-                count -= 1
-            slot = (head + count) & mq
-            qi[slot] = pushed
-            qv[slot] = v
-            count += 1
-            pushed += 1
-            left = k - lmax - 2 * PLATEAU + 1
-            while count > 1 and qi[head] < left:
-                head = (head + 1) & mq
-                count -= 1
-            r = _release(r, qv[head], a, keep, land)
+            r = _release(r, hold[i], a, keep, land)
             wrap = (t & mb) == 0
             rb[t & mb] = r
             sa += r - rb[(t - la) & mb]
@@ -538,6 +655,12 @@ def _gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np
                     sb += bb[(t - j) & mb]
             req[i] = sb / lb
         m = 0
+    if m:  # the per-sample path: it keeps the deque, and may move the window
+        if state[s + _QSTALE] == 1.0:
+            _rebuild_deque(state, s, rq, qi, qv, t0 - 1 - REACH - lmax - 2 * PLATEAU + 1)
+            head = int(state[s + _QHEAD])
+            count = int(state[s + _QCOUNT])
+        state[s + _MW] = 0.0  # the window minima are rebuilt when next needed
     for i in range(m):
         t = t0 + i
         k = t - REACH
@@ -692,7 +815,7 @@ def process(
     """Limit ``x`` (float64, shape (n, 2)) in place; the output is delayed by the latency."""
     lmax = int(state[_LMAX])
     (delay, na, nr, nq, nb, o_x, o_dg, o_cd, o_det, o_ip, o_acc, o_scr, o_rq, o_qi, o_qv,
-     o_rb, o_bb, _) = _layout(lmax)
+     o_rb, o_bb, o_mp, o_ms, _) = _layout(lmax)
     rate = state[SR]
     ma = na - 1
     scr = state[o_scr:o_scr + _SCRATCH * CHUNK]
@@ -710,6 +833,7 @@ def process(
     cdr = state[o_cd:o_cd + na]
     ceils = scr[_S_CEIL * CHUNK:(_S_CEIL + 1) * CHUNK]
     bypasses = scr[_S_BYPASS * CHUNK:(_S_BYPASS + 1) * CHUNK]
+    holds = scr[_S_HOLD * CHUNK:(_S_HOLD + 1) * CHUNK]
     n = x.shape[0]
     min_gain = 1.0
     done = 0
@@ -863,6 +987,8 @@ def process(
                   and state[s0 + _LB] == lk + 1 - la_want and state[s1 + _LB] == lk + 1 - la_want
                   and state[s0 + _PUSHED] == pushed and state[s1 + _PUSHED] == pushed)
         if paired:
+            for c in range(2):
+                _fresh_deque(state, c, rings, sizes, t0 - REACH - lmax - 2 * PLATEAU)
             _gains_settled(state, req0, req1, state[o_rq:o_rq + 2 * nr],
                            state[o_qi:o_qi + 2 * nq], state[o_qv:o_qv + 2 * nq],
                            state[o_rb:o_rb + 2 * nb], state[o_bb:o_bb + 2 * nb], lmax, t0, m,
@@ -873,11 +999,14 @@ def process(
                    state[o_qi + c * nq:o_qi + (c + 1) * nq],
                    state[o_qv + c * nq:o_qv + (c + 1) * nq],
                    state[o_rb + c * nb:o_rb + (c + 1) * nb],
-                   state[o_bb + c * nb:o_bb + (c + 1) * nb], lmax, t0, m)
+                   state[o_bb + c * nb:o_bb + (c + 1) * nb], lmax, t0, m,
+                   state[o_mp + c * nr:o_mp + (c + 1) * nr],
+                   state[o_ms + c * nr:o_ms + (c + 1) * nr], holds)
         if twin:
             for i in range(m):
                 req1[i] = req0[i]
-        elif linked and _same_gains(state, rings, sizes):
+        elif linked and _same_gains(state, rings, sizes,
+                                    t0 + m - REACH - lmax - 2 * PLATEAU):
             state[_TWIN] = 1.0
         # 5. output: gain on the delayed driven input, last-resort clip, bypass
         first = _first_run(t0 - delay, m, na)

@@ -405,6 +405,60 @@ def test_settled_fast_paths_give_the_same_bits_as_the_per_sample_path():
         np.testing.assert_array_equal(y, outputs[0])
 
 
+def test_window_minima_are_the_sliding_minimum_of_the_requests():
+    """The settled gain computer's window minima (blocks, no deque) against brute force.
+
+    Requests with many ties, chunks of every length from 1 to CHUNK, and the
+    window's length changing now and then (the blocks are rebuilt from the
+    request ring, as after a lookahead move).
+    """
+    rng = np.random.default_rng(3)
+    requests = np.round(rng.uniform(0.2, 1.0, 20000), 2)
+    size = 4096
+    rq, mp, ms = np.ones(size), np.ones(size), np.ones(size)
+    hold = np.zeros(limiter.CHUNK)
+    state = np.zeros(limiter._CH0 + 2 * limiter._CHS)
+    s = limiter._CH0
+    first, width = 1000, 37
+    checked = 0
+    while first + limiter.CHUNK < requests.size:
+        if rng.uniform() < 0.05:
+            width = int(rng.integers(34, 300))
+        m = int(rng.integers(1, limiter.CHUNK + 1))
+        for j in range(first - 2 * width, first + m):
+            rq[j & (size - 1)] = requests[j]
+        limiter._held(state, s, rq, mp, ms, width, first, m, hold)
+        expected = [requests[first + i - width + 1:first + i + 1].min() for i in range(m)]
+        np.testing.assert_array_equal(hold[:m], expected)
+        checked += m
+        first += m
+    assert checked > 18000
+
+
+def test_a_rebuilt_deque_is_the_deque_kept_sample_by_sample():
+    """While the window minima stand in, the deque is rebuilt from the requests when needed."""
+    rng = np.random.default_rng(4)
+    requests = np.round(rng.uniform(0.2, 1.0, 5000), 2)
+    size, width = 1024, 90
+    rq = np.ones(size)
+    qi, qv = np.zeros(size), np.ones(size)
+    head = count = 0
+    state = np.zeros(limiter._CH0 + 2 * limiter._CHS)
+    s = limiter._CH0
+    ri, rv = np.zeros(size), np.ones(size)
+    for k in range(3000):
+        left = k - width + 1
+        _, head, count = limiter._push(rq, qi, qv, 0, 0, size - 1, size - 1, k,
+                                       requests[k], k, head, count, left)
+        if k % 97 == 0 and k > width:
+            state[s + limiter._PUSHED] = k + 1
+            limiter._rebuild_deque(state, s, rq, ri, rv, left)
+            got = int(state[s + limiter._QCOUNT])
+            kept = [(qi[(head + j) % size], qv[(head + j) % size]) for j in range(count)]
+            assert got == count
+            assert [(ri[j], rv[j]) for j in range(got)] == kept
+
+
 def test_one_gain_computer_for_both_channels_when_linked_changes_nothing():
     """Fully linked, the channels share one gain computer (twin) once their states agree.
 
