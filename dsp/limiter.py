@@ -141,8 +141,8 @@ _ARRAYS = _CH0 + 2 * _CHS
 _HIST = 2 * REACH - 1  # detector history kept between chunks
 _LINE = _HIST + 8 * CHUNK  # one channel's detector line: slides 8 chunks, then moves back
 # per-sample scratch of a chunk: requests then gains per channel, and the settings
-_S_REQ, _S_LOOK, _S_REL, _S_BYPASS, _S_CEIL, _S_HOLD = 0, 2, 3, 4, 5, 6
-_SCRATCH = 7
+_S_REQ, _S_LOOK, _S_REL, _S_BYPASS, _S_CEIL, _S_HOLD = 0, 2, 3, 4, 5, 6  # _S_HOLD: 2 rows
+_SCRATCH = 8
 
 # _IDLE_CHECK: a parameter is read as ``current[i]`` and glided only when it
 # differs from ``target[i]`` (see dsp.smoothing: an idle call costs ~35 ns).
@@ -696,42 +696,33 @@ def _gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np
     state[s + _LB] = lb
 
 
-@kernel(inline="always")
-def _push(rq: np.ndarray, qi: np.ndarray, qv: np.ndarray, o_r: int, o_q: int, mr: int,
-          mq: int, k: int, req: float, pushed: int, head: int, count: int, left: int) -> tuple:
-    """Store request ``k``, push request ``pushed`` into the deque, retire what left it."""
-    rq[o_r + (k & mr)] = req
-    v = rq[o_r + (pushed & mr)]
-    while count > 0 and qv[o_q + ((head + count - 1) & mq)] >= v:
-        count -= 1
-    slot = o_q + ((head + count) & mq)
-    qi[slot] = pushed
-    qv[slot] = v
-    count += 1
-    while count > 1 and qi[o_q + head] < left:
-        head = (head + 1) & mq
-        count -= 1
-    return qv[o_q + head], head, count
-
-
 @kernel
 def _gains_settled(state: np.ndarray, req0: np.ndarray, req1: np.ndarray, rq: np.ndarray,
-                   qi: np.ndarray, qv: np.ndarray, rb: np.ndarray, bb: np.ndarray, lmax: int,
-                   t0: int, m: int, a: float) -> None:
+                   mp: np.ndarray, ms: np.ndarray, hold0: np.ndarray, hold1: np.ndarray,
+                   rb: np.ndarray, bb: np.ndarray, look: int, t0: int, m: int,
+                   a: float) -> None:
     """Both channels' gain computers over a chunk while lookahead and release hold still.
 
     The arithmetic of :func:`_gains` sample for sample (so the results are the
     same bits), with the two channels' recursions side by side in one loop so
-    that one runs while the other waits, and without the searches a moving
-    lookahead needs: every sample pushes one request and retires at most one,
-    and the averages keep their lengths. The caller checks that they may.
+    that one runs while the other waits, and the window minima of both taken
+    first (:func:`_held`): the window slides one request a sample and the
+    averages keep their lengths. The caller checks that they may.
     """
     s0, s1 = _CH0, _CH0 + _CHS
-    nr, nq, nb = rq.size // 2, qi.size // 2, rb.size // 2
-    mr, mq, mb = nr - 1, nq - 1, nb - 1
+    nr, nb = rq.size // 2, rb.size // 2
+    mr, mb = nr - 1, nb - 1
     pushed = int(state[s0 + _PUSHED])
-    head0, head1 = int(state[s0 + _QHEAD]), int(state[s1 + _QHEAD])
-    count0, count1 = int(state[s0 + _QCOUNT]), int(state[s1 + _QCOUNT])
+    for c in range(2):
+        s = _CH0 + _CHS * c
+        ring = rq[c * nr:(c + 1) * nr]
+        req = req0 if c == 0 else req1
+        for i in range(m):
+            ring[(t0 + i - REACH) & mr] = req[i]
+        _held(state, s, ring, mp[c * nr:(c + 1) * nr], ms[c * nr:(c + 1) * nr],
+              look + 2 * PLATEAU, pushed, m, hold0 if c == 0 else hold1)
+        state[s + _QSTALE] = 1.0
+    pushed += m
     r0, r1 = state[s0 + _R], state[s1 + _R]
     sa0, sa1 = state[s0 + _SA], state[s1 + _SA]
     sb0, sb1 = state[s0 + _SB], state[s1 + _SB]
@@ -741,15 +732,8 @@ def _gains_settled(state: np.ndarray, req0: np.ndarray, req1: np.ndarray, rq: np
     land = LAND / keep
     for i in range(m):
         t = t0 + i
-        k = t - REACH
-        left = k - lmax - 2 * PLATEAU + 1
-        hold0, head0, count0 = _push(rq, qi, qv, 0, 0, mr, mq, k, req0[i], pushed, head0,
-                                     count0, left)
-        hold1, head1, count1 = _push(rq, qi, qv, nr, nq, mr, mq, k, req1[i], pushed, head1,
-                                     count1, left)
-        pushed += 1
-        r0 = _release(r0, hold0, a, keep, land)
-        r1 = _release(r1, hold1, a, keep, land)
+        r0 = _release(r0, hold0[i], a, keep, land)
+        r1 = _release(r1, hold1[i], a, keep, land)
         ta = t & mb
         rb[ta] = r0
         rb[nb + ta] = r1
@@ -777,8 +761,6 @@ def _gains_settled(state: np.ndarray, req0: np.ndarray, req1: np.ndarray, rq: np
         req1[i] = sb1 / lb
     state[s0 + _PUSHED] = pushed
     state[s1 + _PUSHED] = pushed
-    state[s0 + _QHEAD], state[s1 + _QHEAD] = head0, head1
-    state[s0 + _QCOUNT], state[s1 + _QCOUNT] = count0, count1
     state[s0 + _R], state[s1 + _R] = r0, r1
     state[s0 + _SA], state[s1 + _SA] = sa0, sa1
     state[s0 + _SB], state[s1 + _SB] = sb0, sb1
@@ -834,6 +816,7 @@ def process(
     ceils = scr[_S_CEIL * CHUNK:(_S_CEIL + 1) * CHUNK]
     bypasses = scr[_S_BYPASS * CHUNK:(_S_BYPASS + 1) * CHUNK]
     holds = scr[_S_HOLD * CHUNK:(_S_HOLD + 1) * CHUNK]
+    holds1 = scr[(_S_HOLD + 1) * CHUNK:(_S_HOLD + 2) * CHUNK]
     n = x.shape[0]
     min_gain = 1.0
     done = 0
@@ -987,11 +970,9 @@ def process(
                   and state[s0 + _LB] == lk + 1 - la_want and state[s1 + _LB] == lk + 1 - la_want
                   and state[s0 + _PUSHED] == pushed and state[s1 + _PUSHED] == pushed)
         if paired:
-            for c in range(2):
-                _fresh_deque(state, c, rings, sizes, t0 - REACH - lmax - 2 * PLATEAU)
             _gains_settled(state, req0, req1, state[o_rq:o_rq + 2 * nr],
-                           state[o_qi:o_qi + 2 * nq], state[o_qv:o_qv + 2 * nq],
-                           state[o_rb:o_rb + 2 * nb], state[o_bb:o_bb + 2 * nb], lmax, t0, m,
+                           state[o_mp:o_mp + 2 * nr], state[o_ms:o_ms + 2 * nr], holds, holds1,
+                           state[o_rb:o_rb + 2 * nb], state[o_bb:o_bb + 2 * nb], lk, t0, m,
                            state[_REL_A])
         for c in range(0 if paired else (1 if twin else 2)):
             _gains(state, _CH0 + _CHS * c, req0 if c == 0 else req1, look, rel,

@@ -441,22 +441,25 @@ def test_a_rebuilt_deque_is_the_deque_kept_sample_by_sample():
     requests = np.round(rng.uniform(0.2, 1.0, 5000), 2)
     size, width = 1024, 90
     rq = np.ones(size)
-    qi, qv = np.zeros(size), np.ones(size)
-    head = count = 0
+    kept: list[tuple[int, float]] = []  # a monotonic deque, kept the plain way
     state = np.zeros(limiter._CH0 + 2 * limiter._CHS)
     s = limiter._CH0
     ri, rv = np.zeros(size), np.ones(size)
     for k in range(3000):
+        rq[k % size] = requests[k]
+        while kept and kept[-1][1] >= requests[k]:
+            kept.pop()
+        kept.append((k, requests[k]))
         left = k - width + 1
-        _, head, count = limiter._push(rq, qi, qv, 0, 0, size - 1, size - 1, k,
-                                       requests[k], k, head, count, left)
+        while kept[0][0] < left:
+            kept.pop(0)
         if k % 97 == 0 and k > width:
             state[s + limiter._PUSHED] = k + 1
+            state[s + limiter._QSTALE] = 1.0
             limiter._rebuild_deque(state, s, rq, ri, rv, left)
             got = int(state[s + limiter._QCOUNT])
-            kept = [(qi[(head + j) % size], qv[(head + j) % size]) for j in range(count)]
-            assert got == count
-            assert [(ri[j], rv[j]) for j in range(got)] == kept
+            assert state[s + limiter._QSTALE] == 0.0 and got == len(kept)
+            assert [(int(ri[j]), rv[j]) for j in range(got)] == kept
 
 
 def test_one_gain_computer_for_both_channels_when_linked_changes_nothing():
