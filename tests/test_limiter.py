@@ -9,7 +9,6 @@ at most 0.2 dB over it.
 from __future__ import annotations
 
 import itertools
-import time
 
 import numpy as np
 import pytest
@@ -533,16 +532,3 @@ def test_state_stays_finite_and_reset_starts_afresh():
     assert np.all(np.isfinite(state)) and np.all(np.isfinite(tiny))
     limiter.reset(state)
     np.testing.assert_array_equal(state, limiter.prepare(RATE))
-
-
-def test_limiter_costs_under_two_microseconds_per_stereo_frame():
-    x = np.random.default_rng(1).standard_normal((RATE, 2))
-    state = limiter.prepare(RATE)
-    target, current = settings_for(drive_db=6.0)
-    tap = np.zeros(taps.COUNT)
-    limiter.process(x[:512].copy(), target, current, state, tap)
-    start = time.perf_counter()
-    for begin in range(0, x.shape[0], 512):
-        limiter.process(x[begin:begin + 512], target, current, state, tap)
-    ns_per_frame = (time.perf_counter() - start) / x.shape[0] * 1e9
-    assert ns_per_frame < 2000.0, ns_per_frame  # ~100 ns measured; loose for shared CI cores

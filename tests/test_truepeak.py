@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -118,13 +116,3 @@ def test_empty_and_mono_input():
     assert tp.true_peak(np.zeros((0, 2)), 48000) == 0.0
     mono = tp_case(4, 0.5, 45.0)
     assert tp.true_peak(mono, 48000) == tp.true_peak(stereo(mono), 48000)
-
-
-def test_meter_costs_well_under_a_microsecond_per_stereo_frame():
-    x = np.random.default_rng(1).standard_normal((96000, 2))
-    state = tp.prepare(48000, 2)
-    tp.process(x[:16], state)  # compile
-    start = time.perf_counter()
-    tp.process(x, state)
-    ns_per_frame = (time.perf_counter() - start) / x.shape[0] * 1e9
-    assert ns_per_frame < 1000.0, ns_per_frame  # ~30 ns measured; loose for shared CI cores
