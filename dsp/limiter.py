@@ -622,9 +622,11 @@ def _gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np
     mr, mq, mb = rq.size - 1, qi.size - 1, rb.size - 1
     lk = int(look[0])
     a = rel[0]
-    settled = la == (lk + 1) // 2 and lb == lk + 1 - la and pushed == t0 - REACH - lmax + lk
-    for i in range(1, m):
-        settled = settled and look[i] == look[0] and rel[i] == a
+    moving = 0  # counted, not and-ed, so the loop vectorises
+    for i in range(m):
+        moving += (look[i] != look[0]) + (rel[i] != a)
+    settled = (la == (lk + 1) // 2 and lb == lk + 1 - la and pushed == t0 - REACH - lmax + lk
+               and moving == 0)
     if settled:
         keep = 1.0 - a
         land = LAND / keep
