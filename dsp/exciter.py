@@ -228,12 +228,18 @@ def _hpf(freq, fs):
 
 
 @kernel(inline="always")
+def _phase(s0, s1, d):
+    """Where frame ``2k + d`` of a signal kept as two phases lies, for k = 0.
+
+    It is frame ``k + (d >> 1)`` of phase ``d & 1`` (``s0``: even, ``s1``: odd).
+    """
+    return (s1 if d & 1 else s0) + 2 * (d >> 1)
+
+
+@kernel(inline="always")
 def _taps(st, s0, s1, d, m):
     """The ``m`` values of a FIR input at frame offset ``d`` (see :func:`_fir_pairs`)."""
-    if s1 < 0:  # one contiguous signal starting at s0
-        start = s0 + 2 * d
-    else:  # two phases: frame 2k + d of the signal is frame k + (d >> 1) of phase d & 1
-        start = (s1 if d & 1 else s0) + 2 * (d >> 1)
+    start = s0 + 2 * d if s1 < 0 else _phase(s0, s1, d)  # s1 < 0: one contiguous signal
     return st[start : start + m]
 
 
@@ -372,12 +378,6 @@ def _decimate(st, s0, s1, da, db, odd, dst, n, lv):
     out = st[dst : dst + 2 * n]
     for k in range(2 * n):
         out[k] = 0.5 * (acc[k] + xo[k])
-
-
-@kernel(inline="always")
-def _phase(s0, s1, d):
-    """Where frame ``2k + d`` of a signal kept as two phases lies, for k = 0 (see _taps)."""
-    return (s1 if d & 1 else s0) + 2 * (d >> 1)
 
 
 @kernel

@@ -55,14 +55,15 @@ def program(seconds: float, rate: int = RATE, seed: int = 7) -> np.ndarray:
     return np.ascontiguousarray(0.5 * x / np.abs(x).max())
 
 
+def _timed(run: Callable[[], None]) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
 def _median_time(run: Callable[[], None], repeats: int) -> float:
     run()  # warm-up: compiles, fills caches
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(_timed(run) for _ in range(repeats))
 
 
 def _engaged_chain() -> Chain:
@@ -119,12 +120,6 @@ def _pedalboard_runner(audio: np.ndarray, block: int) -> Callable[[], None] | No
             board(planar[:, s:s + block], RATE, reset=False)
 
     return run
-
-
-def _timed(run: Callable[[], None]) -> float:
-    start = time.perf_counter()
-    run()
-    return time.perf_counter() - start
 
 
 def _interleaved(chain: Callable[[], None], other: Callable[[], None],
