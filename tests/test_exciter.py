@@ -43,21 +43,22 @@ def sine(freq: float, fs: float, n: int, amp: float) -> np.ndarray:
     return np.stack([s, s], axis=1)
 
 
-def test_half_band_designs_are_flat_and_stop_100_db():
-    for g, (edge_pass, edge_stop) in zip(exciter._PHASES, [(20 / 96, 28 / 96),
-                                                           (28 / 192, 68 / 192)], strict=True):
+def test_half_band_designs_are_flat_and_stop_95_db():
+    # stage 1 only has to keep clean what stage 0 passes (see dsp/exciter.py)
+    bands = [(20 / 96, 28 / 96, -99.0), (20 / 192, 76 / 192, -95.0)]
+    for g, (edge_pass, edge_stop, floor) in zip(exciter._PHASES, bands, strict=True):
         h = np.zeros(2 * len(g) - 1)
         h[::2] = g / 2.0
         h[len(g) - 1] = 0.5  # the centre tap of the other phase
         resp = np.abs(np.fft.rfft(h, 1 << 16))
         f = np.fft.rfftfreq(1 << 16)
         assert np.all(np.abs(20 * np.log10(resp[f <= edge_pass])) < 1e-3)
-        assert 20 * np.log10(resp[f >= edge_stop].max()) < -99.0
+        assert 20 * np.log10(resp[f >= edge_stop].max()) < floor
 
 
 def test_latency_is_whole_and_reported():
-    assert exciter.latency_samples(exciter.prepare(48000.0)) == 48
-    assert exciter.latency_samples(exciter.prepare(44100.0)) == 48
+    assert exciter.latency_samples(exciter.prepare(48000.0)) == 45
+    assert exciter.latency_samples(exciter.prepare(44100.0)) == 45
     assert exciter.latency_samples(exciter.prepare(96000.0)) == 39
 
 
