@@ -20,7 +20,12 @@ freq_hz/gain_db/q/mode``):
 
 Bands run one after another over the whole block (state in locals, JUCE's
 way), which gives the same samples as running them sample by sample, since no
-band reads another's parameters. Filters are direct form I in float64. Its
+band reads another's parameters. Two neighbouring bands that are steady (and
+not resting flat) run as a pair instead (:mod:`dsp.lanes`): the second a few
+frames behind the first, both recursions in one vector, with the same
+arithmetic lane by lane, so the same bits; a band waits on its recursion, not
+on arithmetic, so a pair costs little more than one band (EQ stage at
+1024-frame blocks, five bands: 11.5 -> 7.4 ns a frame). Filters are direct form I in float64. Its
 memories are the band's own past inputs and outputs, valid whatever the
 coefficients, so per-sample coefficient changes leave no stale internal state:
 in a full-speed sweep of a bell (tests/test_eq.py) the energy above 16 kHz it
@@ -32,6 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dsp import lanes
 from dsp._jit import kernel
 from dsp.biquad import design
 from dsp.fastmath import fma
@@ -68,7 +74,14 @@ ACTIVE_MODE = 18
 FADE = 19  # 0..1, the band's share while switching type or mode
 BAND_SIZE = 20
 DRY_AT = BANDS_AT + EQ_BANDS * BAND_SIZE
-SIZE = DRY_AT + 2 * MAX_BLOCK
+# Two bands run as a pair (dsp.lanes): their lane constants and memories, the
+# memories of lanes that idle while the pair fills or drains, and the frames
+# an idle band runs on meanwhile.
+PAIR_CONSTS = DRY_AT + 2 * MAX_BLOCK
+PAIR_MEMS = PAIR_CONSTS + lanes.CONSTANTS
+PAIR_SAVED = PAIR_MEMS + lanes.MEMORIES
+PAIR_IDLE = PAIR_SAVED + 8
+SIZE = PAIR_IDLE + 2 * lanes.SKEW
 
 
 def prepare(sample_rate: float) -> np.ndarray:
@@ -168,6 +181,25 @@ def _rest_memories(x, start, stop, mode, m):
 
 
 @kernel
+def _steady(target, current, state, band):
+    """True when nothing of the band moves: constant coefficients, mode and share."""
+    p = EQ_BASE + band * EQ_STRIDE
+    o = BANDS_AT + band * BAND_SIZE
+    kind = state[o + ACTIVE_TYPE]
+    k = o + DESIGNED
+    return (
+        kind >= 0.0
+        and kind == _choice(target[p + EQ_TYPE], len(EQ_TYPES) - 1)
+        and state[o + ACTIVE_MODE] == _choice(target[p + EQ_MODE], 2)
+        and state[o + FADE] == 1.0 and state[k + 3] == kind
+        and current[p + EQ_ON] == target[p + EQ_ON]
+        and current[p + EQ_FREQ] == target[p + EQ_FREQ] and current[p + EQ_FREQ] == state[k]
+        and current[p + EQ_GAIN] == target[p + EQ_GAIN] and current[p + EQ_GAIN] == state[k + 1]
+        and current[p + EQ_Q] == target[p + EQ_Q] and current[p + EQ_Q] == state[k + 2]
+    )
+
+
+@kernel
 def _run_band(x, start, stop, target, current, state, band):
     """Process samples ``start:stop`` of ``x`` through band ``band`` (0-based)."""
     p = EQ_BASE + band * EQ_STRIDE
@@ -187,14 +219,7 @@ def _run_band(x, start, stop, target, current, state, band):
          state[k + 4], state[k + 5], state[k + 6], state[k + 7])
     k = o + DESIGNED
     df, dg, dq, dk = state[k], state[k + 1], state[k + 2], state[k + 3]
-    steady = (
-        kind == want_type and mode == want_mode and fade == 1.0 and dk == kind
-        and current[p + EQ_ON] == target[p + EQ_ON]
-        and current[p + EQ_FREQ] == target[p + EQ_FREQ] and current[p + EQ_FREQ] == df
-        and current[p + EQ_GAIN] == target[p + EQ_GAIN] and current[p + EQ_GAIN] == dg
-        and current[p + EQ_Q] == target[p + EQ_Q] and current[p + EQ_Q] == dq
-    )
-    if steady:  # nothing glides: constant coefficients, constant share
+    if _steady(target, current, state, band):  # nothing glides: constant coefficients and share
         if c == (1.0, 0.0, 0.0, 0.0, 0.0):  # identity at rest: output is input
             m = _rest_memories(x, start, stop, mode, m)
         elif mode == STEREO and current[p + EQ_ON] == 1.0:  # the common case, spelled out
@@ -265,6 +290,105 @@ def _run_band(x, start, stop, target, current, state, band):
 
 
 @kernel
+def _pairable(target, current, state, band):
+    """True when the band can run in a pair: steady, and not resting as an identity."""
+    o = BANDS_AT + band * BAND_SIZE
+    identity = (state[o] == 1.0 and state[o + 1] == 0.0 and state[o + 2] == 0.0
+                and state[o + 3] == 0.0 and state[o + 4] == 0.0)
+    return not identity and _steady(target, current, state, band)
+
+
+@kernel
+def _pair_lanes(current, state, band, first):
+    """Lane constants and memories of a steady band, for lanes ``first``, ``first + 1``."""
+    o = BANDS_AT + band * BAND_SIZE
+    mode = int(state[o + ACTIVE_MODE])
+    w = current[EQ_BASE + band * EQ_STRIDE + EQ_ON]
+    consts = state[PAIR_CONSTS:PAIR_CONSTS + lanes.CONSTANTS]
+    mems = state[PAIR_MEMS:PAIR_MEMS + lanes.MEMORIES]
+    for c in range(2):
+        lane = first + c
+        for j in range(3):
+            consts[j * lanes.LANES + lane] = state[o + COEF + j]
+        consts[lanes.NA1 * lanes.LANES + lane] = -state[o + COEF + 3]
+        consts[lanes.NA2 * lanes.LANES + lane] = -state[o + COEF + 4]
+        # mid: (L + R) / 2 in both lanes; side: (L - R) / 2, and R gets minus the change
+        flip = -1.0 if mode == SIDE and c == 1 else 1.0
+        consts[lanes.ALPHA * lanes.LANES + lane] = flip
+        consts[lanes.BETA * lanes.LANES + lane] = -flip if mode == SIDE else 1.0
+        consts[lanes.TAU * lanes.LANES + lane] = flip
+        consts[lanes.W * lanes.LANES + lane] = w
+        consts[lanes.STEREO * lanes.LANES + lane] = 1.0 if mode == STEREO else 0.0
+        consts[lanes.KEEP * lanes.LANES + lane] = 1.0 if mode == STEREO and w == 1.0 else 0.0
+        ch = c if mode == STEREO else 0  # mid/side: both lanes run channel 0's filter
+        for r in range(4):
+            mems[r * lanes.LANES + lane] = state[o + MEM + 4 * ch + r]
+
+
+@kernel
+def _pair_back(state, band, first):
+    """The band's memories from lanes ``first``, ``first + 1`` (tiny y1, y2 snapped to 0)."""
+    o = BANDS_AT + band * BAND_SIZE
+    channels = 2 if int(state[o + ACTIVE_MODE]) == STEREO else 1
+    for c in range(channels):
+        for r in range(4):
+            v = state[PAIR_MEMS + r * lanes.LANES + first + c]
+            state[o + MEM + 4 * c + r] = _snap(v) if r >= 2 else v
+
+
+@kernel
+def _pair_idle(state, first, restore):
+    """Keep (or, with ``restore``, put back) the memories of lanes ``first``, ``first + 1``."""
+    for r in range(4):
+        for c in range(2):
+            at = PAIR_MEMS + r * lanes.LANES + first + c
+            if restore:
+                state[at] = state[PAIR_SAVED + 2 * r + c]
+            else:
+                state[PAIR_SAVED + 2 * r + c] = state[at]
+
+
+@kernel
+def _pair_pass(a, b, frames, consts, mems, plain):
+    if plain:
+        lanes.paired_run_plain(a, b, frames, consts, mems)
+    else:
+        lanes.paired_run(a, b, frames, consts, mems)
+
+
+@kernel
+def _run_pair(x, start, stop, current, state, band):
+    """Bands ``band`` and ``band + 1`` (both steady) over ``start:stop``, as one pair.
+
+    The second band runs ``lanes.SKEW`` frames behind the first. While the
+    pair fills (the first band's first frames) the second band's lanes run on
+    idle frames, and while it drains the first band's do; their memories are
+    kept and put back, so every frame is filtered exactly once by each band.
+    """
+    _pair_lanes(current, state, band, 0)
+    _pair_lanes(current, state, band + 1, 2)
+    consts = state[PAIR_CONSTS:PAIR_CONSTS + lanes.CONSTANTS]
+    mems = state[PAIR_MEMS:PAIR_MEMS + lanes.MEMORIES]
+    idle = state[PAIR_IDLE:PAIR_IDLE + 2 * lanes.SKEW]
+    plain = True
+    for j in range(lanes.STEREO * lanes.LANES, lanes.CONSTANTS):  # stereo and keep rows
+        plain = plain and consts[j] == 1.0
+    n = stop - start
+    xf = x[start:stop].reshape(2 * n)
+    fill = min(lanes.SKEW, n)
+    _pair_idle(state, 2, False)
+    _pair_pass(xf, idle, fill, consts, mems, plain)
+    _pair_idle(state, 2, True)
+    if n > lanes.SKEW:
+        _pair_pass(xf[2 * lanes.SKEW:], xf, n - lanes.SKEW, consts, mems, plain)
+    _pair_idle(state, 0, False)
+    _pair_pass(idle, xf[2 * (n - fill):], fill, consts, mems, plain)
+    _pair_idle(state, 0, True)
+    _pair_back(state, band, 0)
+    _pair_back(state, band + 1, 2)
+
+
+@kernel
 def _process_chunk(x, start, stop, target, current, state):
     """All bands over ``start:stop`` (at most ``MAX_BLOCK`` samples), then the bypass mix."""
     mixing = current[EQ_BYPASS] != 0.0 or target[EQ_BYPASS] != 0.0
@@ -273,8 +397,15 @@ def _process_chunk(x, start, stop, target, current, state):
             j = DRY_AT + 2 * (i - start)
             state[j] = x[i, 0]
             state[j + 1] = x[i, 1]
-    for band in range(EQ_BANDS):
-        _run_band(x, start, stop, target, current, state, band)
+    band = 0
+    while band < EQ_BANDS:  # neighbouring steady bands run in pairs (the same bits)
+        if (band + 1 < EQ_BANDS and _pairable(target, current, state, band)
+                and _pairable(target, current, state, band + 1)):
+            _run_pair(x, start, stop, current, state, band)
+            band += 2
+        else:
+            _run_band(x, start, stop, target, current, state, band)
+            band += 1
     if mixing:
         for i in range(start, stop):
             b = glide(target, current, EQ_BYPASS, state)

@@ -195,6 +195,34 @@ def test_output_does_not_depend_on_block_size():
         np.testing.assert_array_equal(scenario(block), reference)
 
 
+def one_band_at_a_time(x: np.ndarray, values: np.ndarray, block: int) -> np.ndarray:
+    """The stage's bands run one after the other, never in pairs (the reference for pairs)."""
+    y = x.copy()
+    state = eq.prepare(FS)
+    for start in range(0, len(y), block):
+        stop = min(start + block, len(y))
+        for band in range(params.EQ_BANDS):
+            eq._run_band(y, start, stop, values, values, state, band)
+    return y
+
+
+@pytest.mark.parametrize("modes", [(STEREO,) * 5, (STEREO, STEREO, MID, SIDE, STEREO),
+                                   (MID, SIDE, SIDE, MID, STEREO),
+                                   (SIDE, STEREO, MID, STEREO, SIDE)])
+@pytest.mark.parametrize("share", [1.0, 0.6])
+def test_bands_in_pairs_give_the_bits_of_bands_one_at_a_time(modes, share):
+    # steady neighbours run two at a time in one vector (dsp.lanes); it must not show
+    kinds = (HIGH_PASS, BELL, BELL, HIGH_SHELF, LOW_PASS)
+    values = settings_with(*[(b + 1, kinds[b], (40.0, 300.0, 2500.0, 6000.0, 18000.0)[b],
+                              (0.0, -2.5, 3.0, -4.0, 2.0)[b], 0.9, modes[b]) for b in range(5)])
+    values[slot(2, params.EQ_ON)] = share
+    values[slot(3, params.EQ_ON)] = share
+    x = noise(5000, seed=3)
+    for block in (1, 5, 8, 9, 64, 1000):
+        np.testing.assert_array_equal(run(x, values, block=block),
+                                      one_band_at_a_time(x, values, block))
+
+
 def sweep(stepped: bool, block: int = 256) -> np.ndarray:
     """A +12 dB bell on a 1 kHz sine, thrown between its extremes as fast as the table allows.
 
