@@ -56,7 +56,7 @@ from dsp.params import (
 )
 from dsp.smoothing import HEADER, SR, glide, write_header
 
-STEREO, MID, SIDE = 0, 1, 2
+STEREO, MID, SIDE = lanes.STEREO, lanes.MID, lanes.SIDE
 TYPE_FADE_MS = 5.0
 """Fade-out, and again fade-in, of a band whose type or channel mode changes."""
 MAX_BLOCK = 8192
@@ -74,14 +74,8 @@ ACTIVE_MODE = 18
 FADE = 19  # 0..1, the band's share while switching type or mode
 BAND_SIZE = 20
 DRY_AT = BANDS_AT + EQ_BANDS * BAND_SIZE
-# Two bands run as a pair (dsp.lanes): their lane constants and memories, the
-# memories of lanes that idle while the pair fills or drains, and the frames
-# an idle band runs on meanwhile.
-PAIR_CONSTS = DRY_AT + 2 * MAX_BLOCK
-PAIR_MEMS = PAIR_CONSTS + lanes.CONSTANTS
-PAIR_SAVED = PAIR_MEMS + lanes.MEMORIES
-PAIR_IDLE = PAIR_SAVED + 8
-SIZE = PAIR_IDLE + 2 * lanes.SKEW
+PAIR_AT = DRY_AT + 2 * MAX_BLOCK  # workspace of two bands run as a pair (dsp.lanes)
+SIZE = PAIR_AT + lanes.WORKSPACE
 
 
 def prepare(sample_rate: float) -> np.ndarray:
@@ -299,93 +293,38 @@ def _pairable(target, current, state, band):
 
 
 @kernel
-def _pair_lanes(current, state, band, first):
-    """Lane constants and memories of a steady band, for lanes ``first``, ``first + 1``."""
+def _pair_in(current, state, work, band, which):
+    """A steady band's coefficients, mode, share and memories into the pair's lanes."""
     o = BANDS_AT + band * BAND_SIZE
     mode = int(state[o + ACTIVE_MODE])
-    w = current[EQ_BASE + band * EQ_STRIDE + EQ_ON]
-    consts = state[PAIR_CONSTS:PAIR_CONSTS + lanes.CONSTANTS]
-    mems = state[PAIR_MEMS:PAIR_MEMS + lanes.MEMORIES]
+    lanes.configure(work, which, (state[o], state[o + 1], state[o + 2], state[o + 3],
+                                  state[o + 4]),
+                    mode, current[EQ_BASE + band * EQ_STRIDE + EQ_ON])
     for c in range(2):
-        lane = first + c
-        for j in range(3):
-            consts[j * lanes.LANES + lane] = state[o + COEF + j]
-        consts[lanes.NA1 * lanes.LANES + lane] = -state[o + COEF + 3]
-        consts[lanes.NA2 * lanes.LANES + lane] = -state[o + COEF + 4]
-        # mid: (L + R) / 2 in both lanes; side: (L - R) / 2, and R gets minus the change
-        flip = -1.0 if mode == SIDE and c == 1 else 1.0
-        consts[lanes.ALPHA * lanes.LANES + lane] = flip
-        consts[lanes.BETA * lanes.LANES + lane] = -flip if mode == SIDE else 1.0
-        consts[lanes.TAU * lanes.LANES + lane] = flip
-        consts[lanes.W * lanes.LANES + lane] = w
-        consts[lanes.STEREO * lanes.LANES + lane] = 1.0 if mode == STEREO else 0.0
-        consts[lanes.KEEP * lanes.LANES + lane] = 1.0 if mode == STEREO and w == 1.0 else 0.0
-        ch = c if mode == STEREO else 0  # mid/side: both lanes run channel 0's filter
-        for r in range(4):
-            mems[r * lanes.LANES + lane] = state[o + MEM + 4 * ch + r]
+        m = o + MEM + (4 * c if mode == STEREO else 0)  # mid/side: both run channel 0's
+        lanes.set_memories(work, 2 * which + c, state[m], state[m + 1], state[m + 2],
+                           state[m + 3])
 
 
 @kernel
-def _pair_back(state, band, first):
-    """The band's memories from lanes ``first``, ``first + 1`` (tiny y1, y2 snapped to 0)."""
+def _pair_out(state, work, band, which):
+    """The band's memories back from the pair's lanes (tiny y1, y2 snapped to 0)."""
     o = BANDS_AT + band * BAND_SIZE
-    channels = 2 if int(state[o + ACTIVE_MODE]) == STEREO else 1
-    for c in range(channels):
-        for r in range(4):
-            v = state[PAIR_MEMS + r * lanes.LANES + first + c]
-            state[o + MEM + 4 * c + r] = _snap(v) if r >= 2 else v
-
-
-@kernel
-def _pair_idle(state, first, restore):
-    """Keep (or, with ``restore``, put back) the memories of lanes ``first``, ``first + 1``."""
-    for r in range(4):
-        for c in range(2):
-            at = PAIR_MEMS + r * lanes.LANES + first + c
-            if restore:
-                state[at] = state[PAIR_SAVED + 2 * r + c]
-            else:
-                state[PAIR_SAVED + 2 * r + c] = state[at]
-
-
-@kernel
-def _pair_pass(a, b, frames, consts, mems, plain):
-    if plain:
-        lanes.paired_run_plain(a, b, frames, consts, mems)
-    else:
-        lanes.paired_run(a, b, frames, consts, mems)
+    for c in range(2 if int(state[o + ACTIVE_MODE]) == STEREO else 1):
+        x1, x2, y1, y2 = lanes.memories(work, 2 * which + c)
+        m = o + MEM + 4 * c
+        state[m], state[m + 1], state[m + 2], state[m + 3] = x1, x2, _snap(y1), _snap(y2)
 
 
 @kernel
 def _run_pair(x, start, stop, current, state, band):
-    """Bands ``band`` and ``band + 1`` (both steady) over ``start:stop``, as one pair.
-
-    The second band runs ``lanes.SKEW`` frames behind the first. While the
-    pair fills (the first band's first frames) the second band's lanes run on
-    idle frames, and while it drains the first band's do; their memories are
-    kept and put back, so every frame is filtered exactly once by each band.
-    """
-    _pair_lanes(current, state, band, 0)
-    _pair_lanes(current, state, band + 1, 2)
-    consts = state[PAIR_CONSTS:PAIR_CONSTS + lanes.CONSTANTS]
-    mems = state[PAIR_MEMS:PAIR_MEMS + lanes.MEMORIES]
-    idle = state[PAIR_IDLE:PAIR_IDLE + 2 * lanes.SKEW]
-    plain = True
-    for j in range(lanes.STEREO * lanes.LANES, lanes.CONSTANTS):  # stereo and keep rows
-        plain = plain and consts[j] == 1.0
-    n = stop - start
-    xf = x[start:stop].reshape(2 * n)
-    fill = min(lanes.SKEW, n)
-    _pair_idle(state, 2, False)
-    _pair_pass(xf, idle, fill, consts, mems, plain)
-    _pair_idle(state, 2, True)
-    if n > lanes.SKEW:
-        _pair_pass(xf[2 * lanes.SKEW:], xf, n - lanes.SKEW, consts, mems, plain)
-    _pair_idle(state, 0, False)
-    _pair_pass(idle, xf[2 * (n - fill):], fill, consts, mems, plain)
-    _pair_idle(state, 0, True)
-    _pair_back(state, band, 0)
-    _pair_back(state, band + 1, 2)
+    """Bands ``band`` and ``band + 1`` (both steady) over ``start:stop``, as one pair."""
+    work = state[PAIR_AT:PAIR_AT + lanes.WORKSPACE]
+    _pair_in(current, state, work, band, 0)
+    _pair_in(current, state, work, band + 1, 1)
+    lanes.run(x[start:stop].reshape(2 * (stop - start)), stop - start, work)
+    _pair_out(state, work, band, 0)
+    _pair_out(state, work, band + 1, 1)
 
 
 @kernel

@@ -34,14 +34,26 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from dsp._jit import kernel
+
 ROWS = ("b0", "b1", "b2", "na1", "na2", "alpha", "beta", "tau", "w", "stereo", "keep")
 """Rows of the lane constants (``na1 = -a1``; ``stereo`` and ``keep`` are 1.0 or 0.0)."""
-B0, B1, B2, NA1, NA2, ALPHA, BETA, TAU, W, STEREO, KEEP = range(len(ROWS))
+B0, B1, B2, NA1, NA2, ALPHA, BETA, TAU, W, STEREO_ROW, KEEP = range(len(ROWS))
 LANES = 4
 CONSTANTS = len(ROWS) * LANES
 MEMORIES = 4 * LANES  # x1, x2, y1, y2: one row of four lanes each
 SKEW = 8
 """Frames band B runs behind band A: A's output is long stored before B reads it."""
+STEREO, MID, SIDE = 0, 1, 2
+"""A band's channel mode (the EQ's ``eq.bandN.mode`` choices)."""
+# A pair's workspace (an array of WORKSPACE values): its lane constants and
+# memories, the memories of lanes that idle while the pair fills or drains,
+# and the frames an idle band runs on meanwhile.
+CONSTS_AT = 0
+MEMS_AT = CONSTS_AT + CONSTANTS
+SAVED_AT = MEMS_AT + MEMORIES
+IDLE_AT = SAVED_AT + 8
+WORKSPACE = IDLE_AT + 2 * SKEW
 
 _V4 = ir.VectorType(ir.DoubleType(), 4)
 _V2 = ir.VectorType(ir.DoubleType(), 2)
@@ -75,7 +87,7 @@ def _paired_codegen(plain: bool):
 
         k = [builder.load(row(consts, r), align=8) for r in range(len(ROWS))]
         zero = ir.Constant(_V4, [0.0] * LANES)
-        stereo = builder.fcmp_ordered("!=", k[STEREO], zero)
+        stereo = builder.fcmp_ordered("!=", k[STEREO_ROW], zero)
         keep = builder.fcmp_ordered("!=", k[KEEP], zero)
         half = ir.Constant(_V4, [0.5] * LANES)
         slots = []
@@ -131,3 +143,84 @@ def paired_run_plain(typingctx, a, b, frames, consts, mems):
     """:func:`paired_run` when both bands are stereo and fully on (``stereo``, ``keep`` all 1)."""
     sig = types.void(a, b, types.int64, consts, mems)
     return sig, _paired_codegen(plain=True)
+
+
+@kernel
+def configure(work, band, coefs, mode, share):
+    """Band ``band`` (0: A, 1: B) of the pair: biquad ``coefs``, channel ``mode``, ``share``.
+
+    ``coefs`` is ``(b0, b1, b2, a1, a2)``; the output is ``x + share (H(x) - x)``
+    (``H(x)`` itself at share 1 in stereo), as in :mod:`dsp.eq`.
+    """
+    b0, b1, b2, a1, a2 = coefs
+    for c in range(2):
+        lane = 2 * band + c
+        # mid: (L + R) / 2 in both lanes; side: (L - R) / 2, and R gets minus the change
+        flip = -1.0 if mode == SIDE and c == 1 else 1.0
+        values = (b0, b1, b2, -a1, -a2, flip, -flip if mode == SIDE else 1.0, flip, share,
+                  1.0 if mode == STEREO else 0.0,
+                  1.0 if mode == STEREO and share == 1.0 else 0.0)
+        for r in range(len(ROWS)):
+            work[CONSTS_AT + r * LANES + lane] = values[r]
+
+
+@kernel
+def set_memories(work, lane, x1, x2, y1, y2):
+    """Memories of one lane (``2 band + channel``): past inputs and outputs."""
+    work[MEMS_AT + lane] = x1
+    work[MEMS_AT + LANES + lane] = x2
+    work[MEMS_AT + 2 * LANES + lane] = y1
+    work[MEMS_AT + 3 * LANES + lane] = y2
+
+
+@kernel
+def memories(work, lane):
+    """``(x1, x2, y1, y2)`` of one lane."""
+    return (work[MEMS_AT + lane], work[MEMS_AT + LANES + lane],
+            work[MEMS_AT + 2 * LANES + lane], work[MEMS_AT + 3 * LANES + lane])
+
+
+@kernel
+def _idle(work, band, restore):
+    """Keep (or, with ``restore``, put back) the memories of one band's two lanes."""
+    for r in range(4):
+        for c in range(2):
+            at = MEMS_AT + r * LANES + 2 * band + c
+            if restore:
+                work[at] = work[SAVED_AT + 2 * r + c]
+            else:
+                work[SAVED_AT + 2 * r + c] = work[at]
+
+
+@kernel
+def _pass(a, b, frames, consts, mems, plain):
+    if plain:
+        paired_run_plain(a, b, frames, consts, mems)
+    else:
+        paired_run(a, b, frames, consts, mems)
+
+
+@kernel
+def run(xf, n, work):
+    """Both bands of a configured pair over ``n`` frames of the flat stereo ``xf``, in place.
+
+    Band B runs ``SKEW`` frames behind band A. While the pair fills (A's first
+    frames) B's lanes run on idle frames, and while it drains A's do; their
+    memories are kept and put back, so every frame is filtered exactly once
+    by each band.
+    """
+    consts = work[CONSTS_AT:CONSTS_AT + CONSTANTS]
+    mems = work[MEMS_AT:MEMS_AT + MEMORIES]
+    idle = work[IDLE_AT:IDLE_AT + 2 * SKEW]
+    plain = True
+    for j in range(STEREO_ROW * LANES, CONSTANTS):  # the stereo and keep rows
+        plain = plain and consts[j] == 1.0
+    fill = min(SKEW, n)
+    _idle(work, 1, False)
+    _pass(xf, idle, fill, consts, mems, plain)
+    _idle(work, 1, True)
+    if n > SKEW:
+        _pass(xf[2 * SKEW:], xf, n - SKEW, consts, mems, plain)
+    _idle(work, 0, False)
+    _pass(idle, xf[2 * (n - fill):], fill, consts, mems, plain)
+    _idle(work, 0, True)
