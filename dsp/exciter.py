@@ -29,8 +29,9 @@ Signal flow per channel::
 Processing runs in internal chunks of :data:`CHUNK` frames, in passes that
 vectorise: parameters, input high-pass and dry delay (base rate); the FIRs,
 four or five tap pairs per pass over contiguous views with fused
-multiply-adds; the saturator over whole phases; the output high-pass; the
-mix, over a flat view of the frames. The oversampled signals are never
+multiply-adds; the saturator over whole phases; the output high-pass (its
+two sections as one pair of recursions, :mod:`dsp.lanes`); the mix, over a
+flat view of the frames. The oversampled signals are never
 interleaved: each is kept as phases of base-rate length, and each FIR runs
 once per output phase (see :func:`_harmonics`). Every output sample is
 computed by the same expression wherever the chunk (or the caller's block)
@@ -46,6 +47,7 @@ import math
 
 import numpy as np
 
+from dsp import lanes
 from dsp._jit import kernel
 from dsp.fastmath import fma
 from dsp.params import EXCITER_AMOUNT, EXCITER_BYPASS, EXCITER_FREQ, EXCITER_MIX
@@ -182,6 +184,7 @@ _DRIVE = _slots(CHUNK)  # per-frame parameter values of the chunk
 _MIXV = _slots(CHUNK)
 _BYP = _slots(CHUNK)
 _FREQV = _slots(CHUNK)
+_PAIR = _slots(lanes.WORKSPACE)  # the output high-pass's two sections as a pair
 SIZE = _pos
 
 
@@ -584,7 +587,46 @@ def _input(x, start, n, state, fs):
 
 @kernel
 def _output_filter(state, n, fs):
-    """DC / difference-tone high-pass (4th order: two sections) of ``_OUT``, in place."""
+    """DC / difference-tone high-pass (4th order: two sections) of ``_OUT``, in place.
+
+    With the frequency steady over the chunk, the two sections run as a pair
+    (:mod:`dsp.lanes`: both recursions in one vector, the second a few frames
+    behind); otherwise sample by sample, redesigning as the frequency glides.
+    Both do the same arithmetic, so the same bits.
+    """
+    k_freq = state[_K_FREQ_POST]
+    freqs = state[_FREQV : _FREQV + n]
+    moving = 0  # counted, so the loop vectorises
+    for k in range(n):
+        moving += freqs[k] != k_freq
+    if moving == 0:
+        _output_pair(state, n)
+    else:
+        _output_gliding(state, n, fs)
+
+
+@kernel
+def _output_pair(state, n):
+    """:func:`_output_filter` at a steady frequency: the two sections as a pair."""
+    b0, a1, a2 = state[_QB0], state[_QA1], state[_QA2]
+    o = _ZOUT
+    work = state[_PAIR : _PAIR + lanes.WORKSPACE]
+    for section in range(2):
+        lanes.configure(work, section, (b0, -2.0 * b0, b0, a1, a2), lanes.STEREO, 1.0)
+    for c in range(2):  # section 2's past inputs are section 1's past outputs
+        m = o + 6 * c
+        lanes.set_memories(work, c, state[m], state[m + 1], state[m + 2], state[m + 3])
+        lanes.set_memories(work, 2 + c, state[m + 2], state[m + 3], state[m + 4], state[m + 5])
+    lanes.run(state[_OUT : _OUT + 2 * n], n, work)
+    for c in range(2):
+        m = o + 6 * c
+        state[m], state[m + 1], state[m + 2], state[m + 3] = lanes.memories(work, c)
+        _, _, state[m + 4], state[m + 5] = lanes.memories(work, 2 + c)
+
+
+@kernel
+def _output_gliding(state, n, fs):
+    """:func:`_output_filter` while the frequency glides, one sample at a time."""
     k_freq, b0, a1, a2 = state[_K_FREQ_POST], state[_QB0], state[_QA1], state[_QA2]
     o = _ZOUT
     x1l, x2l, y1l, y2l, w1l, w2l = (state[o], state[o + 1], state[o + 2], state[o + 3],
@@ -598,13 +640,15 @@ def _output_filter(state, n, fs):
         if freq != k_freq:
             k_freq = freq
             b0, a1, a2 = _hpf(freq, fs)
+        b1 = -2.0 * b0
         hl = h[2 * k]
         hr = h[2 * k + 1]
-        yl = fma(-a1, y1l, fma(-a2, y2l, b0 * ((hl + x2l) - 2.0 * x1l)))
-        yr = fma(-a1, y1r, fma(-a2, y2r, b0 * ((hr + x2r) - 2.0 * x1r)))
+        # direct form I, b1 = -2 b0, b2 = b0, as dsp.lanes computes it
+        yl = fma(-a1, y1l, fma(-a2, y2l, b0 * hl + b1 * x1l + b0 * x2l))
+        yr = fma(-a1, y1r, fma(-a2, y2r, b0 * hr + b1 * x1r + b0 * x2r))
         # second section (24 dB/octave below freq): its inputs are the first's outputs
-        wl = fma(-a1, w1l, fma(-a2, w2l, b0 * ((yl + y2l) - 2.0 * y1l)))
-        wr = fma(-a1, w1r, fma(-a2, w2r, b0 * ((yr + y2r) - 2.0 * y1r)))
+        wl = fma(-a1, w1l, fma(-a2, w2l, b0 * yl + b1 * y1l + b0 * y2l))
+        wr = fma(-a1, w1r, fma(-a2, w2r, b0 * yr + b1 * y1r + b0 * y2r))
         x2l, x1l, y2l, y1l, w2l, w1l = x1l, hl, y1l, yl, w1l, wl
         x2r, x1r, y2r, y1r, w2r, w1r = x1r, hr, y1r, yr, w1r, wr
         h[2 * k] = wl
