@@ -296,7 +296,10 @@ def _output_run(xf: np.ndarray, i0: int, i1: int, offset: int, req0: np.ndarray,
     each array pair a loop might alias costs a run-time check, and too many
     of them stop it from vectorising.
     """
+    above = 0  # frames limited to a higher ceiling than now (counted: the loop vectorises)
     for i in range(i0, i1):
+        above += cd[i + offset] > ceil[i]
+    for i in range(i0, i1 if above else i0):  # otherwise every scale is exactly 1
         c = ceil[i]
         scale = c / max(cd[i + offset], c)
         req0[i] *= scale
