@@ -69,3 +69,21 @@ def test_result_does_not_depend_on_block_size():
                                   stereo.prepare(RATE)))
     for y in outs[1:]:
         assert np.array_equal(y, outs[0])
+
+
+def test_settled_passes_give_the_bits_of_the_frame_by_frame_path():
+    # the balance glides for ~12,000 frames, then everything holds still and the
+    # stage runs in passes (the LR4 as a pair of recursions): where the switch falls
+    # depends on the block size, the samples must not
+    x = np.random.default_rng(2).standard_normal((20000, 2))
+    outs = []
+    for block in (16, 64, 1000, 8192):
+        target, current = params(stereo__width_pct=140.0, stereo__bass_mono=1.0,
+                                 stereo__bass_mono_hz=90.0)
+        target[P.STEREO_BALANCE] = -2.0
+        current[P.STEREO_BASS_MONO_HZ] = 150.0
+        outs.append(run_in_blocks(stereo.process, x, block, target, current,
+                                  stereo.prepare(RATE)))
+        assert np.array_equal(current, target)  # it did settle
+    for y in outs[1:]:
+        assert np.array_equal(y, outs[0])
