@@ -601,6 +601,67 @@ def _rebuild_deque(state: np.ndarray, s: int, rq: np.ndarray, qi: np.ndarray,
     state[s + _QSTALE] = 0.0
 
 
+@kernel(inline="always")
+def _smooth_step(hold: float, rb: np.ndarray, bb: np.ndarray, t: int, mb: int, a: float,
+                 keep: float, land: float, la: int, lb: int, r: float, sa: float,
+                 sb: float) -> tuple:
+    """One sample of a settled gain computer after the hold: release, then the two averages.
+
+    Returns ``(r, sa, sb, gain)``. The averages' sums are recomputed from
+    their rings once per turn of the ring (see :func:`_box`); that sample goes
+    through :func:`_smooth_turn` instead, so no test for it sits on the
+    recursions here.
+    """
+    r = _release(r, hold, a, keep, land)
+    rb[t & mb] = r
+    sa += r - rb[(t - la) & mb]
+    u = sa / la
+    bb[t & mb] = u
+    sb += u - bb[(t - lb) & mb]
+    return r, sa, sb, sb / lb
+
+
+@kernel(inline="always")
+def _smooth_turn(hold: float, rb: np.ndarray, bb: np.ndarray, t: int, mb: int, a: float,
+                 keep: float, land: float, la: int, lb: int, r: float) -> tuple:
+    """:func:`_smooth_step` on the sample that turns the rings: both sums summed afresh."""
+    r = _release(r, hold, a, keep, land)
+    rb[t & mb] = r
+    sa = 0.0
+    for j in range(la):
+        sa += rb[(t - j) & mb]
+    u = sa / la
+    bb[t & mb] = u
+    sb = 0.0
+    for j in range(lb):
+        sb += bb[(t - j) & mb]
+    return r, sa, sb, sb / lb
+
+
+@kernel
+def _smooth(hold: np.ndarray, req: np.ndarray, rb: np.ndarray, bb: np.ndarray, t0: int,
+            m: int, a: float, la: int, lb: int, r: float, sa: float, sb: float) -> tuple:
+    """One settled gain computer's release and averages over a chunk: ``req`` gets the gains.
+
+    The chunk is cut at the sample that turns the rings (there is at most
+    one), so the loops carry no test for it.
+    """
+    mb = rb.size - 1
+    keep = 1.0 - a
+    land = LAND / keep
+    turn = (-t0) & mb  # the index whose t is a multiple of the ring size
+    for i in range(min(turn, m)):
+        r, sa, sb, req[i] = _smooth_step(hold[i], rb, bb, t0 + i, mb, a, keep, land, la, lb,
+                                         r, sa, sb)
+    if turn < m:
+        r, sa, sb, req[turn] = _smooth_turn(hold[turn], rb, bb, t0 + turn, mb, a, keep, land,
+                                            la, lb, r)
+        for i in range(turn + 1, m):
+            r, sa, sb, req[i] = _smooth_step(hold[i], rb, bb, t0 + i, mb, a, keep, land, la,
+                                             lb, r, sa, sb)
+    return r, sa, sb
+
+
 @kernel
 def _gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np.ndarray,
            rq: np.ndarray, qi: np.ndarray, qv: np.ndarray, rb: np.ndarray, bb: np.ndarray,
@@ -631,8 +692,6 @@ def _gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np
     settled = (la == (lk + 1) // 2 and lb == lk + 1 - la and pushed == t0 - REACH - lmax + lk
                and moving == 0)
     if settled:
-        keep = 1.0 - a
-        land = LAND / keep
         # the lookahead and release hold still: the window slides one request a
         # sample and the averages keep their lengths (the same arithmetic as below,
         # with the window minima taken in passes of their own instead of the deque)
@@ -641,24 +700,7 @@ def _gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np
         _held(state, s, rq, mp, ms, lk + 2 * PLATEAU, pushed, m, hold)
         pushed += m
         state[s + _QSTALE] = 1.0
-        for i in range(m):
-            t = t0 + i
-            r = _release(r, hold[i], a, keep, land)
-            wrap = (t & mb) == 0
-            rb[t & mb] = r
-            sa += r - rb[(t - la) & mb]
-            if wrap:
-                sa = 0.0
-                for j in range(la):
-                    sa += rb[(t - j) & mb]
-            u = sa / la
-            bb[t & mb] = u
-            sb += u - bb[(t - lb) & mb]
-            if wrap:
-                sb = 0.0
-                for j in range(lb):
-                    sb += bb[(t - j) & mb]
-            req[i] = sb / lb
+        r, sa, sb = _smooth(hold, req, rb, bb, t0, m, a, la, lb, r, sa, sb)
         m = 0
     if m:  # the per-sample path: it keeps the deque, and may move the window
         if state[s + _QSTALE] == 1.0:
@@ -735,35 +777,23 @@ def _gains_settled(state: np.ndarray, req0: np.ndarray, req1: np.ndarray, rq: np
     lb = int(state[s0 + _LB])
     keep = 1.0 - a
     land = LAND / keep
-    for i in range(m):
-        t = t0 + i
-        r0 = _release(r0, hold0[i], a, keep, land)
-        r1 = _release(r1, hold1[i], a, keep, land)
-        ta = t & mb
-        rb[ta] = r0
-        rb[nb + ta] = r1
-        sa0 += r0 - rb[(t - la) & mb]
-        sa1 += r1 - rb[nb + ((t - la) & mb)]
-        if ta == 0:
-            sa0 = 0.0
-            sa1 = 0.0
-            for j in range(la):
-                sa0 += rb[(t - j) & mb]
-                sa1 += rb[nb + ((t - j) & mb)]
-        u0 = sa0 / la
-        u1 = sa1 / la
-        bb[ta] = u0
-        bb[nb + ta] = u1
-        sb0 += u0 - bb[(t - lb) & mb]
-        sb1 += u1 - bb[nb + ((t - lb) & mb)]
-        if ta == 0:
-            sb0 = 0.0
-            sb1 = 0.0
-            for j in range(lb):
-                sb0 += bb[(t - j) & mb]
-                sb1 += bb[nb + ((t - j) & mb)]
-        req0[i] = sb0 / lb
-        req1[i] = sb1 / lb
+    rb0, rb1, bb0, bb1 = rb[:nb], rb[nb:], bb[:nb], bb[nb:]
+    turn = (-t0) & mb  # the index that turns the rings (see _smooth)
+    for i in range(min(turn, m)):
+        r0, sa0, sb0, req0[i] = _smooth_step(hold0[i], rb0, bb0, t0 + i, mb, a, keep, land, la,
+                                             lb, r0, sa0, sb0)
+        r1, sa1, sb1, req1[i] = _smooth_step(hold1[i], rb1, bb1, t0 + i, mb, a, keep, land, la,
+                                             lb, r1, sa1, sb1)
+    if turn < m:
+        r0, sa0, sb0, req0[turn] = _smooth_turn(hold0[turn], rb0, bb0, t0 + turn, mb, a, keep,
+                                                land, la, lb, r0)
+        r1, sa1, sb1, req1[turn] = _smooth_turn(hold1[turn], rb1, bb1, t0 + turn, mb, a, keep,
+                                                land, la, lb, r1)
+        for i in range(turn + 1, m):
+            r0, sa0, sb0, req0[i] = _smooth_step(hold0[i], rb0, bb0, t0 + i, mb, a, keep, land,
+                                                 la, lb, r0, sa0, sb0)
+            r1, sa1, sb1, req1[i] = _smooth_step(hold1[i], rb1, bb1, t0 + i, mb, a, keep, land,
+                                                 la, lb, r1, sa1, sb1)
     state[s0 + _PUSHED] = pushed
     state[s1 + _PUSHED] = pushed
     state[s0 + _R], state[s1 + _R] = r0, r1
