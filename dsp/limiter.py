@@ -11,10 +11,13 @@ Why each part is there:
   any point they are sin(pi mu) times the same alternating 1/(j + 1/2) sum),
   so a 96-tap reach costs one sum plus 8 near taps per point: short
   interpolators read phase-flip signals near Nyquist 3 dB low, this one
-  does not. The detector runs in single precision (twice the vector lanes
-  of double): it only *estimates* peaks for the gain computer, the audio
-  itself stays double. Its rounding (measured below 2e-7 of the peak) is
-  covered by ``IP_GUARD``; a 0.05 dB meter tolerance is 3,000 times more.
+  does not. Both interpolators are symmetric about the interval's centre,
+  so points come in mirrored pairs whose larger magnitude is ``|S| + |D|``
+  (see :func:`_mirrored`): half the near multiplies. The detector runs in
+  single precision (twice the vector lanes of double): it only *estimates*
+  peaks for the gain computer, the audio itself stays double. Its rounding
+  (measured below 3e-7 of the peak, in a test) is covered by ``IP_GUARD``;
+  a 0.05 dB meter tolerance is 3,000 times more.
 - **Gain computer** (Hämäläinen, DAFx-02). The needed gain
   ``ceiling / peak`` is held by a sliding minimum (a monotonic deque while
   the lookahead moves; block minima, van Herk / Gil-Werman, while it holds
@@ -117,9 +120,34 @@ def _interpolator() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 NEAR_L, NEAR_R, FAR, SIN = _interpolator()
 _ANNEX = ANNEX2[:, ::-1].copy()  # oldest sample first
-# the detector's single-precision copies
-_NEAR_L, _NEAR_R, _FAR, _SIN, _ANNEX32 = (a.astype(np.float32)
-                                          for a in (NEAR_L, NEAR_R, FAR, SIN, _ANNEX))
+
+
+def _mirrored() -> tuple[np.ndarray, ...]:
+    """The detector's points in mirrored pairs, as half sums and half differences of taps.
+
+    Both interpolators are symmetric about the interval's centre: the sinc
+    point at ``mu`` reads the taps of ``1 - mu`` mirrored (``NEAR_L[p] ==
+    NEAR_R[6 - p]``; ``SIN[p] == SIN[6 - p]`` in single precision) and so do
+    the Annex-2 phases ``q`` and ``3 - q``. With ``u``, ``w`` the sums and
+    differences of mirrored samples, a pair's values are ``S + D`` and
+    ``S - D`` with ``S = sum (taps + mirrored taps) / 2 * u`` and ``D = sum
+    (taps - mirrored taps) / 2 * w``, and the larger magnitude of the two is
+    ``|S| + |D|``: half the multiplies of eleven points computed one by one.
+    """
+    sin32 = SIN.astype(np.float32)  # sin(pi mu) and sin(pi (1 - mu)) differ by an ulp in double
+    if not (np.array_equal(NEAR_L, NEAR_R[::-1]) and np.array_equal(sin32, sin32[::-1])
+            and np.array_equal(_ANNEX, _ANNEX[::-1, ::-1])):
+        raise RuntimeError("dsp.limiter: the detector's interpolators are not symmetric")
+    near_s = 0.5 * (NEAR_L[:3] + NEAR_R[:3])  # points 0..2 with 6..4; u_j = x[k-j] + x[k+1+j]
+    near_d = 0.5 * (NEAR_L[:3] - NEAR_R[:3])
+    annex_s = 0.5 * (_ANNEX[:2, :6] + _ANNEX[:2, :5:-1])  # phases 0, 1 with 3, 2
+    annex_d = 0.5 * (_ANNEX[:2, :6] - _ANNEX[:2, :5:-1])
+    return tuple(a.astype(np.float32) for a in (near_s, near_d, NEAR_L[3], annex_s, annex_d))
+
+
+# the detector's single-precision tables
+_FAR, _SIN = FAR.astype(np.float32), SIN.astype(np.float32)
+_NEAR_S, _NEAR_D, _NEAR_MID, _ANNEX_S, _ANNEX_D = _mirrored()
 
 # scalar slots after the shared header
 _LMAX, _DELAY, _LEAD_A, _T = HEADER, HEADER + 1, HEADER + 2, HEADER + 3
@@ -462,36 +490,42 @@ def _detect(line64: np.ndarray, line: np.ndarray, peak: np.ndarray, far: np.ndar
             a = fma32(g6, left[1 + i] + right[6 + i], a)
             b = fma32(g7, left[i] + right[7 + i], b)
             far[i] += a + b
-    for i in range(m):  # all eleven points of an interval in one pass
+    for i in range(m):  # all eleven points of an interval in one pass, in mirrored pairs
         f = far[i]
         x0, x1, x2, x3 = line[c - 5 + i], line[c - 4 + i], line[c - 3 + i], line[c - 2 + i]
         x4, x5, x6, x7 = line[c - 1 + i], line[c + i], line[c + 1 + i], line[c + 2 + i]
         x8, x9, x10, x11 = line[c + 3 + i], line[c + 4 + i], line[c + 5 + i], line[c + 6 + i]
-        pk = np.float32(0.0)
-        for p in range(7):
-            a = fma32(_NEAR_L[p, 0], x5, _SIN[p] * f)
-            b = _NEAR_R[p, 0] * x6
-            a = fma32(_NEAR_L[p, 1], x4, a)
-            b = fma32(_NEAR_R[p, 1], x7, b)
-            a = fma32(_NEAR_L[p, 2], x3, a)
-            b = fma32(_NEAR_R[p, 2], x8, b)
-            a = fma32(_NEAR_L[p, 3], x2, a)
-            b = fma32(_NEAR_R[p, 3], x9, b)
-            pk = max(pk, abs(a + b))
-        for q in range(4):  # the Annex-2 points, so the BS.1770 meter agrees
-            a = _ANNEX32[q, 0] * x0
-            b = _ANNEX32[q, 6] * x6
-            a = fma32(_ANNEX32[q, 1], x1, a)
-            b = fma32(_ANNEX32[q, 7], x7, b)
-            a = fma32(_ANNEX32[q, 2], x2, a)
-            b = fma32(_ANNEX32[q, 8], x8, b)
-            a = fma32(_ANNEX32[q, 3], x3, a)
-            b = fma32(_ANNEX32[q, 9], x9, b)
-            a = fma32(_ANNEX32[q, 4], x4, a)
-            b = fma32(_ANNEX32[q, 10], x10, b)
-            a = fma32(_ANNEX32[q, 5], x5, a)
-            b = fma32(_ANNEX32[q, 11], x11, b)
-            pk = max(pk, abs(a + b))
+        u0, u1, u2, u3, u4, u5 = x5 + x6, x4 + x7, x3 + x8, x2 + x9, x1 + x10, x0 + x11
+        w0, w1, w2, w3, w4, w5 = x5 - x6, x4 - x7, x3 - x8, x2 - x9, x1 - x10, x0 - x11
+        # the centre point (mu = 1/2) is its own mirror
+        a = fma32(_NEAR_MID[0], u0, _SIN[3] * f)
+        a = fma32(_NEAR_MID[1], u1, a)
+        a = fma32(_NEAR_MID[2], u2, a)
+        pk = abs(fma32(_NEAR_MID[3], u3, a))
+        for p in range(3):  # sinc points p and 6 - p
+            a = fma32(_NEAR_S[p, 0], u0, _SIN[p] * f)
+            b = _NEAR_D[p, 0] * w0
+            a = fma32(_NEAR_S[p, 1], u1, a)
+            b = fma32(_NEAR_D[p, 1], w1, b)
+            a = fma32(_NEAR_S[p, 2], u2, a)
+            b = fma32(_NEAR_D[p, 2], w2, b)
+            a = fma32(_NEAR_S[p, 3], u3, a)
+            b = fma32(_NEAR_D[p, 3], w3, b)
+            pk = max(pk, abs(a) + abs(b))
+        for q in range(2):  # the Annex-2 phases q and 3 - q, so the BS.1770 meter agrees
+            a = _ANNEX_S[q, 0] * u5
+            b = _ANNEX_D[q, 0] * w5
+            a = fma32(_ANNEX_S[q, 1], u4, a)
+            b = fma32(_ANNEX_D[q, 1], w4, b)
+            a = fma32(_ANNEX_S[q, 2], u3, a)
+            b = fma32(_ANNEX_D[q, 2], w3, b)
+            a = fma32(_ANNEX_S[q, 3], u2, a)
+            b = fma32(_ANNEX_D[q, 3], w2, b)
+            a = fma32(_ANNEX_S[q, 4], u1, a)
+            b = fma32(_ANNEX_D[q, 4], w1, b)
+            a = fma32(_ANNEX_S[q, 5], u0, a)
+            b = fma32(_ANNEX_D[q, 5], w0, b)
+            pk = max(pk, abs(a) + abs(b))
         peak[i] = pk
 
 
