@@ -561,18 +561,42 @@ def _minima(rq: np.ndarray, mp: np.ndarray, ms: np.ndarray, mr: int, width: int,
         end = min(r1, r + width - pos)  # the rest of this block, within the range
         if pos == 0:
             p = rq[r & mr]
-        for j in range(r, end):
-            p = min(p, rq[j & mr])
-            mp[j & mr] = p
+        p = _running_min(rq, mp, mr, r, end - r, 1, p)
         pos += end - r
         if pos == width:  # block complete: the minima to its end, backward
             pos = 0
-            v = rq[(end - 1) & mr]
-            for j in range(end - 1, end - 1 - width, -1):
-                v = min(v, rq[j & mr])
-                ms[j & mr] = v
+            _running_min(rq, ms, mr, end - 1, width, -1, rq[(end - 1) & mr])
         r = end
     return pos, p
+
+
+@kernel(inline="always")
+def _running_min(src: np.ndarray, dst: np.ndarray, mask: int, start: int, count: int,
+                 step: int, low: float) -> float:
+    """``dst[j]``: the smallest of ``low`` and ``src`` from slot ``start`` to ``j`` (ring slots).
+
+    ``count`` slots from ``start`` by ``step`` (+1 or -1). Four slots a turn,
+    their own running minima taken off the recursion, so it waits one
+    minimum per four slots instead of one per slot; a minimum is exact in
+    any order, so the values are the same. Returns the last minimum.
+    """
+    j = start
+    for _ in range(count // 4):
+        a = src[j & mask]
+        ab = min(a, src[(j + step) & mask])
+        abc = min(ab, src[(j + 2 * step) & mask])
+        abcd = min(abc, src[(j + 3 * step) & mask])
+        dst[j & mask] = min(low, a)
+        dst[(j + step) & mask] = min(low, ab)
+        dst[(j + 2 * step) & mask] = min(low, abc)
+        low = min(low, abcd)
+        dst[(j + 3 * step) & mask] = low
+        j += 4 * step
+    for _ in range(count % 4):
+        low = min(low, src[j & mask])
+        dst[j & mask] = low
+        j += step
+    return low
 
 
 @kernel
