@@ -182,7 +182,13 @@ def memories(work, lane):
 
 @kernel
 def _idle(work, band, restore):
-    """Keep (or, with ``restore``, put back) the memories of one band's two lanes."""
+    """Keep (or, with ``restore``, put back) the memories of one band's two lanes.
+
+    Before an idle pass the idle frames are also cleared: the idle band
+    filters them in place, and left alone they would go round its filter
+    call after call (growing toward inf under a boost, decaying into
+    denormals, which are slow, under a cut).
+    """
     for r in range(4):
         for c in range(2):
             at = MEMS_AT + r * LANES + 2 * band + c
@@ -190,6 +196,9 @@ def _idle(work, band, restore):
                 work[at] = work[SAVED_AT + 2 * r + c]
             else:
                 work[SAVED_AT + 2 * r + c] = work[at]
+    if not restore:
+        for j in range(IDLE_AT, IDLE_AT + 2 * SKEW):
+            work[j] = 0.0
 
 
 @kernel
