@@ -1,13 +1,14 @@
-"""Two EQ bands in one vector: their recursions side by side, a few frames apart.
+"""Two biquads in series in one vector: their recursions side by side, a few frames apart.
 
 A biquad's recursion waits one fused multiply-add per sample (about 4 CPU
 cycles), and a stereo band is only two such chains, so a band runs at that
 latency however wide the vector unit is, and five bands in a row cost five
-times it. Two bands are independent if the second runs ``SKEW`` frames
+times it. Two bands in series are independent if the second runs ``SKEW`` frames
 behind the first (it reads what the first wrote that many frames ago, in
 the same buffer): their four chains (band A left and right, band B left and
 right) fit one 4-lane vector, and one step of the vector costs about what
-one band's step did.
+one band's step did. Used by the EQ (neighbouring steady bands), the
+exciter's output high-pass and the stereo stage's LR4 (two sections each).
 
 Each lane computes exactly what the EQ's scalar code computes for that
 channel of that band, operation for operation, so a pair gives the same
@@ -203,6 +204,7 @@ def _idle(work, band, restore):
 
 @kernel
 def _pass(a, b, frames, consts, mems, plain):
+    """One run of the pair's vector loop, the plain one when it can."""
     if plain:
         paired_run_plain(a, b, frames, consts, mems)
     else:
