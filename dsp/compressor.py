@@ -152,9 +152,11 @@ def _gain(y, mk):
 def _hold(x, y1, ar):
     """The detector's release stage: ``max(x, ar y1 + (1 - ar) x)``, written as a choice.
 
-    ``ar y1 + (1 - ar) x >= x`` exactly when ``y1 >= x``, so the comparison
-    and the fused multiply-add run side by side: the recursion through ``y1``
-    waits one instruction and a blend instead of two instructions.
+    ``ar y1 + (1 - ar) x >= x`` exactly when ``y1 >= x`` (in exact arithmetic;
+    rounding can leave the chosen value an ulp below ``x``, which the max
+    would have lifted), so the comparison and the fused multiply-add run side
+    by side: the recursion through ``y1`` waits one instruction and a blend
+    instead of two instructions.
     """
     return x if y1 < x else fma(ar, y1, (1.0 - ar) * x)
 

@@ -79,7 +79,8 @@ def _sections(side: float, c: tuple, z: tuple) -> tuple:
 
     Two sections in direct form I, each recursion two fused multiply-adds,
     the arithmetic :mod:`dsp.lanes` does; the second section's past inputs
-    are the first's past outputs.
+    are the first's past outputs. It runs even with bass mono off, so
+    switching it in starts from a warm filter.
     """
     b0, b1, b2, a1, a2 = c
     x1, x2, y1, y2, w1, w2 = z
