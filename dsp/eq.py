@@ -25,12 +25,14 @@ not resting flat) run as a pair instead (:mod:`dsp.lanes`): the second a few
 frames behind the first, both recursions in one vector, with the same
 arithmetic lane by lane, so the same bits; a band waits on its recursion, not
 on arithmetic, so a pair costs little more than one band (EQ stage at
-1024-frame blocks, five bands: 11.5 -> 7.4 ns a frame). Filters are direct form I in float64. Its
-memories are the band's own past inputs and outputs, valid whatever the
-coefficients, so per-sample coefficient changes leave no stale internal state:
-in a full-speed sweep of a bell (tests/test_eq.py) the energy above 16 kHz it
-adds is about 18 dB lower than with transposed direct form II, for the same
-multiply count. The stage has no latency and no meter taps.
+1024-frame blocks, five bands: 11.5 -> 7.4 ns a frame).
+
+Filters are direct form I in float64. Their memories are the band's own
+past inputs and outputs, valid whatever the coefficients, so per-sample
+coefficient changes leave no stale internal state: in a full-speed sweep of a
+bell (tests/test_eq.py) the energy above 16 kHz it adds is about 18 dB lower
+than with transposed direct form II, for the same multiply count. The stage
+has no latency and no meter taps.
 """
 
 from __future__ import annotations
