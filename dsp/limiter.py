@@ -685,14 +685,10 @@ def _smooth_turn(hold: float, rb: np.ndarray, bb: np.ndarray, t: int, mb: int, a
     """:func:`_smooth_step` on the sample that turns the rings: both sums summed afresh."""
     r = _release(r, hold, a, keep, land)
     rb[t & mb] = r
-    sa = 0.0
-    for j in range(la):
-        sa += rb[(t - j) & mb]
+    sa = _ring_sum(rb, mb, t, la)
     u = sa / la
     bb[t & mb] = u
-    sb = 0.0
-    for j in range(lb):
-        sb += bb[(t - j) & mb]
+    sb = _ring_sum(bb, mb, t, lb)
     return r, sa, sb, sb / lb
 
 
@@ -877,10 +873,17 @@ def _box(ring: np.ndarray, mask: int, t: int, value: float, total: float, length
         total -= ring[(t - length + 1) & mask]
         length -= 1
     if (t & mask) == 0:
-        total = 0.0
-        for j in range(length):
-            total += ring[(t - j) & mask]
+        total = _ring_sum(ring, mask, t, length)
     return total, length
+
+
+@kernel(inline="always")
+def _ring_sum(ring: np.ndarray, mask: int, t: int, length: int) -> float:
+    """The moving sum summed afresh: ``ring`` slots ``t - length + 1 .. t``, newest first."""
+    total = 0.0
+    for j in range(length):
+        total += ring[(t - j) & mask]
+    return total
 
 
 @kernel
