@@ -24,8 +24,8 @@ from typing import Any
 
 from console import config as configuration
 from console.config import Config
-from console.engine import Engine
-from console.server import ControlServer
+from console.control.server import ControlServer
+from console.engine.stream import Engine
 from console.surfaces import SurfaceManager
 from dsp.errors import MasterdeckError
 

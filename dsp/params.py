@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
-
-import numpy as np
+from typing import TYPE_CHECKING, Literal
 
 from dsp.errors import ParameterError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Kind = Literal["continuous", "switch", "choice"]
 Taper = Literal["linear", "log"]
@@ -237,6 +238,8 @@ def get(param_id: str) -> Param:
 
 def defaults() -> np.ndarray:
     """A fresh ``float64`` array of every parameter at its default."""
+    import numpy as np  # here, so that reading the table needs no numpy (thin clients)
+
     return np.array([p.default for p in PARAMS], dtype=np.float64)
 
 
@@ -252,7 +255,8 @@ def _smoothing(p: Param) -> int:
     return SMOOTH_LOG if p.taper == "log" else SMOOTH_LINEAR
 
 
-SMOOTHING: np.ndarray = np.array([_smoothing(p) for p in PARAMS], dtype=np.int64)
+SMOOTHING_MODES: tuple[int, ...] = tuple(_smoothing(p) for p in PARAMS)
+"""Each parameter's smoothing mode; :mod:`dsp.smoothing` holds it as the kernels' array."""
 
 # Index constants for the kernels (numba freezes module globals at compile time).
 INPUT_TRIM = index("input.trim_db")

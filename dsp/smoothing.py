@@ -35,7 +35,10 @@ import math
 import numpy as np
 
 from dsp._jit import kernel
-from dsp.params import SMOOTH_LINEAR, SMOOTH_LOG, SMOOTH_RAMP, SMOOTHING
+from dsp.params import SMOOTH_LINEAR, SMOOTH_LOG, SMOOTH_RAMP, SMOOTHING_MODES
+
+SMOOTHING = np.array(SMOOTHING_MODES, dtype=np.int64)
+"""Each parameter's smoothing mode, as the array the kernels read (frozen at compile time)."""
 
 SMOOTH_TIME_MS = 12.0
 """Time constant of the one-pole glide for continuous parameters."""

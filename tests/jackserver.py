@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import sounddevice  # noqa: F401  (loaded first, so the server context manages PortAudio)
 
-from console.jackd import DummyJackServer, dummy_jack
+from console.devtools.jackd import DummyJackServer, dummy_jack
 
 
 @contextmanager

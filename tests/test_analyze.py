@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from console.commands.analyze import KEYS
+from console.offline.analyze import KEYS
 from dsp.meter import measure
 from tests import ebu_signals as ebu
 

@@ -27,9 +27,9 @@ import pytest
 import soundfile as sf
 from scipy.signal import fftconvolve
 
-from console.engine import Engine
+from console.engine.stream import Engine
+from console.offline.session_render import render_song
 from console.session.controller import SessionController
-from console.session.render import render_song
 from console.surfaces import mcu
 from tests.jackrecorder import Recorder
 from tests.test_surfaces_support import Player, connected, make_manager, until

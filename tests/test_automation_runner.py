@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from console import callback as cb
 from console.automation.lanes import Lane, SongAutomation, value_at
 from console.automation.runner import AutomationRunner
-from console.engine import Engine
+from console.engine import callback as cb
+from console.engine.stream import Engine
 from dsp import automation as K
 from dsp import params as P
 

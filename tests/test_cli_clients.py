@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from console.engine import Engine
-from console.server import ControlServer
+from console.control.server import ControlServer
+from console.engine.stream import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "cli-token"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from console.client import Client
+from console.control.client import Client
 
 
 def _tone(path, seconds=5.0, rate=48000):

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from console.client import Client
 from console.config import Config
+from console.control.client import Client
 from console.daemon import Daemon
 from tests.test_surfaces_support import Player
 

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import soundfile as sf
 
-from console.demo_album import SONGS, make_album
+from console.devtools.demo_album import SONGS, make_album
 from dsp.meter import measure
 
 

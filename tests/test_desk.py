@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from console.desk import ActionError, Desk
+from console.control.desk import ActionError, Desk
 from dsp import params as P
 from dsp.errors import ParameterError
 

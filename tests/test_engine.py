@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from console.engine import Engine
+from console.engine.stream import Engine
 from tests.helpers import db, rms
 from tests.jackrecorder import Recorder, clicks
 

@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pytest
 
-from console.engine import Engine
+from console.engine.stream import Engine
 from tests.helpers import db, rms
 from tests.jackrecorder import Recorder
 from tests.test_engine import RATE, _tone

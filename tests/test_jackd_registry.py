@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from console.jackd import _ENTRY, _HEADER, _SLOTS, reclaimable_names
+from console.devtools.jackd import _ENTRY, _HEADER, _SLOTS, reclaimable_names
 
 
 def _entry(pid: int, name: str) -> bytes:

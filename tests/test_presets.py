@@ -2,7 +2,7 @@
 
 import pytest
 
-from console.presets import load_preset, parse_assignment
+from console.offline.presets import load_preset, parse_assignment
 from dsp.errors import ParameterError
 
 

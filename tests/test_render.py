@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from console.render import render
+from console.offline.render import render
 
 
 def _masterdeck(*args, check=False):

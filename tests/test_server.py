@@ -20,10 +20,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from console.client import AsyncClient, Client, NoDaemonError
-from console.engine import Engine
-from console.protocol import PROTOCOL, ProtocolError
-from console.server import ControlServer, Limits, ServerError
+from console.control.async_client import AsyncClient
+from console.control.client import Client, NoDaemonError
+from console.control.server import ControlServer, Limits, ServerError
+from console.control.wire import PROTOCOL, ProtocolError
+from console.engine.stream import Engine
 
 TOKEN = "correct horse battery staple"
 LIMITS = Limits(stall_timeout_s=1.0, auth_timeout_s=1.0, close_grace_s=5.0)

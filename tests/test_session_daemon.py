@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from console.client import Client
+from console.control.client import Client
 from console.session.store import SessionStore
 from tests.test_daemon import _wait_for
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from console.client import Client
-from console.engine import Engine
-from console.protocol import ProtocolError
-from console.server import ControlServer
+from console.control.client import Client
+from console.control.server import ControlServer
+from console.control.wire import ProtocolError
+from console.engine.stream import Engine
 from console.session.controller import SessionController
 from console.session.store import SessionStore
 from tests.helpers import db, rms

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from console.offline.session_render import render_song
 from console.session.model import Session
-from console.session.render import render_song
 from console.session.store import SessionStore
 from tests.helpers import db, rms
 

@@ -14,8 +14,8 @@ import pytest
 import rtmidi
 
 from console.cli import main as cli_main
-from console.desk import Desk
-from console.jackd import DummyJackServer
+from console.control.desk import Desk
+from console.devtools.jackd import DummyJackServer
 from console.surfaces import VirtualPort, load_profile
 from console.surfaces.config import SHIPPED_DIR
 from console.surfaces.surface import ECHO_WINDOW_S

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from console.desk import Desk
+from console.control.desk import Desk
 from console.surfaces import mcu
 from tests.test_surfaces_support import (
     WAIT_S,

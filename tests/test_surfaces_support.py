@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import rtmidi
 
-from console.desk import ACTIONS, Desk
+from console.control.desk import ACTIONS, Desk
 from console.surfaces import SurfaceConfig, SurfaceManager
 from console.surfaces.config import SHIPPED_DIR
 

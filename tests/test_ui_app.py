@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from console.client import Client
-from console.server import ControlServer
+from console.control.client import Client
+from console.control.server import ControlServer
 from console.ui.screens.album import AlbumScreen
 from console.ui.screens.help import HelpScreen
 from console.ui.screens.meters import MetersScreen

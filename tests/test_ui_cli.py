@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from console.client import Client
+from console.control.client import Client
 from tests.test_ui_support import start_deck
 
 ROOT = Path(__file__).resolve().parent.parent

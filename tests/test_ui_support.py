@@ -20,8 +20,8 @@ import pytest
 import soundfile as sf
 from textual import events
 
-from console.client import Client
 from console.config import Config
+from console.control.client import Client
 from console.daemon import Daemon
 from console.ui.app import MasterdeckApp, build_app
 from dsp import params as P

@@ -39,12 +39,12 @@ from console.automation.lanes import (
 from console.automation.modes import IDLE, LaneState, step
 from console.automation.thin import FACTOR, thin
 from console.automation.touch import TouchTracker
-from console.callback import C_PLAY, R_ENDED, R_PLAYING
+from console.engine.callback import C_PLAY, R_ENDED, R_PLAYING
 from dsp import automation as K
 from dsp import params as P
 
 if TYPE_CHECKING:
-    from console.engine import Engine
+    from console.engine.stream import Engine
 
 log = logging.getLogger(__name__)
 

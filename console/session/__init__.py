@@ -11,5 +11,5 @@ The modules: :mod:`~console.session.model` (the data), :mod:`~console.session.to
 (the folder: atomic saves, backups, recovery), :mod:`~console.session.journal`
 (the append-only change log), :mod:`~console.session.undo`,
 :mod:`~console.session.controller` (a session driving a running engine) and
-:mod:`~console.session.render` (the offline render of a session's songs).
+:mod:`~console.offline.session_render` (the offline render of a session's songs).
 """

@@ -33,8 +33,8 @@ from console.session.undo import UndoHistory
 from dsp import params as P
 
 if TYPE_CHECKING:
-    from console.audio_source import Track
-    from console.engine import Engine
+    from console.engine.stream import Engine
+    from console.engine.tracks import Track
 
 log = logging.getLogger(__name__)
 QUIET_SOURCES = ("automation", "session")

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import threading
 
     from console.automation.runner import AutomationRunner
-    from console.desk import Desk
+    from console.control.desk import Desk
     from console.session.model import Session, Song
     from console.session.undo import UndoHistory
 

@@ -18,7 +18,7 @@ from console.automation.lanes import Lane, SongAutomation, check_points
 from console.automation.modes import MODES
 from console.automation.thin import FACTOR
 from console.automation.touch import TOUCH_TIMEOUT_S
-from console.desk import SNAPSHOT_SLOTS
+from console.control.desk import SNAPSHOT_SLOTS
 from console.session.errors import SessionError
 from dsp import params as P
 from dsp.errors import ParameterError

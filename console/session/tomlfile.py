@@ -15,21 +15,17 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from console.session.errors import NewerSessionError, SessionError, SessionFileError
 from console.session.model import Marker, Reference, Session, Song
+from console.version import version
 from dsp import params as P
 from dsp.errors import ParameterError
 
 FORMAT = 1
 """The session format this code writes; it reads this one and older."""
-try:
-    VERSION = metadata.version("masterdeck")
-except metadata.PackageNotFoundError:  # running from a plain checkout
-    VERSION = "unknown"
 AUTOMATION_DIR = "automation"
 
 _TOP = {"format", "generation", "written_by", "title", "sample_rate", "current", "reference",
@@ -63,7 +59,7 @@ def dump(session: Session) -> str:
         "# its line and the last good save (backups/) is used until it is fixed.",
         f"format = {FORMAT}",
         f"generation = {session.generation}",
-        f"written_by = {_s('masterdeck ' + VERSION)}",
+        f"written_by = {_s('masterdeck ' + version())}",
         f"title = {_s(session.title)}",
         f"sample_rate = {session.sample_rate}",
     ]
@@ -110,7 +106,7 @@ def parse(text: str, path: str | Path) -> tuple[Session, dict[str, str]]:
     if fmt > FORMAT:
         raise NewerSessionError(
             f"{path}: written by a newer masterdeck ({data.get('written_by', 'unknown')}, "
-            f"session format {fmt}); this one ({VERSION}) reads format {FORMAT} and older. "
+            f"session format {fmt}); this one ({version()}) reads format {FORMAT} and older. "
             "Upgrade masterdeck to open it; the file was not changed.")
     reader = _Reader(path, lines)
     return reader.session(data), reader.automation_files

@@ -10,13 +10,18 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from dsp.errors import MappingError
 
-SHIPPED_DIR = Path(__file__).resolve().parents[2] / "mappings"
-"""The profiles that come with masterdeck (one TOML file per device model)."""
+SHIPPED_DIR = Path(str(resources.files("mappings")))
+"""The profiles that come with masterdeck (one TOML file per device model).
+
+They ship in the wheel as the data package ``mappings``, so they are found
+wherever masterdeck is installed, not only beside a checkout.
+"""
 
 
 def user_dir() -> Path:

@@ -20,7 +20,7 @@ from typing import Any
 
 import tomlkit
 
-from console.desk import ACTIONS
+from console.control.desk import ACTIONS
 from console.surfaces.bindings import Bound
 from console.surfaces.config import user_dir
 from console.surfaces.decode import Event

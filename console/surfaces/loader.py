@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from console.desk import ACTIONS
+from console.control.desk import ACTIONS
 from console.surfaces import profile as pf
 from console.surfaces.transforms import ENCODINGS
 from dsp import params as P

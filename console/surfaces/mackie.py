@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from console.desk import Desk
+from console.control.desk import Desk
 from console.surfaces import mcu
 from console.surfaces.bindings import Bound
 from console.surfaces.profile import Bank, Binding, Control, Feedback, Profile, Strip

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from console.desk import Desk
+from console.control.desk import Desk
 from console.surfaces import learn as ln
 from console.surfaces.config import SurfaceConfig, user_dir
 from console.surfaces.decode import Event

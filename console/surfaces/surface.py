@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
-from console.desk import Desk
+from console.control.desk import Desk
 from console.surfaces.bindings import (
     BindingTable,
     Bound,

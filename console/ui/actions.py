@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 
-from console.client import ConnectionLostError
-from console.protocol import ProtocolError
+from console.control.client import ConnectionLostError
+from console.control.wire import ProtocolError
 from console.ui.link import NotConnectedError
 from console.ui.model import nudge_value
 from console.ui.screens.help import HelpScreen

@@ -14,6 +14,8 @@ process's CPU seconds per wall second (``masterdeck ui --measure``).
 from __future__ import annotations
 
 import time
+from importlib import resources
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.binding import BindingType
@@ -38,6 +40,8 @@ from console.ui.screens.help import HelpScreen
 from console.ui.screens.meters import MetersScreen
 from console.ui.screens.surfaces import SurfacesScreen
 
+STYLESHEET = Path(str(resources.files("console.ui") / "masterdeck.tcss"))
+"""The layout, shipped in the wheel beside this module (package data)."""
 TICK_S = 0.5
 """Time-based changes (a touch fading, the offline counter) are redrawn this often."""
 SURFACES_POLL_S = {"surfaces": 3.0, "other": 15.0}
@@ -47,7 +51,7 @@ SURFACES_POLL_S = {"surfaces": 3.0, "other": 15.0}
 class MasterdeckApp(ConsoleActions):
     """The console UI: meters, chain, album, automation, surfaces; a daemon client."""
 
-    CSS_PATH = "masterdeck.tcss"
+    CSS_PATH = STYLESHEET
     TITLE = "masterdeck"
     MODES: ClassVar[dict[str, Any]] = {"meters": MetersScreen, "album": AlbumScreen,
                                        "automation": AutomationScreen,

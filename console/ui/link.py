@@ -1,7 +1,7 @@
 """The UI's link to the daemon: connect, subscribe, relay events, reconnect.
 
 Runs as one async worker on the app's loop, around the protocol's
-:class:`console.client.AsyncClient` (no second client is written here). Why
+:class:`console.control.client.AsyncClient` (no second client is written here). Why
 it is shaped this way:
 
 - it never gives up: when the daemon is not there, refuses the token, or
@@ -26,8 +26,9 @@ from typing import Any
 
 from textual.message import Message
 
-from console.client import AsyncClient, ConnectionLostError
-from console.protocol import ProtocolError
+from console.control.async_client import AsyncClient
+from console.control.client import ConnectionLostError
+from console.control.wire import ProtocolError
 from console.ui.messages import (
     Connected,
     Disconnected,
@@ -58,7 +59,7 @@ class Link:
     post : callable
         Where messages go (the app's ``post_message``).
     socket_path, connect, token :
-        Where the daemon is, as :class:`console.client.AsyncClient` takes them.
+        Where the daemon is, as :class:`console.control.client.AsyncClient` takes them.
     retry_s, retry_max_s : float
         First and longest wait between attempts to reconnect.
     """

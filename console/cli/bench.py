@@ -1,0 +1,79 @@
+"""``masterdeck bench``: measure the chain and the meters, in times real time.
+
+Figures are medians of several passes in this process, with reference
+implementations (pedalboard for the chain, libebur128 and pyloudnorm for the
+meters) run on the same audio in the same process, so the ratios hold even on
+a noisy machine. Install the references with ``pip install masterdeck[bench]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``bench`` subcommand."""
+    parser = subparsers.add_parser("bench", help="measure DSP speed against references",
+                                   description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=("chain", "meters", "startup", "soak", "session"),
+                        help="run one benchmark (soak runs only when named)")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="length of test audio (chain: 20, meters: 300)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed passes per figure")
+    parser.add_argument("--block", type=int, default=64, help="soak: frames per callback")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmarks and print their figures."""
+    results: dict[str, object] = {}
+    if args.only in (None, "chain"):
+        from console.devtools.benchmarks.chain import run_chain_bench
+
+        results["chain"] = run_chain_bench(args.seconds or 20.0, args.repeats)
+        if not args.json:
+            _print_chain(results["chain"])
+    if args.only in (None, "meters"):
+        from console.devtools.benchmarks.meters import run_meter_bench
+
+        results["meters"] = run_meter_bench(args.seconds or 300.0)
+        if not args.json:
+            print(json.dumps(results["meters"], indent=1))
+    if args.only in (None, "startup"):
+        from console.devtools.benchmarks.startup import run_startup_bench
+
+        results["startup"] = run_startup_bench()
+        if not args.json:
+            print("start-up (spawn to control socket answering):")
+            print(json.dumps(results["startup"], indent=1))
+    if args.only in (None, "session"):
+        from console.devtools.benchmarks.session import run_session_bench
+
+        results["session"] = run_session_bench()
+        if not args.json:
+            print("sessions and automation:")
+            print(json.dumps(results["session"], indent=1))
+    if args.only == "soak":
+        from console.devtools.benchmarks.soak import run_soak
+
+        results["soak"] = run_soak(args.seconds or 600.0, block=args.block)
+        if not args.json:
+            print(json.dumps(results["soak"], indent=1))
+    if args.json:
+        print(json.dumps(results))
+    return 0
+
+
+def _print_chain(figures: dict) -> None:
+    print(f"chain benchmark: {figures['seconds_of_audio']:g} s of stereo "
+          f"{figures['sample_rate']} Hz, median of {figures['repeats']} passes "
+          f"(latency {figures['latency_samples']} samples)")
+    blocks = figures["blocks"]
+    keys = list(next(iter(blocks.values())).keys())
+    print(f"{'x real time':<24}" + "".join(f"{b + ' fr':>12}" for b in blocks))
+    for key in keys:
+        label = key.replace("_x_realtime", "")
+        print(f"{label:<24}" + "".join(f"{blocks[b][key]:>12}" for b in blocks))

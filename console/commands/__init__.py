@@ -1,1 +1,0 @@
-"""Subcommands of the ``masterdeck`` command line, one module each."""

@@ -1,0 +1,1 @@
+"""Development tools: a dummy JACK server, the demo album, the benchmarks."""

@@ -1,0 +1,337 @@
+"""The audio callback: a numba ``@cfunc`` that PortAudio calls, with no Python in it.
+
+PortAudio hands the callback one ``void* userdata``: the address of the
+engine's *table*, an int64 array of (address, length) rows, one per
+preallocated array (parameters, stage states, meters, the songs). Inside,
+:func:`numba.carray` views each row as an array, so the callback touches only
+memory the engine allocated before the stream started. It never allocates,
+locks, raises, logs or touches a file.
+
+Control-side requests arrive in ``ctl`` (written only by the engine's Python
+side); the callback's own state and status go to ``rt`` (written only by the
+callback). A song or reference is swapped by writing its spare slot in the
+table and then flipping ``ctl[C_SONG_SLOT]``; the callback acknowledges the
+slot it plays in ``rt[R_SONG_SLOT]``, and the engine frees the old buffer
+only after that.
+
+Per block, the callback:
+
+1. sets FTZ/DAZ and counts under/overflows from PortAudio's status flags;
+2. fills the work buffer from the song (with transport fades, locate, loop)
+   or from the live input, and the reference buffer from the reference;
+3. keeps a copy of the unprocessed signal, runs the mastering chain on the
+   work buffer with automation played from the lanes at each sample's song
+   position (:mod:`dsp.automation`; the lanes are double-buffered like the
+   songs: ``ctl[C_AUTO_SLOT]`` flipped, ``rt[R_AUTO_SLOT]`` acknowledged),
+   and delays the copy by the chain's latency so bypass is time-aligned
+   with the master;
+4. meters the master (loudness, true peak) and the unprocessed signal
+   (loudness, for matching);
+5. crossfades (10 ms) between master, bypass and reference with their
+   loudness-matching gains, clips, and writes float32 to the device.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import carray, cfunc, types
+
+from console.engine.rtintrinsics import as_voidptr, flush_denormals, monotonic_ns
+from dsp import automation, loudness, truepeak
+from dsp._jit import kernel as _dsp_kernel
+
+# The callback builds arrays from raw PortAudio pointers (carray), which needs
+# numba's reference counting; the DSP kernels it calls run without it.
+kernel = _dsp_kernel(_nrt=True)
+
+# table rows: (address, length); 2-D arrays are (length, 2)
+(T_CTL, T_RT, T_TARGET, T_CURRENT, T_IO, T_EQ, T_COMP, T_EXCITER, T_STEREO, T_LIMITER,
+ T_TAPS, T_WORK, T_DRY, T_REFBUF, T_DELAY, T_METER_OUT, T_PEAK_OUT, T_METER_DRY,
+ T_TIMES, T_SONG0, T_SONG1, T_REF0, T_REF1, T_EFF, T_AUTO_CTL, T_AUTO_ST, T_POSBUF,
+ T_LANES0, T_LANES1) = range(29)
+TABLE_ROWS = 29
+
+# ctl: written by the engine (control side) only
+(C_PLAY, C_LOOP, C_LOOP_START, C_LOOP_END, C_LOCATE_SEQ, C_LOCATE_TO, C_SOURCE,
+ C_REF_FOLLOW, C_GAIN_MASTER, C_GAIN_DRY, C_GAIN_REF, C_SONG_SLOT, C_REF_SLOT, C_LIVE,
+ C_METER_RESET_SEQ, C_AUTO_SLOT) = range(16)
+CTL_SIZE = 16
+SOURCE_MASTER, SOURCE_BYPASS, SOURCE_REFERENCE = 0, 1, 2
+
+# rt: written by the callback only
+(R_POSITION, R_REF_POSITION, R_FADE, R_PLAYING, R_ENDED, R_LOCATE_DONE, R_CALLBACKS,
+ R_XRUNS, R_FRAMES, R_W_MASTER, R_W_DRY, R_W_REF, R_G_MASTER, R_G_DRY, R_G_REF,
+ R_DELAY_POS, R_SONG_SLOT, R_REF_SLOT, R_STEP, R_POLE, R_LAST_FRAMES, R_METER_RESET_DONE,
+ R_TIME_INDEX, R_OUT_PEAK, R_AUTO_SLOT) = range(25)
+RT_SIZE = 25
+
+TIME_RING = 4096
+"""Callback durations kept (ns), for the load percentiles."""
+_STATUS_XRUN = 0x1 | 0x2 | 0x4 | 0x8  # input under/overflow, output under/overflow
+
+
+@kernel
+def _play_song(work, n, song, ctl, rt, posbuf):
+    """Fill ``work[:n]`` from the song with the transport's fades, locate and loop.
+
+    ``posbuf[i]`` gets the song position of each sample (automation reads it).
+    """
+    frames = song.shape[0]
+    pos = rt[R_POSITION]
+    fade = rt[R_FADE]
+    step = rt[R_STEP]
+    ended = rt[R_ENDED] > 0.5
+    for i in range(n):
+        pending = ctl[C_LOCATE_SEQ] != rt[R_LOCATE_DONE]
+        if pending and fade <= 0.0:
+            pos = min(max(ctl[C_LOCATE_TO], 0.0), float(frames))
+            rt[R_LOCATE_DONE] = ctl[C_LOCATE_SEQ]
+            pending = False
+            ended = False
+        want = ctl[C_PLAY] > 0.5 and not pending and not ended
+        fade = min(fade + step, 1.0) if want else max(fade - step, 0.0)
+        posbuf[i] = pos
+        if fade > 0.0 and not ended:
+            k = int(pos)
+            if k < frames:
+                work[i, 0] = song[k, 0] * fade
+                work[i, 1] = song[k, 1] * fade
+                pos += 1.0
+            else:
+                work[i, 0] = 0.0
+                work[i, 1] = 0.0
+            if ctl[C_LOOP] > 0.5 and ctl[C_LOOP_END] > ctl[C_LOOP_START] \
+                    and pos >= ctl[C_LOOP_END]:
+                pos = ctl[C_LOOP_START]
+            elif pos >= frames:
+                ended = True
+                fade = 0.0
+        else:
+            work[i, 0] = 0.0
+            work[i, 1] = 0.0
+    rt[R_POSITION] = pos
+    rt[R_FADE] = fade
+    rt[R_ENDED] = 1.0 if ended else 0.0
+    rt[R_PLAYING] = 1.0 if fade > 0.0 else 0.0
+
+
+@kernel
+def _play_reference(buf, n, ref, ctl, rt, moving):
+    """Fill ``buf[:n]`` from the reference, at the song's position or its own."""
+    frames = ref.shape[0]
+    pos = rt[R_POSITION] - n if ctl[C_REF_FOLLOW] > 0.5 else rt[R_REF_POSITION]
+    for i in range(n):
+        k = int(pos) + i
+        if 0 <= k < frames and frames > 1:
+            buf[i, 0] = ref[k, 0]
+            buf[i, 1] = ref[k, 1]
+        else:
+            buf[i, 0] = 0.0
+            buf[i, 1] = 0.0
+    if ctl[C_REF_FOLLOW] <= 0.5 and moving:
+        rt[R_REF_POSITION] = min(rt[R_REF_POSITION] + n, float(frames))
+
+
+@kernel
+def _delay(x, n, line, rt):
+    """Delay ``x[:n]`` in place by the length of ``line`` (the chain's latency)."""
+    size = line.shape[0]
+    if size <= 1:
+        return
+    pos = int(rt[R_DELAY_POS])
+    for i in range(n):
+        for c in range(2):
+            v = line[pos, c]
+            line[pos, c] = x[i, c]
+            x[i, c] = v
+        pos += 1
+        if pos == size:
+            pos = 0
+    rt[R_DELAY_POS] = pos
+
+
+@kernel
+def _mix_out(out, n, channels, work, dry, ref, ctl, rt):
+    """Crossfade master / bypass / reference with their gains into the device buffer."""
+    source = int(ctl[C_SOURCE])
+    step, pole = rt[R_STEP], rt[R_POLE]
+    wm, wd, wr = rt[R_W_MASTER], rt[R_W_DRY], rt[R_W_REF]
+    gm, gd, gr = rt[R_G_MASTER], rt[R_G_DRY], rt[R_G_REF]
+    tm, td, tr = ctl[C_GAIN_MASTER], ctl[C_GAIN_DRY], ctl[C_GAIN_REF]
+    peak = 0.0
+    for i in range(n):
+        wm = min(wm + step, 1.0) if source == SOURCE_MASTER else max(wm - step, 0.0)
+        wd = min(wd + step, 1.0) if source == SOURCE_BYPASS else max(wd - step, 0.0)
+        wr = min(wr + step, 1.0) if source == SOURCE_REFERENCE else max(wr - step, 0.0)
+        gm += (tm - gm) * pole
+        gd += (td - gd) * pole
+        gr += (tr - gr) * pole
+        a, b, c = wm * gm, wd * gd, wr * gr
+        for ch in range(2):
+            v = a * work[i, ch] + b * dry[i, ch] + c * ref[i, ch]
+            if not math.isfinite(v):
+                v = 0.0
+            v = min(max(v, -1.0), 1.0)
+            peak = max(peak, abs(v))
+            out[i * channels + ch] = np.float32(v)
+        for ch in range(2, channels):
+            out[i * channels + ch] = np.float32(0.0)
+    rt[R_W_MASTER], rt[R_W_DRY], rt[R_W_REF] = wm, wd, wr
+    rt[R_G_MASTER], rt[R_G_DRY], rt[R_G_REF] = gm, gd, gr
+    rt[R_OUT_PEAK] = max(rt[R_OUT_PEAK], peak)
+
+
+@kernel
+def _row(table, row):
+    return as_voidptr(table[row, 0]), table[row, 1]
+
+
+@kernel
+def run_block(table, inp, out, frames, in_channels, out_channels, status):
+    """Process ``frames`` frames: everything the callback does, callable for tests.
+
+    ``inp`` and ``out`` are interleaved float32 views (``inp`` may be empty
+    when the stream has no input).
+    """
+    flush_denormals()
+    started = monotonic_ns()
+
+    ctl = carray(_row(table, T_CTL)[0], (CTL_SIZE,), np.float64)
+    rt = carray(_row(table, T_RT)[0], (RT_SIZE,), np.float64)
+    ptr, size = _row(table, T_TARGET)
+    target = carray(ptr, (size,), np.float64)
+    ptr, size = _row(table, T_CURRENT)
+    current = carray(ptr, (size,), np.float64)
+    ptr, size = _row(table, T_IO)
+    io = carray(ptr, (size,), np.float64)
+    ptr, size = _row(table, T_EQ)
+    st_eq = carray(ptr, (size,), np.float64)
+    ptr, size = _row(table, T_COMP)
+    st_comp = carray(ptr, (size,), np.float64)
+    ptr, size = _row(table, T_EXCITER)
+    st_exc = carray(ptr, (size,), np.float64)
+    ptr, size = _row(table, T_STEREO)
+    st_stereo = carray(ptr, (size,), np.float64)
+    ptr, size = _row(table, T_LIMITER)
+    st_lim = carray(ptr, (size,), np.float64)
+    ptr, size = _row(table, T_TAPS)
+    tap = carray(ptr, (size,), np.float64)
+    ptr, size = _row(table, T_WORK)
+    work_all = carray(ptr, (size, 2), np.float64)
+    dry_all = carray(_row(table, T_DRY)[0], (size, 2), np.float64)
+    ref_all = carray(_row(table, T_REFBUF)[0], (size, 2), np.float64)
+    ptr, size = _row(table, T_DELAY)
+    line = carray(ptr, (size, 2), np.float64)
+    ptr, size = _row(table, T_METER_OUT)
+    meter_out = carray(ptr, (size,), np.float64)
+    ptr, size = _row(table, T_PEAK_OUT)
+    peak_out = carray(ptr, (size,), np.float64)
+    ptr, size = _row(table, T_METER_DRY)
+    meter_dry = carray(ptr, (size,), np.float64)
+    ptr, size = _row(table, T_TIMES)
+    times = carray(ptr, (size,), np.float64)
+    ptr, size = _row(table, T_EFF)
+    eff = carray(ptr, (size,), np.float64)
+    ptr, size = _row(table, T_AUTO_CTL)
+    auto_ctl = carray(ptr, (size,), np.float64)
+    ptr, size = _row(table, T_AUTO_ST)
+    auto_st = carray(ptr, (size,), np.float64)
+    ptr, size = _row(table, T_POSBUF)
+    posbuf_all = carray(ptr, (size,), np.float64)
+
+    slot = int(ctl[C_SONG_SLOT])
+    if slot != int(rt[R_SONG_SLOT]):
+        rt[R_SONG_SLOT] = slot
+        rt[R_POSITION] = 0.0
+        rt[R_ENDED] = 0.0
+    ptr, size = _row(table, T_SONG0 + slot)
+    song = carray(ptr, (size, 2), np.float32)
+    ref_slot = int(ctl[C_REF_SLOT])
+    if ref_slot != int(rt[R_REF_SLOT]):
+        rt[R_REF_SLOT] = ref_slot
+        rt[R_REF_POSITION] = 0.0
+    ptr, size = _row(table, T_REF0 + ref_slot)
+    ref = carray(ptr, (size, 2), np.float32)
+    auto_slot = int(ctl[C_AUTO_SLOT])
+    if auto_slot != int(rt[R_AUTO_SLOT]):
+        rt[R_AUTO_SLOT] = auto_slot
+        auto_st[automation.S_FORCE] = 1.0
+    ptr, size = _row(table, T_LANES0 + auto_slot)
+    lanes = carray(ptr, (size,), np.float64)
+
+    if ctl[C_METER_RESET_SEQ] != rt[R_METER_RESET_DONE]:
+        loudness.reset(meter_out)
+        loudness.reset(meter_dry)
+        truepeak.reset(peak_out)
+        rt[R_METER_RESET_DONE] = ctl[C_METER_RESET_SEQ]
+
+    if status & _STATUS_XRUN:
+        rt[R_XRUNS] += 1.0
+    rt[R_CALLBACKS] += 1.0
+    rt[R_LAST_FRAMES] = frames
+    chunk_max = work_all.shape[0]
+    done = 0
+    while done < frames:
+        n = min(chunk_max, frames - done)
+        work = work_all[:n]
+        dry = dry_all[:n]
+        refb = ref_all[:n]
+        posbuf = posbuf_all[:n]
+        from_song = not (ctl[C_LIVE] > 0.5 and in_channels > 0)
+        if not from_song:
+            for i in range(n):
+                base = (done + i) * in_channels
+                work[i, 0] = inp[base]
+                work[i, 1] = inp[base + min(1, in_channels - 1)]
+                posbuf[i] = rt[R_POSITION]
+            moving = True
+        else:
+            _play_song(work, n, song, ctl, rt, posbuf)
+            moving = rt[R_PLAYING] > 0.5
+        _play_reference(refb, n, ref, ctl, rt, moving)
+        dry[:, :] = work
+        automation.process(work, posbuf, from_song, target, eff, current, auto_ctl, lanes,
+                           auto_st, io, st_eq, st_comp, st_exc, st_stereo, st_lim, tap)
+        _delay(dry, n, line, rt)
+        loudness.process(work, meter_out)
+        truepeak.process(work, peak_out)
+        loudness.process(dry, meter_dry)
+        _mix_out(out[done * out_channels:], n, out_channels, work, dry, refb, ctl, rt)
+        done += n
+    rt[R_FRAMES] += frames
+
+    elapsed = monotonic_ns() - started
+    k = int(rt[R_TIME_INDEX])
+    times[k % times.shape[0]] = elapsed
+    rt[R_TIME_INDEX] = k + 1
+
+
+_SIGNATURE = types.int32(types.voidptr, types.voidptr, types.uint64, types.voidptr,
+                         types.uint64, types.voidptr)
+
+
+def _output_only(inp, outp, frames, time_info, status, userdata):
+    table = carray(userdata, (TABLE_ROWS, 2), np.int64)
+    out = carray(outp, (frames * 2,), np.float32)
+    run_block(table, carray(outp, (0,), np.float32), out, frames, 0, 2, status)
+    return 0
+
+
+def _duplex(inp, outp, frames, time_info, status, userdata):
+    table = carray(userdata, (TABLE_ROWS, 2), np.int64)
+    out = carray(outp, (frames * 2,), np.float32)
+    run_block(table, carray(inp, (frames * 2,), np.float32), out, frames, 2, 2, status)
+    return 0
+
+
+def build_callback(live_input: bool):
+    """Compile (or load from numba's cache) the PortAudio callback.
+
+    Stereo out, and stereo in when ``live_input``. Returns the numba cfunc;
+    pass ``callback.address`` to PortAudio and keep the object alive for the
+    stream's lifetime.
+    """
+    body = _duplex if live_input else _output_only
+    return cfunc(_SIGNATURE, nopython=True, error_model="numpy", cache=True)(body)

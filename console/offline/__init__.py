@@ -1,0 +1,1 @@
+"""Offline: audio files, presets, and the render loop the album and delivery share."""

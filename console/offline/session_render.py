@@ -1,0 +1,153 @@
+"""Offline render of a session's songs, with their settings, level offset, fades and automation.
+
+The song is decoded exactly as the live console decodes it (same resampler,
+at the session's sample rate), and every block goes through the same
+compiled function the audio callback runs (:func:`dsp.automation.process`):
+the chain with the lanes evaluated at each sample's song position. Positions
+are counted from 0, so the result is what playing the song from the start
+sounded like live, whatever block size either used.
+
+The session is read as it is on disk *including its journal*, so a render
+made while the daemon runs has every change up to the last flush. Nothing in
+the session folder is written.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from console.automation.lanes import value_at
+from console.engine.tracks import load_track
+from console.offline.audiofile import atomic_writer, output_format
+from console.session.errors import SessionError
+from console.session.model import Session, Song
+from console.session.store import SessionStore
+from dsp import automation as K
+from dsp import dither, taps, truepeak
+from dsp import params as P
+from dsp.chain import Chain
+
+BLOCK = 8192
+
+
+def open_for_render(folder: str | Path) -> Session:
+    """Read a session for rendering (with its journal; nothing is written or locked)."""
+    store = SessionStore(folder, lock=False)
+    if not store.path.exists() and not store.backups():
+        raise SessionError(f"{store.folder}: not a session folder (no session.toml)")
+    return store.load().session
+
+
+def prepare(song: Song, session: Session, chain: Chain) -> tuple[np.ndarray, np.ndarray]:
+    """Set the chain up as the live console has it at the song's start: (ctl, lanes).
+
+    The song's settings are set without a glide, and every automated
+    parameter starts at its lane's first value (as it sits when the song is
+    located to 0 before playing).
+    """
+    for param_id, value in song.settings.items():
+        chain.set(param_id, value, glide=False)
+    ctl = K.prepare_ctl()
+    ctl[K.CTL_TRIM_REF:K.CTL_TRIM_REF + K.N] = chain.target
+    for param_id, lane in song.automation.lanes.items():
+        mode = lane.mode or session.automation_mode
+        if lane.points and mode != "off":
+            p = P.index(param_id)
+            ctl[K.CTL_MODE + p] = K.M_LANE
+            chain.current[p] = value_at(param_id, lane.points, 0.0)
+    rate = chain.sample_rate
+    ctl[K.CTL_BIAS + P.OUTPUT_GAIN] = song.level_offset_db
+    chain.current[P.OUTPUT_GAIN] += song.level_offset_db
+    ctl[K.CTL_FADE_IN] = round(song.fade_in_s * rate)
+    ctl[K.CTL_FADE_OUT] = round(song.fade_out_s * rate)
+    ctl[K.CTL_LATENCY] = chain.latency
+    return ctl, song.automation.packed()
+
+
+def render_song(folder: str | Path, number: int, out: str | Path, bit_depth: str = "24",
+                block: int = BLOCK, session: Session | None = None,
+                progress: Callable[[float], None] | None = None) -> dict[str, Any]:
+    """Render song ``number`` (from 1) of the session in ``folder`` to ``out``; a report."""
+    output_format(out, bit_depth)  # refuse a bad OUT before any work
+    session = session or open_for_render(folder)
+    song = session.song_at(number)
+    started = time.perf_counter()
+    path = Path(song.file)
+    if not path.is_absolute():
+        path = Path(folder).resolve() / path
+    rate = session.sample_rate
+    track = load_track(path, rate, song.title)
+    audio = track.audio
+    frames = audio.shape[0]
+    chain = Chain(rate)
+    ctl, lanes = prepare(song, session, chain)
+    ctl[K.CTL_END] = frames
+    st = K.prepare_state()
+    eff = chain.target.copy()
+    meter = truepeak.prepare(rate, 2)
+    bits = {"16": 16, "24": 24}.get(bit_depth, 0)
+    errors, rng = dither.prepare(2)
+    mode = int(chain.get("output.dither"))
+    peak = 0.0
+    limiter_gr = 0.0
+    buffer = np.zeros((block, 2))
+    positions = np.zeros(block)
+    quantized = np.zeros((block, 2), dtype=np.int32)
+    skip = chain.latency
+    total = frames + chain.latency
+    with atomic_writer(out, rate, 2, bit_depth) as sink:
+        for start in range(0, total, block):
+            n = min(block, total - start)
+            got = max(0, min(n, frames - start))
+            buffer[:got] = audio[start:start + got]
+            buffer[got:n] = 0.0
+            positions[:n] = np.arange(start, start + n, dtype=np.float64)
+            K.process(buffer[:n], positions[:n], True, chain.target, eff, chain.current, ctl,
+                      lanes, st, chain.io, chain.eq, chain.comp, chain.exciter, chain.stereo,
+                      chain.limiter, chain.taps)
+            limiter_gr = max(limiter_gr, float(chain.taps[taps.LIMITER_GR_DB]))
+            first = min(skip, n)
+            skip -= first
+            kept = buffer[first:n]
+            if not kept.shape[0]:
+                continue
+            truepeak.process(kept, meter)
+            peak = max(peak, float(np.abs(kept).max()))
+            if bits:
+                q = quantized[:kept.shape[0]]
+                dither.quantize(kept, q, bits, mode, errors, rng)
+                sink.write(q.astype(np.int16) if bits == 16 else q << 8)
+            else:
+                sink.write(kept.astype(np.float32))
+            if progress is not None:
+                progress(min(1.0, (start + n) / total))
+    elapsed = time.perf_counter() - started
+    tp = float(truepeak.channel_peaks(meter).max())
+    return {"song": song.id, "number": number, "title": song.title, "output": str(out),
+            "sample_rate": rate, "frames": frames, "duration_s": round(frames / rate, 6),
+            "bit_depth": bit_depth, "lanes": sorted(song.automation.lanes),
+            "level_offset_db": song.level_offset_db, "gap_s": song.gap_s,
+            "peak_dbfs": _db(peak), "true_peak_dbtp": _db(tp),
+            "max_limiter_gr_db": round(limiter_gr, 3), "elapsed_s": round(elapsed, 3),
+            "guard_trips": int(chain.taps[taps.GUARD_TRIPS])}
+
+
+def render_all(folder: str | Path, outdir: str | Path, bit_depth: str = "24",
+               extension: str = "wav") -> list[dict[str, Any]]:
+    """Render every song to ``outdir/NN-<id>.<extension>``, in album order."""
+    session = open_for_render(folder)
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    return [render_song(folder, k, out / f"{k:02d}-{song.id}.{extension}", bit_depth,
+                        session=session)
+            for k, song in enumerate(session.songs, start=1)]
+
+
+def _db(linear: float) -> float | None:
+    return round(20.0 * math.log10(linear), 3) if linear > 0.0 else None
