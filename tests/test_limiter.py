@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dsp import limiter, taps
+from dsp import limiter_detector as detector
 from dsp import params as P
 from dsp import truepeak as tp
 from dsp.smoothing import glide, write_header
@@ -406,15 +407,15 @@ def test_settled_fast_paths_give_the_same_bits_as_the_per_sample_path():
 
 def _exact_interval_peaks(line: np.ndarray, m: int) -> np.ndarray:
     """The detector's eleven points per interval, one by one, in double precision."""
-    reach, near = limiter.REACH, limiter.NEAR
+    reach, near = detector.REACH, detector.NEAR
     out = np.zeros(m)
     for i in range(m):
         k = i + reach - 1  # the interval lies between line[k] and line[k + 1]
         left = line[k - np.arange(reach)]
         right = line[k + 1 + np.arange(reach)]
-        far = np.dot(limiter.FAR, left + right)
-        sinc = limiter.NEAR_L @ left[:near] + limiter.NEAR_R @ right[:near] + limiter.SIN * far
-        annex = limiter._ANNEX @ line[k - 5:k + 7]
+        far = np.dot(detector.FAR, left + right)
+        sinc = detector.NEAR_L @ left[:near] + detector.NEAR_R @ right[:near] + detector.SIN * far
+        annex = detector._ANNEX @ line[k - 5:k + 7]
         out[i] = max(np.abs(sinc).max(), np.abs(annex).max())
     return out
 
@@ -429,20 +430,20 @@ def test_single_precision_interval_peaks_stay_within_their_guard():
     worst = 0.0
     for trial in range(120):
         m = int(rng.integers(1, limiter.CHUNK + 1))
-        n = limiter._HIST + m
+        n = detector.HIST + m
         t = np.arange(n)
         freq, phase = rng.uniform(0.0, 0.5), rng.uniform(0.0, 2.0 * np.pi)
         x = [rng.standard_normal(n), np.cos(np.pi * t * rng.uniform(0.9, 1.0) + phase),
              np.sign(np.sin(2.0 * np.pi * freq * t + phase)),
              np.sin(2.0 * np.pi * freq * t + phase)][trial % 4] * 10.0 ** rng.uniform(-3, 1)
         line32 = x.astype(np.float32)
-        line32[limiter._HIST:] = 0.0  # the detector converts the new samples itself
+        line32[detector.HIST:] = 0.0  # the detector converts the new samples itself
         peak = np.zeros(m, np.float32)
-        limiter._detect(x, line32, peak, np.zeros(m, np.float32), m)
+        detector.detect(x, line32, peak, np.zeros(m, np.float32), m)
         exact = _exact_interval_peaks(x, m)
         worst = max(worst, np.abs(peak / exact - 1.0).max())
     assert worst < 1e-6  # measured 2.7e-7
-    assert limiter.IP_GUARD - 1.0 > 10 * worst
+    assert detector.IP_GUARD - 1.0 > 10 * worst
 
 
 def test_window_minima_are_the_sliding_minimum_of_the_requests():
