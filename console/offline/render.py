@@ -1,4 +1,10 @@
-"""Offline render: a file through the same chain the live console runs.
+"""Offline render: audio through the same kernel the live callback runs, to a file.
+
+One loop (:func:`master_to_file`) serves a plain file (``masterdeck render IN
+OUT``) and a session's songs (:mod:`console.offline.session_render`): every
+block goes through :func:`dsp.automation.process`, the chain with automation
+evaluated at each sample's song position, exactly as the audio callback calls
+it. A file with no automation is a song whose lanes are empty.
 
 The output has exactly the input's length and timing: the chain's latency
 (exciter and limiter lookahead) is skipped at the start and the tail is
@@ -17,12 +23,113 @@ from pathlib import Path
 import numpy as np
 
 from console.offline.audiofile import atomic_writer, open_source, output_format
+from dsp import automation as K
 from dsp import dither, taps, truepeak
 from dsp import params as P
 from dsp.chain import Chain
 
 BLOCK = 8192
 """Frames per processing block offline (the result does not depend on it)."""
+
+Reader = Callable[[np.ndarray], int]
+"""Fills the start of a (block, 2) float64 buffer with input; returns frames filled (0: done)."""
+
+
+@dataclass
+class Mastering:
+    """A chain set up for one song: its settings, automation lanes and level plan."""
+
+    chain: Chain
+    ctl: np.ndarray
+    """The automation kernel's control array (:mod:`dsp.automation`)."""
+    lanes: np.ndarray
+
+    @classmethod
+    def plain(cls, sample_rate: int, settings: Mapping[str, float]) -> Mastering:
+        """The chain with ``settings`` set (no glide), no automation, no level offset."""
+        chain = Chain(sample_rate)
+        for param_id, value in settings.items():
+            chain.set(param_id, value, glide=False)
+        ctl = K.prepare_ctl()
+        ctl[K.CTL_TRIM_REF:K.CTL_TRIM_REF + K.N] = chain.target
+        ctl[K.CTL_LATENCY] = chain.latency
+        return cls(chain, ctl, K.empty_lanes())
+
+
+@dataclass
+class Pass:
+    """What one render pass measured on its way through."""
+
+    frames: int = 0
+    input_peak: float = 0.0
+    output_peak: float = 0.0
+    output_true_peak: float = 0.0
+    max_comp_gr_db: float = 0.0
+    max_limiter_gr_db: float = 0.0
+    guard_trips: int = 0
+    elapsed_s: float = 0.0
+
+
+def master_to_file(read: Reader, frames: int, mastering: Mastering, dst: str | Path,
+                   bit_depth: str, progress: Callable[[float], None] | None = None,
+                   block: int = BLOCK) -> Pass:
+    """Master ``frames`` frames that ``read`` supplies into ``dst``; what it measured.
+
+    The file appears at ``dst`` only when every frame is written.
+    """
+    started = time.perf_counter()
+    chain, ctl, lanes = mastering.chain, mastering.ctl, mastering.lanes
+    rate = int(chain.sample_rate)
+    ctl[K.CTL_END] = frames
+    state = K.prepare_state()
+    eff = chain.target.copy()
+    meter = truepeak.prepare(rate, 2)
+    bits = {"16": 16, "24": 24}.get(bit_depth, 0)
+    mode = int(chain.get("output.dither"))
+    errors, rng = dither.prepare(2)
+    buffer = np.zeros((block, 2))
+    positions = np.zeros(block)
+    quantized = np.zeros((block, 2), dtype=np.int32)
+    result = Pass(frames=frames)
+    skip = chain.latency
+    total = frames + chain.latency
+    with atomic_writer(dst, rate, 2, bit_depth) as sink:
+        for start in range(0, total, block):
+            n = min(block, total - start)
+            got = read(buffer[:min(n, max(frames - start, 0))]) if start < frames else 0
+            buffer[got:n] = 0.0  # the source ran dry: flush the latency with silence
+            if got:
+                result.input_peak = max(result.input_peak, float(np.abs(buffer[:got]).max()))
+            positions[:n] = np.arange(start, start + n, dtype=np.float64)
+            K.process(buffer[:n], positions[:n], True, chain.target, eff, chain.current, ctl,
+                      lanes, state, chain.io, chain.eq, chain.comp, chain.exciter,
+                      chain.stereo, chain.limiter, chain.taps)
+            result.max_comp_gr_db = max(result.max_comp_gr_db, chain.taps[taps.COMP_GR_DB])
+            result.max_limiter_gr_db = max(result.max_limiter_gr_db,
+                                           chain.taps[taps.LIMITER_GR_DB])
+            first = min(skip, n)
+            skip -= first
+            kept = buffer[first:n]
+            if kept.shape[0]:
+                truepeak.process(kept, meter)
+                result.output_peak = max(result.output_peak, float(np.abs(kept).max()))
+                if bits:
+                    q = quantized[:kept.shape[0]]
+                    dither.quantize(kept, q, bits, mode, errors, rng)
+                    sink.write(q.astype(np.int16) if bits == 16 else q << 8)
+                else:
+                    sink.write(kept.astype(np.float32))
+            if progress is not None:
+                progress(min(1.0, (start + n) / total) if total else 1.0)
+    result.output_true_peak = float(truepeak.channel_peaks(meter).max())
+    result.guard_trips = int(chain.taps[taps.GUARD_TRIPS])
+    result.elapsed_s = time.perf_counter() - started
+    return result
+
+
+def db(linear: float) -> float | None:
+    """``linear`` in dB, rounded to 3 decimals; None for silence."""
+    return round(20.0 * math.log10(linear), 3) if linear > 0.0 else None
 
 
 @dataclass
@@ -52,10 +159,6 @@ class RenderReport:
         return asdict(self)
 
 
-def _db(linear: float) -> float | None:
-    return round(20.0 * math.log10(linear), 3) if linear > 0.0 else None
-
-
 def render(
     src: str | Path,
     dst: str | Path,
@@ -64,58 +167,25 @@ def render(
     progress: Callable[[float], None] | None = None,
     block: int = BLOCK,
 ) -> RenderReport:
-    """Render ``src`` through the chain to ``dst``; return a report.
+    """Render the file ``src`` through the chain to ``dst``; return a report.
 
-    Raises AudioFileError for unreadable or unwritable files and
-    ParameterError for bad settings, before anything is written.
+    The file is read block by block as it is mastered, so a long file never
+    has to fit in memory. Raises AudioFileError for unreadable or unwritable
+    files and ParameterError for bad settings, before anything is written.
     """
     settings = dict(settings or {})
     output_format(dst, bit_depth)  # fail before any work if OUT cannot be written
     started = time.perf_counter()
     with open_source(src) as source:
         rate, frames, channels = source.samplerate, source.frames, source.channels
-        chain = Chain(rate)
-        for param_id, value in settings.items():
-            chain.set(param_id, value, glide=False)
-        meter = truepeak.prepare(rate, 2)
-        bits = {"16": 16, "24": 24}.get(bit_depth, 0)
-        mode = int(chain.get("output.dither"))
-        errors, rng = dither.prepare(2)
-        stats = {"in_peak": 0.0, "out_peak": 0.0, "comp": 0.0, "lim": 0.0}
+        mastering = Mastering.plain(rate, settings)
 
-        with atomic_writer(dst, rate, 2, bit_depth) as sink:
-            skip = chain.latency
-            written = 0
-            buffer = np.zeros((block, 2))
-            quantized = np.zeros((block, 2), dtype=np.int32)
-            while written < frames:
-                got = source.read(block, dtype="float64", always_2d=True)
-                n = got.shape[0]
-                if n == 0:  # the source ran dry: flush the latency with silence
-                    n = min(block, frames - written + skip)
-                    buffer[:n] = 0.0
-                else:
-                    buffer[:n] = got  # a mono column broadcasts to both channels
-                stats["in_peak"] = max(stats["in_peak"], float(np.abs(buffer[:n]).max()))
-                chain.process(buffer[:n])
-                stats["comp"] = max(stats["comp"], chain.taps[taps.COMP_GR_DB])
-                stats["lim"] = max(stats["lim"], chain.taps[taps.LIMITER_GR_DB])
-                start = min(skip, n)
-                skip -= start
-                keep = min(n - start, frames - written)
-                out = buffer[start:start + keep]
-                if keep:
-                    truepeak.process(out, meter)
-                    stats["out_peak"] = max(stats["out_peak"], float(np.abs(out).max()))
-                    if bits:
-                        dither.quantize(out, quantized[:keep], bits, mode, errors, rng)
-                        ints = quantized[:keep]
-                        sink.write(ints.astype(np.int16) if bits == 16 else ints << 8)
-                    else:
-                        sink.write(out.astype(np.float32))
-                written += keep
-                if progress is not None:
-                    progress(written / frames if frames else 1.0)
+        def read(into: np.ndarray) -> int:
+            got = source.read(into.shape[0], dtype="float64", always_2d=True)
+            into[:got.shape[0]] = got  # a mono column broadcasts to both channels
+            return got.shape[0]
+
+        done = master_to_file(read, frames, mastering, dst, bit_depth, progress, block)
     elapsed = time.perf_counter() - started
     duration = frames / rate
     return RenderReport(
@@ -126,14 +196,14 @@ def render(
         frames=frames,
         duration_s=round(duration, 6),
         bit_depth=bit_depth,
-        latency_samples=chain.latency,
+        latency_samples=mastering.chain.latency,
         elapsed_s=round(elapsed, 3),
         speed_x_realtime=round(duration / elapsed, 1) if elapsed > 0 else 0.0,
-        input_peak_dbfs=_db(stats["in_peak"]),
-        output_peak_dbfs=_db(stats["out_peak"]),
-        output_true_peak_dbtp=_db(float(truepeak.channel_peaks(meter).max())),
-        max_comp_gr_db=round(float(stats["comp"]), 3),
-        max_limiter_gr_db=round(float(stats["lim"]), 3),
-        guard_trips=int(chain.taps[taps.GUARD_TRIPS]),
+        input_peak_dbfs=db(done.input_peak),
+        output_peak_dbfs=db(done.output_peak),
+        output_true_peak_dbtp=db(done.output_true_peak),
+        max_comp_gr_db=round(float(done.max_comp_gr_db), 3),
+        max_limiter_gr_db=round(float(done.max_limiter_gr_db), 3),
+        guard_trips=done.guard_trips,
         settings={k: v for k, v in settings.items() if v != P.get(k).default},
     )

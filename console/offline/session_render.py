@@ -2,7 +2,8 @@
 
 The song is decoded exactly as the live console decodes it (same resampler,
 at the session's sample rate), and every block goes through the same
-compiled function the audio callback runs (:func:`dsp.automation.process`):
+compiled function the audio callback runs (:func:`dsp.automation.process`,
+through the one render loop :func:`console.offline.render.master_to_file`):
 the chain with the lanes evaluated at each sample's song position. Positions
 are counted from 0, so the result is what playing the song from the start
 sounded like live, whatever block size either used.
@@ -14,7 +15,6 @@ the session folder is written.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,16 +24,14 @@ import numpy as np
 
 from console.automation.lanes import value_at
 from console.engine.tracks import load_track
-from console.offline.audiofile import atomic_writer, output_format
+from console.offline.audiofile import output_format
+from console.offline.render import BLOCK, Mastering, db, master_to_file
 from console.session.errors import SessionError
 from console.session.model import Session, Song
 from console.session.store import SessionStore
 from dsp import automation as K
-from dsp import dither, taps, truepeak
 from dsp import params as P
 from dsp.chain import Chain
-
-BLOCK = 8192
 
 
 def open_for_render(folder: str | Path) -> Session:
@@ -44,8 +42,8 @@ def open_for_render(folder: str | Path) -> Session:
     return store.load().session
 
 
-def prepare(song: Song, session: Session, chain: Chain) -> tuple[np.ndarray, np.ndarray]:
-    """Set the chain up as the live console has it at the song's start: (ctl, lanes).
+def prepare(song: Song, session: Session, chain: Chain) -> Mastering:
+    """Set the chain up as the live console has it at the song's start.
 
     The song's settings are set without a glide, and every automated
     parameter starts at its lane's first value (as it sits when the song is
@@ -67,7 +65,7 @@ def prepare(song: Song, session: Session, chain: Chain) -> tuple[np.ndarray, np.
     ctl[K.CTL_FADE_IN] = round(song.fade_in_s * rate)
     ctl[K.CTL_FADE_OUT] = round(song.fade_out_s * rate)
     ctl[K.CTL_LATENCY] = chain.latency
-    return ctl, song.automation.packed()
+    return Mastering(chain, ctl, song.automation.packed())
 
 
 def render_song(folder: str | Path, number: int, out: str | Path, bit_depth: str = "24",
@@ -82,60 +80,27 @@ def render_song(folder: str | Path, number: int, out: str | Path, bit_depth: str
     if not path.is_absolute():
         path = Path(folder).resolve() / path
     rate = session.sample_rate
-    track = load_track(path, rate, song.title)
-    audio = track.audio
+    audio = load_track(path, rate, song.title).audio
     frames = audio.shape[0]
-    chain = Chain(rate)
-    ctl, lanes = prepare(song, session, chain)
-    ctl[K.CTL_END] = frames
-    st = K.prepare_state()
-    eff = chain.target.copy()
-    meter = truepeak.prepare(rate, 2)
-    bits = {"16": 16, "24": 24}.get(bit_depth, 0)
-    errors, rng = dither.prepare(2)
-    mode = int(chain.get("output.dither"))
-    peak = 0.0
-    limiter_gr = 0.0
-    buffer = np.zeros((block, 2))
-    positions = np.zeros(block)
-    quantized = np.zeros((block, 2), dtype=np.int32)
-    skip = chain.latency
-    total = frames + chain.latency
-    with atomic_writer(out, rate, 2, bit_depth) as sink:
-        for start in range(0, total, block):
-            n = min(block, total - start)
-            got = max(0, min(n, frames - start))
-            buffer[:got] = audio[start:start + got]
-            buffer[got:n] = 0.0
-            positions[:n] = np.arange(start, start + n, dtype=np.float64)
-            K.process(buffer[:n], positions[:n], True, chain.target, eff, chain.current, ctl,
-                      lanes, st, chain.io, chain.eq, chain.comp, chain.exciter, chain.stereo,
-                      chain.limiter, chain.taps)
-            limiter_gr = max(limiter_gr, float(chain.taps[taps.LIMITER_GR_DB]))
-            first = min(skip, n)
-            skip -= first
-            kept = buffer[first:n]
-            if not kept.shape[0]:
-                continue
-            truepeak.process(kept, meter)
-            peak = max(peak, float(np.abs(kept).max()))
-            if bits:
-                q = quantized[:kept.shape[0]]
-                dither.quantize(kept, q, bits, mode, errors, rng)
-                sink.write(q.astype(np.int16) if bits == 16 else q << 8)
-            else:
-                sink.write(kept.astype(np.float32))
-            if progress is not None:
-                progress(min(1.0, (start + n) / total))
+    mastering = prepare(song, session, Chain(rate))
+    at = 0
+
+    def read(into: np.ndarray) -> int:
+        nonlocal at
+        got = min(into.shape[0], frames - at)
+        into[:got] = audio[at:at + got]
+        at += got
+        return got
+
+    done = master_to_file(read, frames, mastering, out, bit_depth, progress, block)
     elapsed = time.perf_counter() - started
-    tp = float(truepeak.channel_peaks(meter).max())
     return {"song": song.id, "number": number, "title": song.title, "output": str(out),
             "sample_rate": rate, "frames": frames, "duration_s": round(frames / rate, 6),
             "bit_depth": bit_depth, "lanes": sorted(song.automation.lanes),
             "level_offset_db": song.level_offset_db, "gap_s": song.gap_s,
-            "peak_dbfs": _db(peak), "true_peak_dbtp": _db(tp),
-            "max_limiter_gr_db": round(limiter_gr, 3), "elapsed_s": round(elapsed, 3),
-            "guard_trips": int(chain.taps[taps.GUARD_TRIPS])}
+            "peak_dbfs": db(done.output_peak), "true_peak_dbtp": db(done.output_true_peak),
+            "max_limiter_gr_db": round(done.max_limiter_gr_db, 3),
+            "elapsed_s": round(elapsed, 3), "guard_trips": done.guard_trips}
 
 
 def render_all(folder: str | Path, outdir: str | Path, bit_depth: str = "24",
@@ -147,7 +112,3 @@ def render_all(folder: str | Path, outdir: str | Path, bit_depth: str = "24",
     return [render_song(folder, k, out / f"{k:02d}-{song.id}.{extension}", bit_depth,
                         session=session)
             for k, song in enumerate(session.songs, start=1)]
-
-
-def _db(linear: float) -> float | None:
-    return round(20.0 * math.log10(linear), 3) if linear > 0.0 else None
