@@ -121,3 +121,47 @@ def test_tcp_clients_need_the_token(daemon):
     assert good.returncode == 0, good.stderr
     bad = masterdeck(daemon, "play", "--connect", where, "--token", "nope")
     assert bad.returncode == 2 and "token" in bad.stderr
+
+
+HEAVY = ("numba", "llvmlite", "numpy", "scipy", "soundfile", "sounddevice", "soxr", "textual",
+         "mido", "rtmidi", "asyncio")
+"""Packages a thin client must not import: the DSP's stack, audio, MIDI, the UI, asyncio."""
+LIGHT_DSP = {"dsp", "dsp.errors", "dsp.params"}
+"""The only parts of dsp/ a thin client may read: the error types and the parameter table."""
+PROBE = ("import json, sys\n"
+         "from console.cli import main\n"
+         "try:\n"
+         "    rc = main(sys.argv[1:])\n"
+         "except SystemExit as exc:\n"
+         "    rc = exc.code\n"
+         f"loaded = sorted(m for m in sys.modules if m.split('.')[0] in {set(HEAVY)}\n"
+         f"                or (m.startswith('dsp') and m not in {LIGHT_DSP}))\n"
+         "print('LOADED ' + json.dumps(loaded), file=sys.stderr)\n"
+         "sys.exit(rc)\n")
+
+
+def loaded_by(daemon, *args):
+    _, _, daemon_env, _ = daemon
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,
+                          env={**daemon_env, "PYTHONPATH": str(ROOT)}, cwd=ROOT, timeout=60)
+    line = next(x for x in done.stderr.splitlines() if x.startswith("LOADED "))
+    return done, json.loads(line.removeprefix("LOADED "))
+
+
+@pytest.mark.parametrize("args", [
+    ("--help",), ("status",), ("status", "--json"), ("get", "limiter"),
+    ("set", "limiter.ceiling_dbtp=-1.2"), ("play",), ("stop",), ("locate", "0:01"),
+    ("session", "--help"),
+], ids=" ".join)
+def test_thin_clients_start_without_numba_numpy_or_the_dsp(daemon, args):
+    done, loaded = loaded_by(daemon, *args)
+    assert done.returncode == 0, done.stderr
+    assert loaded == [], f"masterdeck {' '.join(args)} imported {loaded[:8]}"
+
+
+def test_the_import_probe_sees_a_heavy_import(daemon):
+    """The probe above would catch a client that pulls in the DSP (analyze does, on purpose)."""
+    wav = daemon[3] / "song.wav"
+    done, loaded = loaded_by(daemon, "analyze", str(wav))
+    assert done.returncode == 0, done.stderr
+    assert "numba" in loaded and "numpy" in loaded and "dsp.meter" in loaded
