@@ -3,7 +3,10 @@
 Figures are medians of several passes in this process, with reference
 implementations (pedalboard for the chain, libebur128 and pyloudnorm for the
 meters) run on the same audio in the same process, so the ratios hold even on
-a noisy machine. Install the references with ``pip install masterdeck[bench]``.
+a noisy machine. ``--only commands`` times whole processes instead, as a user
+runs them: thin clients, ``render`` and ``analyze`` against the scripts a user
+would write with pedalboard and libebur128. Install the references with
+``pip install masterdeck[bench]``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("bench", help="measure DSP speed against references",
                                    description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=("chain", "meters", "startup", "soak", "session"),
+    parser.add_argument("--only", choices=("chain", "meters", "startup", "commands", "soak",
+                                           "session"),
                         help="run one benchmark (soak runs only when named)")
     parser.add_argument("--seconds", type=float, default=None,
                         help="length of test audio (chain: 20, meters: 300)")
@@ -49,6 +53,13 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             print("start-up (spawn to control socket answering):")
             print(json.dumps(results["startup"], indent=1))
+    if args.only in (None, "commands"):
+        from console.devtools.benchmarks.commands import run_commands_bench
+
+        results["commands"] = run_commands_bench(args.seconds or 300.0, min(args.repeats, 5))
+        if not args.json:
+            print("whole processes (spawn to exit), against scripts a user would write:")
+            print(json.dumps(results["commands"], indent=1))
     if args.only in (None, "session"):
         from console.devtools.benchmarks.session import run_session_bench
 
