@@ -138,8 +138,14 @@ class LoudnessMeter:
         truepeak.reset(self.true_peak_state)
         self.history.clear()
 
-    def process(self, x: np.ndarray) -> None:
+    def process(self, x: np.ndarray, *, true_peak: bool = True) -> np.ndarray:
         """Measure one block of audio, shape (n, channels) or (n,) for mono.
+
+        Returns the block as the meter read it (float64, C-contiguous). With
+        ``true_peak=False`` the caller feeds that block to
+        ``truepeak.process(block, meter.true_peak_state)`` itself, in order,
+        for instance on another thread while this one reads on (both kernels
+        release the GIL).
 
         Raises
         ------
@@ -160,8 +166,10 @@ class LoudnessMeter:
         for start in range(0, block.shape[0], self._piece):
             piece = block[start:start + self._piece]
             loudness.process(piece, self.state)
-            truepeak.process(piece, self.true_peak_state)
+            if true_peak:
+                truepeak.process(piece, self.true_peak_state)
             self.history.update()
+        return block
 
     def reading(self) -> Reading:
         """Everything measured so far (see :class:`Reading`)."""
