@@ -49,14 +49,12 @@ import numpy as np
 from dsp import params as P
 from dsp import taps as T
 from dsp._jit import kernel
-from dsp.fastmath import fma
 from dsp.limiter_detector import HIST, REACH, detect, gain_requests, linked_requests, peak_estimate
+from dsp.limiter_smoothing import LAND, box, release, smooth, smooth_step, smooth_turn
 from dsp.smoothing import HEADER, SR, glide, write_header
 
 PLATEAU = 16
 """Samples each side of a peak over which the gain is held flat."""
-LAND = 1e-7
-"""The release lands on the held gain once closer than this (then exactly 1 again)."""
 CHUNK = 128
 """Detector block length; longer blocks are cut into chunks (results don't change)."""
 LOOKAHEAD_MAX_MS = P.get("limiter.lookahead_ms").max
@@ -313,20 +311,6 @@ def _part_gains(state: np.ndarray, rings: tuple, sizes: tuple) -> None:
             state[o + n + j] = state[o + j]
 
 
-@kernel(inline="always")
-def _release(r: float, hold: float, a: float, keep: float, land: float) -> float:
-    """The released gain after ``r`` for the held request ``hold``.
-
-    Down at once (the lookahead already made the approach smooth), up by a
-    one-pole with coefficient ``a`` (``keep = 1 - a``), landing exactly on
-    ``hold`` once the step would leave it less than ``LAND`` below (``land =
-    LAND / keep``), so a released limiter is bit-transparent again. Written
-    so that one fma and one compare, side by side, separate two samples
-    (the recursion is the gain computer's critical path).
-    """
-    return hold if r > hold - land else fma(keep, r, a * hold)
-
-
 @kernel
 def _minima(rq: np.ndarray, mp: np.ndarray, ms: np.ndarray, mr: int, width: int, r0: int,
             r1: int, pos: int, p: float) -> tuple:
@@ -443,63 +427,6 @@ def _rebuild_deque(state: np.ndarray, s: int, rq: np.ndarray, qi: np.ndarray,
     state[s + _QSTALE] = 0.0
 
 
-@kernel(inline="always")
-def _smooth_step(hold: float, rb: np.ndarray, bb: np.ndarray, t: int, mb: int, a: float,
-                 keep: float, land: float, la: int, lb: int, r: float, sa: float,
-                 sb: float) -> tuple:
-    """One sample of a settled gain computer after the hold: release, then the two averages.
-
-    Returns ``(r, sa, sb, gain)``. The averages' sums are recomputed from
-    their rings once per turn of the ring (see :func:`_box`); that sample goes
-    through :func:`_smooth_turn` instead, so no test for it sits on the
-    recursions here.
-    """
-    r = _release(r, hold, a, keep, land)
-    rb[t & mb] = r
-    sa += r - rb[(t - la) & mb]
-    u = sa / la
-    bb[t & mb] = u
-    sb += u - bb[(t - lb) & mb]
-    return r, sa, sb, sb / lb
-
-
-@kernel(inline="always")
-def _smooth_turn(hold: float, rb: np.ndarray, bb: np.ndarray, t: int, mb: int, a: float,
-                 keep: float, land: float, la: int, lb: int, r: float) -> tuple:
-    """:func:`_smooth_step` on the sample that turns the rings: both sums summed afresh."""
-    r = _release(r, hold, a, keep, land)
-    rb[t & mb] = r
-    sa = _ring_sum(rb, mb, t, la)
-    u = sa / la
-    bb[t & mb] = u
-    sb = _ring_sum(bb, mb, t, lb)
-    return r, sa, sb, sb / lb
-
-
-@kernel
-def _smooth(hold: np.ndarray, req: np.ndarray, rb: np.ndarray, bb: np.ndarray, t0: int,
-            m: int, a: float, la: int, lb: int, r: float, sa: float, sb: float) -> tuple:
-    """One settled gain computer's release and averages over a chunk: ``req`` gets the gains.
-
-    The chunk is cut at the sample that turns the rings (there is at most
-    one), so the loops carry no test for it.
-    """
-    mb = rb.size - 1
-    keep = 1.0 - a
-    land = LAND / keep
-    turn = (-t0) & mb  # the index whose t is a multiple of the ring size
-    for i in range(min(turn, m)):
-        r, sa, sb, req[i] = _smooth_step(hold[i], rb, bb, t0 + i, mb, a, keep, land, la, lb,
-                                         r, sa, sb)
-    if turn < m:
-        r, sa, sb, req[turn] = _smooth_turn(hold[turn], rb, bb, t0 + turn, mb, a, keep, land,
-                                            la, lb, r)
-        for i in range(turn + 1, m):
-            r, sa, sb, req[i] = _smooth_step(hold[i], rb, bb, t0 + i, mb, a, keep, land, la,
-                                             lb, r, sa, sb)
-    return r, sa, sb
-
-
 @kernel
 def _gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np.ndarray,
            rq: np.ndarray, qi: np.ndarray, qv: np.ndarray, rb: np.ndarray, bb: np.ndarray,
@@ -538,7 +465,7 @@ def _gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np
         _held(state, s, rq, mp, ms, lk + 2 * PLATEAU, pushed, m, hold)
         pushed += m
         state[s + _QSTALE] = 1.0
-        r, sa, sb = _smooth(hold, req, rb, bb, t0, m, a, la, lb, r, sa, sb)
+        r, sa, sb = smooth(hold, req, rb, bb, t0, m, a, la, lb, r, sa, sb)
         m = 0
     if m:  # the per-sample path: it keeps the deque, and may move the window
         if state[s + _QSTALE] == 1.0:
@@ -566,10 +493,10 @@ def _gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np
             head = (head + 1) & mq
             count -= 1
         keep = 1.0 - rel[i]
-        r = _release(r, qv[head], rel[i], keep, LAND / keep)
+        r = release(r, qv[head], rel[i], keep, LAND / keep)
         la_want = (lk + 1) // 2
-        sa, la = _box(rb, mb, t, r, sa, la, la_want)
-        sb, lb = _box(bb, mb, t, sa / la, sb, lb, lk + 1 - la_want)
+        sa, la = box(rb, mb, t, r, sa, la, la_want)
+        sb, lb = box(bb, mb, t, sa / la, sb, lb, lk + 1 - la_want)
         req[i] = sb / lb
     state[s + _PUSHED] = pushed
     state[s + _QHEAD] = head
@@ -616,58 +543,27 @@ def _gains_settled(state: np.ndarray, req0: np.ndarray, req1: np.ndarray, rq: np
     keep = 1.0 - a
     land = LAND / keep
     rb0, rb1, bb0, bb1 = rb[:nb], rb[nb:], bb[:nb], bb[nb:]
-    turn = (-t0) & mb  # the index that turns the rings (see _smooth)
+    turn = (-t0) & mb  # the index that turns the rings (see limiter_smoothing.smooth)
     for i in range(min(turn, m)):
-        r0, sa0, sb0, req0[i] = _smooth_step(hold0[i], rb0, bb0, t0 + i, mb, a, keep, land, la,
-                                             lb, r0, sa0, sb0)
-        r1, sa1, sb1, req1[i] = _smooth_step(hold1[i], rb1, bb1, t0 + i, mb, a, keep, land, la,
-                                             lb, r1, sa1, sb1)
+        r0, sa0, sb0, req0[i] = smooth_step(hold0[i], rb0, bb0, t0 + i, mb, a, keep, land, la,
+                                            lb, r0, sa0, sb0)
+        r1, sa1, sb1, req1[i] = smooth_step(hold1[i], rb1, bb1, t0 + i, mb, a, keep, land, la,
+                                            lb, r1, sa1, sb1)
     if turn < m:
-        r0, sa0, sb0, req0[turn] = _smooth_turn(hold0[turn], rb0, bb0, t0 + turn, mb, a, keep,
-                                                land, la, lb, r0)
-        r1, sa1, sb1, req1[turn] = _smooth_turn(hold1[turn], rb1, bb1, t0 + turn, mb, a, keep,
-                                                land, la, lb, r1)
+        r0, sa0, sb0, req0[turn] = smooth_turn(hold0[turn], rb0, bb0, t0 + turn, mb, a, keep,
+                                               land, la, lb, r0)
+        r1, sa1, sb1, req1[turn] = smooth_turn(hold1[turn], rb1, bb1, t0 + turn, mb, a, keep,
+                                               land, la, lb, r1)
         for i in range(turn + 1, m):
-            r0, sa0, sb0, req0[i] = _smooth_step(hold0[i], rb0, bb0, t0 + i, mb, a, keep, land,
-                                                 la, lb, r0, sa0, sb0)
-            r1, sa1, sb1, req1[i] = _smooth_step(hold1[i], rb1, bb1, t0 + i, mb, a, keep, land,
-                                                 la, lb, r1, sa1, sb1)
+            r0, sa0, sb0, req0[i] = smooth_step(hold0[i], rb0, bb0, t0 + i, mb, a, keep, land,
+                                                la, lb, r0, sa0, sb0)
+            r1, sa1, sb1, req1[i] = smooth_step(hold1[i], rb1, bb1, t0 + i, mb, a, keep, land,
+                                                la, lb, r1, sa1, sb1)
     state[s0 + _PUSHED] = pushed
     state[s1 + _PUSHED] = pushed
     state[s0 + _R], state[s1 + _R] = r0, r1
     state[s0 + _SA], state[s1 + _SA] = sa0, sa1
     state[s0 + _SB], state[s1 + _SB] = sb0, sb1
-
-
-@kernel(inline="always")
-def _box(ring: np.ndarray, mask: int, t: int, value: float, total: float, length: int,
-         want: int) -> tuple:
-    """Push ``value`` into a moving sum of ``length`` samples, then resize it to ``want``.
-
-    The sum is recomputed from the ring once per turn of the ring, so rounding
-    cannot drift over hours; that happens at fixed sample counts, so it does
-    not depend on block size either.
-    """
-    ring[t & mask] = value
-    total += value - ring[(t - length) & mask]
-    while length < want:
-        length += 1
-        total += ring[(t - length + 1) & mask]
-    while length > want:
-        total -= ring[(t - length + 1) & mask]
-        length -= 1
-    if (t & mask) == 0:
-        total = _ring_sum(ring, mask, t, length)
-    return total, length
-
-
-@kernel(inline="always")
-def _ring_sum(ring: np.ndarray, mask: int, t: int, length: int) -> float:
-    """The moving sum summed afresh: ``ring`` slots ``t - length + 1 .. t``, newest first."""
-    total = 0.0
-    for j in range(length):
-        total += ring[(t - j) & mask]
-    return total
 
 
 @kernel
@@ -779,7 +675,7 @@ def process(
             p0 = peak_estimate(line0, REACH - 1, ip0[0], state[_CH0 + _IPREV])
             p1 = peak_estimate(line1, REACH - 1, ip1[0], state[_CH0 + _CHS + _IPREV])
             req0[0], req1[0] = linked_requests(ceil_det / max(p0, ceil_det),
-                                       ceil_det / max(p1, ceil_det), link)
+                                               ceil_det / max(p1, ceil_det), link)
             gain_requests(line0, line1, ip0, ip1, req0, req1, ceil_det, link, m)
         for i in range(m if settled else 0, m):
             t = t0 + i
@@ -830,7 +726,7 @@ def process(
             p0 = peak_estimate(line0, REACH - 1 + i, ip0[i], before0)
             p1 = peak_estimate(line1, REACH - 1 + i, ip1[i], before1)
             req0[i], req1[i] = linked_requests(ceil_det / max(p0, ceil_det),
-                                       ceil_det / max(p1, ceil_det), link)
+                                               ceil_det / max(p1, ceil_det), link)
             linked = linked and link == 1.0
         state[_CH0 + _IPREV] = ip0[m - 1]
         state[_CH0 + _CHS + _IPREV] = ip1[m - 1]

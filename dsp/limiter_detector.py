@@ -107,7 +107,7 @@ _NEAR_S, _NEAR_D, _NEAR_MID, _ANNEX_S, _ANNEX_D = _mirrored()
 
 @kernel
 def detect(line64: np.ndarray, line: np.ndarray, peak: np.ndarray, far: np.ndarray,
-            m: int) -> None:
+           m: int) -> None:
     """Peak of each of the ``m`` newest complete intervals of one channel's detector line.
 
     ``line64`` holds ``HIST`` samples of history then ``m`` new ones; interval
@@ -209,8 +209,8 @@ def peak_estimate(line: np.ndarray, j: int, ip: float, ip_before: float) -> floa
 
 @kernel
 def gain_requests(line0: np.ndarray, line1: np.ndarray, ip0: np.ndarray, ip1: np.ndarray,
-              req0: np.ndarray, req1: np.ndarray, ceil_det: float, link: float,
-              m: int) -> None:
+                  req0: np.ndarray, req1: np.ndarray, ceil_det: float, link: float,
+                  m: int) -> None:
     """Requests of samples 1 .. m - 1 of a settled chunk (sample 0 needs the last chunk's peak).
 
     A function of its own, so its loops vectorise (inlined into the stage's
@@ -228,7 +228,7 @@ def gain_requests(line0: np.ndarray, line1: np.ndarray, ip0: np.ndarray, ip1: np
             p0 = peak_estimate(line0, REACH - 1 + i, ip0[i], ip0[i - 1])
             p1 = peak_estimate(line1, REACH - 1 + i, ip1[i], ip1[i - 1])
             req0[i], req1[i] = linked_requests(ceil_det / max(p0, ceil_det),
-                                       ceil_det / max(p1, ceil_det), link)
+                                               ceil_det / max(p1, ceil_det), link)
 
 
 @kernel(inline="always")

@@ -1,0 +1,124 @@
+"""The limiter's gain smoothing: a release, then two cascaded moving averages.
+
+Not the parameter smoothing of :mod:`dsp.smoothing`: this shapes the gain
+the hold (:mod:`dsp.limiter_hold`) asks for, one sample at a time, inside the
+gain computer (:mod:`dsp.limiter_gain`). Down is at once (the lookahead
+already made the approach smooth) and up is a one-pole in the gain, before
+the averages, so it has no corners. The two moving averages, whose spans add
+up to the lookahead, bring the gain to the held value before the peak leaves
+the delay line and hold it flat around the peak. Their running sums are
+summed afresh once per turn of their rings, at fixed sample counts, so
+rounding cannot drift over hours and the result does not depend on block size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dsp._jit import kernel
+from dsp.fastmath import fma
+
+LAND = 1e-7
+"""The release lands on the held gain once closer than this (then exactly 1 again)."""
+
+
+@kernel(inline="always")
+def release(r: float, hold: float, a: float, keep: float, land: float) -> float:
+    """The released gain after ``r`` for the held request ``hold``.
+
+    Down at once (the lookahead already made the approach smooth), up by a
+    one-pole with coefficient ``a`` (``keep = 1 - a``), landing exactly on
+    ``hold`` once the step would leave it less than ``LAND`` below (``land =
+    LAND / keep``), so a released limiter is bit-transparent again. Written
+    so that one fma and one compare, side by side, separate two samples
+    (the recursion is the gain computer's critical path).
+    """
+    return hold if r > hold - land else fma(keep, r, a * hold)
+
+
+@kernel(inline="always")
+def smooth_step(hold: float, rb: np.ndarray, bb: np.ndarray, t: int, mb: int, a: float,
+                keep: float, land: float, la: int, lb: int, r: float, sa: float,
+                sb: float) -> tuple:
+    """One sample of a settled gain computer after the hold: release, then the two averages.
+
+    Returns ``(r, sa, sb, gain)``. The averages' sums are recomputed from
+    their rings once per turn of the ring (see :func:`box`); that sample goes
+    through :func:`smooth_turn` instead, so no test for it sits on the
+    recursions here.
+    """
+    r = release(r, hold, a, keep, land)
+    rb[t & mb] = r
+    sa += r - rb[(t - la) & mb]
+    u = sa / la
+    bb[t & mb] = u
+    sb += u - bb[(t - lb) & mb]
+    return r, sa, sb, sb / lb
+
+
+@kernel(inline="always")
+def smooth_turn(hold: float, rb: np.ndarray, bb: np.ndarray, t: int, mb: int, a: float,
+                keep: float, land: float, la: int, lb: int, r: float) -> tuple:
+    """:func:`smooth_step` on the sample that turns the rings: both sums summed afresh."""
+    r = release(r, hold, a, keep, land)
+    rb[t & mb] = r
+    sa = _ring_sum(rb, mb, t, la)
+    u = sa / la
+    bb[t & mb] = u
+    sb = _ring_sum(bb, mb, t, lb)
+    return r, sa, sb, sb / lb
+
+
+@kernel
+def smooth(hold: np.ndarray, req: np.ndarray, rb: np.ndarray, bb: np.ndarray, t0: int,
+           m: int, a: float, la: int, lb: int, r: float, sa: float, sb: float) -> tuple:
+    """One settled gain computer's release and averages over a chunk: ``req`` gets the gains.
+
+    The chunk is cut at the sample that turns the rings (there is at most
+    one), so the loops carry no test for it.
+    """
+    mb = rb.size - 1
+    keep = 1.0 - a
+    land = LAND / keep
+    turn = (-t0) & mb  # the index whose t is a multiple of the ring size
+    for i in range(min(turn, m)):
+        r, sa, sb, req[i] = smooth_step(hold[i], rb, bb, t0 + i, mb, a, keep, land, la, lb,
+                                        r, sa, sb)
+    if turn < m:
+        r, sa, sb, req[turn] = smooth_turn(hold[turn], rb, bb, t0 + turn, mb, a, keep, land,
+                                           la, lb, r)
+        for i in range(turn + 1, m):
+            r, sa, sb, req[i] = smooth_step(hold[i], rb, bb, t0 + i, mb, a, keep, land, la,
+                                            lb, r, sa, sb)
+    return r, sa, sb
+
+
+@kernel(inline="always")
+def box(ring: np.ndarray, mask: int, t: int, value: float, total: float, length: int,
+        want: int) -> tuple:
+    """Push ``value`` into a moving sum of ``length`` samples, then resize it to ``want``.
+
+    The sum is recomputed from the ring once per turn of the ring, so rounding
+    cannot drift over hours; that happens at fixed sample counts, so it does
+    not depend on block size either.
+    """
+    ring[t & mask] = value
+    total += value - ring[(t - length) & mask]
+    while length < want:
+        length += 1
+        total += ring[(t - length + 1) & mask]
+    while length > want:
+        total -= ring[(t - length + 1) & mask]
+        length -= 1
+    if (t & mask) == 0:
+        total = _ring_sum(ring, mask, t, length)
+    return total, length
+
+
+@kernel(inline="always")
+def _ring_sum(ring: np.ndarray, mask: int, t: int, length: int) -> float:
+    """The moving sum summed afresh: ``ring`` slots ``t - length + 1 .. t``, newest first."""
+    total = 0.0
+    for j in range(length):
+        total += ring[(t - j) & mask]
+    return total
