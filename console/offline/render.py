@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -75,7 +76,11 @@ def master_to_file(read: Reader, frames: int, mastering: Mastering, dst: str | P
                    block: int = BLOCK) -> Pass:
     """Master ``frames`` frames that ``read`` supplies into ``dst``; what it measured.
 
-    The file appears at ``dst`` only when every frame is written.
+    The chain runs on this thread; metering, dithering and writing each
+    mastered block run on a second one while the chain works on the next
+    (every kernel releases the GIL, and so does libsndfile), from two
+    buffers used in turn. The file appears at ``dst`` only when every frame
+    is written.
     """
     started = time.perf_counter()
     chain, ctl, lanes = mastering.chain, mastering.ctl, mastering.lanes
@@ -83,18 +88,20 @@ def master_to_file(read: Reader, frames: int, mastering: Mastering, dst: str | P
     ctl[K.CTL_END] = frames
     state = K.prepare_state()
     eff = chain.target.copy()
-    meter = truepeak.prepare(rate, 2)
-    bits = {"16": 16, "24": 24}.get(bit_depth, 0)
-    mode = int(chain.get("output.dither"))
-    errors, rng = dither.prepare(2)
-    buffer = np.zeros((block, 2))
-    positions = np.zeros(block)
-    quantized = np.zeros((block, 2), dtype=np.int32)
     result = Pass(frames=frames)
+    buffers = (np.zeros((block, 2)), np.zeros((block, 2)))
+    positions = np.zeros(block)
     skip = chain.latency
     total = frames + chain.latency
-    with atomic_writer(dst, rate, 2, bit_depth) as sink:
-        for start in range(0, total, block):
+    with atomic_writer(dst, rate, 2, bit_depth) as sink, \
+            ThreadPoolExecutor(1, "render-out") as out:
+        finish = _Output(sink, rate, bit_depth, int(chain.get("output.dither")), block, result)
+        pending: list[Future | None] = [None, None]
+        for k, start in enumerate(range(0, total, block)):
+            buffer = buffers[k % 2]
+            earlier = pending[k % 2]
+            if earlier is not None:
+                earlier.result()  # that buffer's last block is written
             n = min(block, total - start)
             got = read(buffer[:min(n, max(frames - start, 0))]) if start < frames else 0
             buffer[got:n] = 0.0  # the source ran dry: flush the latency with silence
@@ -109,22 +116,42 @@ def master_to_file(read: Reader, frames: int, mastering: Mastering, dst: str | P
                                            chain.taps[taps.LIMITER_GR_DB])
             first = min(skip, n)
             skip -= first
-            kept = buffer[first:n]
-            if kept.shape[0]:
-                truepeak.process(kept, meter)
-                result.output_peak = max(result.output_peak, float(np.abs(kept).max()))
-                if bits:
-                    q = quantized[:kept.shape[0]]
-                    dither.quantize(kept, q, bits, mode, errors, rng)
-                    sink.write(q.astype(np.int16) if bits == 16 else q << 8)
-                else:
-                    sink.write(kept.astype(np.float32))
+            pending[k % 2] = out.submit(finish, buffer[first:n])
             if progress is not None:
                 progress(min(1.0, (start + n) / total) if total else 1.0)
-    result.output_true_peak = float(truepeak.channel_peaks(meter).max())
+        for job in pending:
+            if job is not None:
+                job.result()
+        result.output_true_peak = float(truepeak.channel_peaks(finish.meter).max())
     result.guard_trips = int(chain.taps[taps.GUARD_TRIPS])
     result.elapsed_s = time.perf_counter() - started
     return result
+
+
+class _Output:
+    """The second thread's work: meter, dither and write each mastered block, in order."""
+
+    def __init__(self, sink: object, rate: int, bit_depth: str, dither_mode: int, block: int,
+                 result: Pass) -> None:
+        self.sink = sink
+        self.meter = truepeak.prepare(rate, 2)
+        self.bits = {"16": 16, "24": 24}.get(bit_depth, 0)
+        self.mode = dither_mode
+        self.errors, self.rng = dither.prepare(2)
+        self.quantized = np.zeros((block, 2), dtype=np.int32)
+        self.result = result
+
+    def __call__(self, kept: np.ndarray) -> None:
+        if not kept.shape[0]:
+            return
+        truepeak.process(kept, self.meter)
+        self.result.output_peak = max(self.result.output_peak, float(np.abs(kept).max()))
+        if self.bits:
+            q = self.quantized[:kept.shape[0]]
+            dither.quantize(kept, q, self.bits, self.mode, self.errors, self.rng)
+            self.sink.write(q.astype(np.int16) if self.bits == 16 else q << 8)
+        else:
+            self.sink.write(kept.astype(np.float32))
 
 
 def db(linear: float) -> float | None:
