@@ -2,8 +2,12 @@
 
 Each subcommand lives in its own module under :mod:`console.cli` with a
 ``register(subparsers)`` function that adds its parser and sets ``run`` as the
-handler. A handler returns the exit status: 0 for success, 1 when some inputs
-failed but others were handled, 2 for a usage error (unknown id, bad value,
+handler. ``--help`` imports every one of them, so a subcommand module imports
+only the standard library at the top and what it runs inside ``run()``: the
+thin clients then start without numba, numpy or the DSP.
+
+A handler returns the exit status: 0 for success, 1 when some inputs failed
+but others were handled, 2 for a usage error (unknown id, bad value,
 unreadable file). Errors raised on purpose (:class:`dsp.errors.MasterdeckError`)
 are printed as one clear line; anything else is a bug and shows its traceback.
 """

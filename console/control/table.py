@@ -47,7 +47,7 @@ class Command:
 
     args: dict[str, Arg] = field(default_factory=dict)
     handler: Callable[..., dict[str, Any]] | None = None
-    """None for commands the server's session handles itself."""
+    """None for commands the connection handles itself (hello, subscribe, unsubscribe)."""
     blocking: bool = False
     """Run on a worker thread, so a slow call never holds the event loop."""
 
