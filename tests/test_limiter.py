@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dsp import limiter, taps
+from dsp import limiter, limiter_state, taps
 from dsp import limiter_detector as detector
 from dsp import params as P
 from dsp import truepeak as tp
@@ -458,8 +458,8 @@ def test_window_minima_are_the_sliding_minimum_of_the_requests():
     size = 4096
     rq, mp, ms = np.ones(size), np.ones(size), np.ones(size)
     hold = np.zeros(limiter.CHUNK)
-    state = np.zeros(limiter._CH0 + 2 * limiter._CHS)
-    s = limiter._CH0
+    state = np.zeros(limiter_state._CH0 + 2 * limiter_state._CHS)
+    s = limiter_state._CH0
     first, width = 1000, 37
     checked = 0
     while first + limiter.CHUNK < requests.size:
@@ -483,8 +483,8 @@ def test_a_rebuilt_deque_is_the_deque_kept_sample_by_sample():
     size, width = 1024, 90
     rq = np.ones(size)
     kept: list[tuple[int, float]] = []  # a monotonic deque, kept the plain way
-    state = np.zeros(limiter._CH0 + 2 * limiter._CHS)
-    s = limiter._CH0
+    state = np.zeros(limiter_state._CH0 + 2 * limiter_state._CHS)
+    s = limiter_state._CH0
     ri, rv = np.zeros(size), np.ones(size)
     for k in range(3000):
         rq[k % size] = requests[k]
@@ -495,11 +495,11 @@ def test_a_rebuilt_deque_is_the_deque_kept_sample_by_sample():
         while kept[0][0] < left:
             kept.pop(0)
         if k % 97 == 0 and k > width:
-            state[s + limiter._PUSHED] = k + 1
-            state[s + limiter._QSTALE] = 1.0
+            state[s + limiter_state._PUSHED] = k + 1
+            state[s + limiter_state._QSTALE] = 1.0
             limiter._rebuild_deque(state, s, rq, ri, rv, left)
-            got = int(state[s + limiter._QCOUNT])
-            assert state[s + limiter._QSTALE] == 0.0 and got == len(kept)
+            got = int(state[s + limiter_state._QCOUNT])
+            assert state[s + limiter_state._QSTALE] == 0.0 and got == len(kept)
             assert [(int(ri[j]), rv[j]) for j in range(got)] == kept
 
 
@@ -525,11 +525,11 @@ def test_one_gain_computer_for_both_channels_when_linked_changes_nothing():
             if begin in moves:
                 target[P.LIMITER_LINK] = moves[begin]
             if not twin_allowed:
-                state[limiter._TWIN] = 0.0
+                state[limiter_state._TWIN] = 0.0
             limiter.process(y[begin:begin + limiter.CHUNK], target, current, state,
                             np.zeros(taps.COUNT))
             if begin in (40 * limiter.CHUNK, 120 * limiter.CHUNK, n - limiter.CHUNK):
-                twins.append(state[limiter._TWIN])
+                twins.append(state[limiter_state._TWIN])
         outputs.append(y)
     np.testing.assert_array_equal(outputs[1], outputs[0])
     assert twins[:3] == [1.0, 0.0, 1.0]  # shared, parted while unlinked, shared again
