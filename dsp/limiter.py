@@ -50,6 +50,7 @@ from dsp import params as P
 from dsp import taps as T
 from dsp._jit import kernel
 from dsp.limiter_detector import HIST, REACH, detect, gain_requests, linked_requests, peak_estimate
+from dsp.limiter_hold import held, rebuild_deque
 from dsp.limiter_smoothing import LAND, box, release, smooth, smooth_step, smooth_turn
 from dsp.limiter_state import (
     _CEIL_DB,
@@ -69,9 +70,6 @@ from dsp.limiter_state import (
     _LINE,
     _LMAX,
     _LPOS,
-    _MNEXT,
-    _MP,
-    _MPOS,
     _MW,
     _PUSHED,
     _QCOUNT,
@@ -234,9 +232,9 @@ def _fresh_deque(state: np.ndarray, c: int, rings: tuple, sizes: tuple, left: in
     if state[s + _QSTALE] == 1.0:
         o_rq, o_qi, o_qv = rings[0], rings[1], rings[2]
         nr, nq = sizes[0], sizes[1]
-        _rebuild_deque(state, s, state[o_rq + c * nr:o_rq + (c + 1) * nr],
-                       state[o_qi + c * nq:o_qi + (c + 1) * nq],
-                       state[o_qv + c * nq:o_qv + (c + 1) * nq], left)
+        rebuild_deque(state, s, state[o_rq + c * nr:o_rq + (c + 1) * nr],
+                      state[o_qi + c * nq:o_qi + (c + 1) * nq],
+                      state[o_qv + c * nq:o_qv + (c + 1) * nq], left)
 
 
 @kernel
@@ -288,122 +286,6 @@ def _part_gains(state: np.ndarray, rings: tuple, sizes: tuple) -> None:
 
 
 @kernel
-def _minima(rq: np.ndarray, mp: np.ndarray, ms: np.ndarray, mr: int, width: int, r0: int,
-            r1: int, pos: int, p: float) -> tuple:
-    """Stream requests ``r0 .. r1 - 1`` into the window minima (van Herk / Gil-Werman).
-
-    The requests are cut into blocks of ``width`` (the window's length):
-    ``mp`` gets the minimum from each request's block start up to it, ``ms``,
-    once a block is complete, the minimum from each request to its block's
-    end. ``pos`` is ``r0``'s place in its block, ``p`` the running minimum
-    before it; both are returned for the next call. Two short loops of plain
-    minima and no data-dependent branches: a deque guesses wrong about once a
-    sample.
-    """
-    r = r0
-    while r < r1:
-        end = min(r1, r + width - pos)  # the rest of this block, within the range
-        if pos == 0:
-            p = rq[r & mr]
-        p = _running_min(rq, mp, mr, r, end - r, 1, p)
-        pos += end - r
-        if pos == width:  # block complete: the minima to its end, backward
-            pos = 0
-            _running_min(rq, ms, mr, end - 1, width, -1, rq[(end - 1) & mr])
-        r = end
-    return pos, p
-
-
-@kernel(inline="always")
-def _running_min(src: np.ndarray, dst: np.ndarray, mask: int, start: int, count: int,
-                 step: int, low: float) -> float:
-    """``dst[j]``: the smallest of ``low`` and ``src`` from slot ``start`` to ``j`` (ring slots).
-
-    ``count`` slots from ``start`` by ``step`` (+1 or -1). Four slots a turn,
-    their own running minima taken off the recursion, so it waits one
-    minimum per four slots instead of one per slot; a minimum is exact in
-    any order, so the values are the same. Returns the last minimum.
-    """
-    j = start
-    for _ in range(count // 4):
-        a = src[j & mask]
-        ab = min(a, src[(j + step) & mask])
-        abc = min(ab, src[(j + 2 * step) & mask])
-        abcd = min(abc, src[(j + 3 * step) & mask])
-        dst[j & mask] = min(low, a)
-        dst[(j + step) & mask] = min(low, ab)
-        dst[(j + 2 * step) & mask] = min(low, abc)
-        low = min(low, abcd)
-        dst[(j + 3 * step) & mask] = low
-        j += 4 * step
-    for _ in range(count % 4):
-        low = min(low, src[j & mask])
-        dst[j & mask] = low
-        j += step
-    return low
-
-
-@kernel
-def _held(state: np.ndarray, s: int, rq: np.ndarray, mp: np.ndarray, ms: np.ndarray,
-          width: int, first: int, m: int, hold: np.ndarray) -> None:
-    """``hold[i]``: the smallest of requests ``first + i - width + 1 .. first + i``, i < m.
-
-    The deque's answer, by another road (a minimum is exact, so the same
-    bits): window ``[l, r]`` spans at most two blocks, and its minimum is that
-    of ``ms[l]`` (from ``l`` to its block's end) and ``mp[r]`` (from the next
-    block's start to ``r``). The blocks are kept between chunks while the
-    window's length holds; after a change they are rebuilt from the request
-    ring, back to the block the oldest request needed lies in.
-    """
-    mr = rq.size - 1
-    if state[s + _MW] == width and state[s + _MNEXT] == first:
-        pos, p = int(state[s + _MPOS]), state[s + _MP]
-    else:
-        start = (first - width + 1) // width * width
-        pos, p = _minima(rq, mp, ms, mr, width, start, first, 0, 1.0)
-    pos, p = _minima(rq, mp, ms, mr, width, first, first + m, pos, p)
-    state[s + _MW] = width
-    state[s + _MNEXT] = first + m
-    state[s + _MPOS] = pos
-    state[s + _MP] = p
-    for i in range(m):
-        r = first + i
-        hold[i] = min(ms[(r - width + 1) & mr], mp[r & mr])
-
-
-@kernel
-def _rebuild_deque(state: np.ndarray, s: int, rq: np.ndarray, qi: np.ndarray,
-                   qv: np.ndarray, left: int) -> None:
-    """The deque of requests ``left .. pushed - 1``, rebuilt from the request ring.
-
-    A monotonic deque holds exactly the requests smaller than every later one
-    in the window (the newest always), so a backward scan rebuilds it: the
-    same entries, whatever state it was left in while the minima stood in.
-    """
-    mr, mq = rq.size - 1, qi.size - 1
-    right = int(state[s + _PUSHED]) - 1
-    count = 0
-    low = math.inf
-    for j in range(right, left - 1, -1):
-        v = rq[j & mr]
-        if v < low:
-            low = v
-            count += 1
-    slot = count
-    low = math.inf
-    for j in range(right, left - 1, -1):
-        v = rq[j & mr]
-        if v < low:
-            low = v
-            slot -= 1
-            qi[slot & mq] = j
-            qv[slot & mq] = v
-    state[s + _QHEAD] = 0
-    state[s + _QCOUNT] = count
-    state[s + _QSTALE] = 0.0
-
-
-@kernel
 def _gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np.ndarray,
            rq: np.ndarray, qi: np.ndarray, qv: np.ndarray, rb: np.ndarray, bb: np.ndarray,
            lmax: int, t0: int, m: int, mp: np.ndarray, ms: np.ndarray,
@@ -438,14 +320,14 @@ def _gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np
         # with the window minima taken in passes of their own instead of the deque)
         for i in range(m):
             rq[(t0 + i - REACH) & mr] = req[i]
-        _held(state, s, rq, mp, ms, lk + 2 * PLATEAU, pushed, m, hold)
+        held(state, s, rq, mp, ms, lk + 2 * PLATEAU, pushed, m, hold)
         pushed += m
         state[s + _QSTALE] = 1.0
         r, sa, sb = smooth(hold, req, rb, bb, t0, m, a, la, lb, r, sa, sb)
         m = 0
     if m:  # the per-sample path: it keeps the deque, and may move the window
         if state[s + _QSTALE] == 1.0:
-            _rebuild_deque(state, s, rq, qi, qv, t0 - 1 - REACH - lmax - 2 * PLATEAU + 1)
+            rebuild_deque(state, s, rq, qi, qv, t0 - 1 - REACH - lmax - 2 * PLATEAU + 1)
             head = int(state[s + _QHEAD])
             count = int(state[s + _QCOUNT])
         state[s + _MW] = 0.0  # the window minima are rebuilt when next needed
@@ -494,7 +376,7 @@ def _gains_settled(state: np.ndarray, req0: np.ndarray, req1: np.ndarray, rq: np
     The arithmetic of :func:`_gains` sample for sample (so the results are the
     same bits), with the two channels' recursions side by side in one loop so
     that one runs while the other waits, and the window minima of both taken
-    first (:func:`_held`): the window slides one request a sample and the
+    first (:func:`held`): the window slides one request a sample and the
     averages keep their lengths. The caller checks that they may.
     """
     s0, s1 = _CH0, _CH0 + _CHS
@@ -507,8 +389,8 @@ def _gains_settled(state: np.ndarray, req0: np.ndarray, req1: np.ndarray, rq: np
         req = req0 if c == 0 else req1
         for i in range(m):
             ring[(t0 + i - REACH) & mr] = req[i]
-        _held(state, s, ring, mp[c * nr:(c + 1) * nr], ms[c * nr:(c + 1) * nr],
-              look + 2 * PLATEAU, pushed, m, hold0 if c == 0 else hold1)
+        held(state, s, ring, mp[c * nr:(c + 1) * nr], ms[c * nr:(c + 1) * nr],
+             look + 2 * PLATEAU, pushed, m, hold0 if c == 0 else hold1)
         state[s + _QSTALE] = 1.0
     pushed += m
     r0, r1 = state[s0 + _R], state[s1 + _R]

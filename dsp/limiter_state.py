@@ -34,10 +34,10 @@ _TWIN = HEADER + 12  # 1: channel 1's gain computer is channel 0's (step 4 of li
 _LPOS = HEADER + 13  # where the next chunk goes in the detector lines
 _CH0 = HEADER + 14  # per-channel scalars, _CHS of them per channel
 _R, _SA, _SB, _LA, _LB, _PUSHED, _QHEAD, _QCOUNT, _IPREV = range(9)
-# the window minima of a settled gain computer (see _held): the deque is then not kept
-# up to date (_QSTALE) until something needs it; _MW is the block length the minima
-# are kept for (0: none), _MNEXT the next request to stream in, at _MPOS in its
-# block, whose running minimum so far is _MP
+# the window minima of a settled gain computer (see limiter_hold.held): the deque is
+# then not kept up to date (_QSTALE) until something needs it; _MW is the block length
+# the minima are kept for (0: none), _MNEXT the next request to stream in, at _MPOS in
+# its block, whose running minimum so far is _MP
 _QSTALE, _MW, _MNEXT, _MPOS, _MP = range(9, 14)
 _CHS = 14
 _GAIN_SCALARS = _IPREV  # _R .. _QCOUNT: one gain computer's scalars

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dsp import limiter, limiter_state, taps
+from dsp import limiter, limiter_hold, limiter_state, taps
 from dsp import limiter_detector as detector
 from dsp import params as P
 from dsp import truepeak as tp
@@ -468,7 +468,7 @@ def test_window_minima_are_the_sliding_minimum_of_the_requests():
         m = int(rng.integers(1, limiter.CHUNK + 1))
         for j in range(first - 2 * width, first + m):
             rq[j & (size - 1)] = requests[j]
-        limiter._held(state, s, rq, mp, ms, width, first, m, hold)
+        limiter_hold.held(state, s, rq, mp, ms, width, first, m, hold)
         expected = [requests[first + i - width + 1:first + i + 1].min() for i in range(m)]
         np.testing.assert_array_equal(hold[:m], expected)
         checked += m
@@ -497,7 +497,7 @@ def test_a_rebuilt_deque_is_the_deque_kept_sample_by_sample():
         if k % 97 == 0 and k > width:
             state[s + limiter_state._PUSHED] = k + 1
             state[s + limiter_state._QSTALE] = 1.0
-            limiter._rebuild_deque(state, s, rq, ri, rv, left)
+            limiter_hold.rebuild_deque(state, s, rq, ri, rv, left)
             got = int(state[s + limiter_state._QCOUNT])
             assert state[s + limiter_state._QSTALE] == 0.0 and got == len(kept)
             assert [(int(ri[j]), rv[j]) for j in range(got)] == kept
