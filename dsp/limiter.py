@@ -1,21 +1,22 @@
 """The limiter stage: a lookahead true-peak brick-wall limiter with a fixed latency.
 
-Why each part is there:
+This module is the stage's face (``prepare``, ``process``, ``reset``,
+``latency_samples``) and its audio path: drive, the delay lines, the
+settings, the gain on the way out, the last-resort clip and bypass. Its
+other parts have a module each:
 
-- **Detector** (:mod:`dsp.limiter_detector`). Every interval between two
-  samples checked at 8x with a long sinc and at the BS.1770 Annex-2 points,
-  in single precision, with margins on the peak estimate where the
-  interpolators disagree; its answer is the gain each sample requests.
-- **Gain computer** (Hämäläinen, DAFx-02). The needed gain
-  ``ceiling / peak`` is held by a sliding minimum (a monotonic deque while
-  the lookahead moves; block minima, van Herk / Gil-Werman, while it holds
-  still: the same values at a cost that does not depend on the programme,
-  where the deque's guesses go wrong on a hot master) and
-  smoothed by two cascaded moving averages whose total span is the
-  lookahead, so the gain reaches the needed value before the peak leaves the
-  delay line and stays flat for ``PLATEAU`` samples around it (the
-  interpolators see a steady gain there). Release is a one-pole in the gain
-  before the averages, so it has no corners.
+- :mod:`dsp.limiter_detector`: every interval between two samples checked
+  at 8x with a long sinc and at the BS.1770 Annex-2 points, in single
+  precision, with margins on the peak estimate where interpolators disagree;
+  its answer is the gain each sample requests, stereo link applied.
+- :mod:`dsp.limiter_gain`: the gain computer (Hämäläinen, DAFx-02), which
+  holds the smallest request over the lookahead (:mod:`dsp.limiter_hold`)
+  and smooths it (:mod:`dsp.limiter_smoothing`), so the gain is down before
+  a peak leaves the delay line.
+- :mod:`dsp.limiter_state`: where all of it lives in the one state array.
+
+Why the stage's own parts are there:
+
 - **Fixed latency.** The delay is always the longest lookahead plus the
   detector reach plus the plateau. A shorter lookahead feeds the hold from
   further back in the request line instead, so live changes of the
@@ -25,8 +26,9 @@ Why each part is there:
 
 Stereo link: each channel's request is pulled toward the smaller of the two
 by ``link_pct`` (100 % gives one gain for both, and then one gain computer
-serves both channels once their states agree: half the work, same bits). Drive multiplies the input
-before everything, and bypass crossfades against the delayed dry input.
+serves both channels once their states agree: half the work, same bits).
+Drive multiplies the input before everything, and bypass crossfades against
+the delayed dry input.
 
 Live ceiling changes. The ceiling in force is the glided ceiling at the time
 a sample *leaves*, so samples already in the delay line when it falls are
@@ -50,8 +52,7 @@ from dsp import params as P
 from dsp import taps as T
 from dsp._jit import kernel
 from dsp.limiter_detector import HIST, REACH, detect, gain_requests, linked_requests, peak_estimate
-from dsp.limiter_hold import held, rebuild_deque
-from dsp.limiter_smoothing import LAND, box, release, smooth, smooth_step, smooth_turn
+from dsp.limiter_gain import gains, gains_settled, part_gains, same_gains
 from dsp.limiter_state import (
     _CEIL_DB,
     _CEIL_G,
@@ -60,7 +61,6 @@ from dsp.limiter_state import (
     _DELAY,
     _DRIVE_DB,
     _DRIVE_G,
-    _GAIN_SCALARS,
     _IPREV,
     _LA,
     _LB,
@@ -70,11 +70,7 @@ from dsp.limiter_state import (
     _LINE,
     _LMAX,
     _LPOS,
-    _MW,
     _PUSHED,
-    _QCOUNT,
-    _QHEAD,
-    _QSTALE,
     _R,
     _REL_A,
     _REL_MS,
@@ -223,205 +219,6 @@ def _lowest(a: np.ndarray, b: np.ndarray, m: int, low: float) -> float:
     for i in range(m):
         low = min(low, min(a[i], b[i]))
     return low
-
-
-@kernel
-def _fresh_deque(state: np.ndarray, c: int, rings: tuple, sizes: tuple, left: int) -> None:
-    """Rebuild channel ``c``'s deque if the window minima stood in for it."""
-    s = _CH0 + _CHS * c
-    if state[s + _QSTALE] == 1.0:
-        o_rq, o_qi, o_qv = rings[0], rings[1], rings[2]
-        nr, nq = sizes[0], sizes[1]
-        rebuild_deque(state, s, state[o_rq + c * nr:o_rq + (c + 1) * nr],
-                      state[o_qi + c * nq:o_qi + (c + 1) * nq],
-                      state[o_qv + c * nq:o_qv + (c + 1) * nq], left)
-
-
-@kernel
-def _same_gains(state: np.ndarray, rings: tuple, sizes: tuple, left: int) -> bool:
-    """True when both channels' gain computers will give the same gains from now on.
-
-    ``rings`` are the offsets of the request ring, the deque's indices and
-    values, and the two moving-average rings. The deques are compared by
-    content from their heads (where a head sits in its ring does not matter;
-    the entries beyond the tail are leftovers that are never read); one the
-    window minima stood in for is rebuilt first (``left``: its oldest request).
-    """
-    for c in range(2):
-        _fresh_deque(state, c, rings, sizes, left)
-    for j in range(_GAIN_SCALARS):
-        if j != _QHEAD and state[_CH0 + j] != state[_CH0 + _CHS + j]:
-            return False
-    head0 = int(state[_CH0 + _QHEAD])
-    head1 = int(state[_CH0 + _CHS + _QHEAD])
-    count = int(state[_CH0 + _QCOUNT])
-    for r in range(len(rings)):
-        o, n = rings[r], sizes[r]
-        if r == 1 or r == 2:  # the deque
-            for j in range(count):
-                if state[o + ((head0 + j) & (n - 1))] != state[o + n + ((head1 + j) & (n - 1))]:
-                    return False
-        else:
-            for j in range(n):
-                if state[o + j] != state[o + n + j]:
-                    return False
-    return True
-
-
-@kernel
-def _part_gains(state: np.ndarray, rings: tuple, sizes: tuple) -> None:
-    """Give channel 1 its own gain computer again: a copy of channel 0's.
-
-    The window minima are not copied: both rebuild theirs when next needed.
-    """
-    for j in range(_GAIN_SCALARS):
-        state[_CH0 + _CHS + j] = state[_CH0 + j]
-    state[_CH0 + _CHS + _QSTALE] = state[_CH0 + _QSTALE]
-    state[_CH0 + _MW] = 0.0
-    state[_CH0 + _CHS + _MW] = 0.0
-    for r in range(len(rings)):
-        o, n = rings[r], sizes[r]
-        for j in range(n):
-            state[o + n + j] = state[o + j]
-
-
-@kernel
-def _gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np.ndarray,
-           rq: np.ndarray, qi: np.ndarray, qv: np.ndarray, rb: np.ndarray, bb: np.ndarray,
-           lmax: int, t0: int, m: int, mp: np.ndarray, ms: np.ndarray,
-           hold: np.ndarray) -> None:
-    """One channel's gain computer over a chunk; ``req`` is replaced by the gains.
-
-    Request ``req[i]`` belongs to sample k = t0 + i - REACH. The gain that
-    leaves at sample t0 + i is the cascade of two moving averages (spans
-    la + lb - 1 = look) over the released minimum of the requests
-    [k - lmax - 2 PLATEAU + 1, k - lmax + look]: every request within
-    PLATEAU samples of the sample going out is in all the windows averaged.
-    """
-    pushed = int(state[s + _PUSHED])
-    head = int(state[s + _QHEAD])
-    count = int(state[s + _QCOUNT])
-    r = state[s + _R]
-    sa = state[s + _SA]
-    sb = state[s + _SB]
-    la = int(state[s + _LA])
-    lb = int(state[s + _LB])
-    mr, mq, mb = rq.size - 1, qi.size - 1, rb.size - 1
-    lk = int(look[0])
-    a = rel[0]
-    moving = 0  # counted, not and-ed, so the loop vectorises
-    for i in range(m):
-        moving += (look[i] != look[0]) + (rel[i] != a)
-    settled = (la == (lk + 1) // 2 and lb == lk + 1 - la and pushed == t0 - REACH - lmax + lk
-               and moving == 0)
-    if settled:
-        # the lookahead and release hold still: the window slides one request a
-        # sample and the averages keep their lengths (the same arithmetic as below,
-        # with the window minima taken in passes of their own instead of the deque)
-        for i in range(m):
-            rq[(t0 + i - REACH) & mr] = req[i]
-        held(state, s, rq, mp, ms, lk + 2 * PLATEAU, pushed, m, hold)
-        pushed += m
-        state[s + _QSTALE] = 1.0
-        r, sa, sb = smooth(hold, req, rb, bb, t0, m, a, la, lb, r, sa, sb)
-        m = 0
-    if m:  # the per-sample path: it keeps the deque, and may move the window
-        if state[s + _QSTALE] == 1.0:
-            rebuild_deque(state, s, rq, qi, qv, t0 - 1 - REACH - lmax - 2 * PLATEAU + 1)
-            head = int(state[s + _QHEAD])
-            count = int(state[s + _QCOUNT])
-        state[s + _MW] = 0.0  # the window minima are rebuilt when next needed
-    for i in range(m):
-        t = t0 + i
-        k = t - REACH
-        rq[k & mr] = req[i]
-        lk = int(look[i])
-        right = k - lmax + lk
-        while pushed <= right:  # monotonic deque: values rise from head to tail
-            v = rq[pushed & mr]
-            while count > 0 and qv[(head + count - 1) & mq] >= v:
-                count -= 1
-            slot = (head + count) & mq
-            qi[slot] = pushed
-            qv[slot] = v
-            count += 1
-            pushed += 1
-        left = k - lmax - 2 * PLATEAU + 1
-        while count > 1 and qi[head] < left:
-            head = (head + 1) & mq
-            count -= 1
-        keep = 1.0 - rel[i]
-        r = release(r, qv[head], rel[i], keep, LAND / keep)
-        la_want = (lk + 1) // 2
-        sa, la = box(rb, mb, t, r, sa, la, la_want)
-        sb, lb = box(bb, mb, t, sa / la, sb, lb, lk + 1 - la_want)
-        req[i] = sb / lb
-    state[s + _PUSHED] = pushed
-    state[s + _QHEAD] = head
-    state[s + _QCOUNT] = count
-    state[s + _R] = r
-    state[s + _SA] = sa
-    state[s + _SB] = sb
-    state[s + _LA] = la
-    state[s + _LB] = lb
-
-
-@kernel
-def _gains_settled(state: np.ndarray, req0: np.ndarray, req1: np.ndarray, rq: np.ndarray,
-                   mp: np.ndarray, ms: np.ndarray, hold0: np.ndarray, hold1: np.ndarray,
-                   rb: np.ndarray, bb: np.ndarray, look: int, t0: int, m: int,
-                   a: float) -> None:
-    """Both channels' gain computers over a chunk while lookahead and release hold still.
-
-    The arithmetic of :func:`_gains` sample for sample (so the results are the
-    same bits), with the two channels' recursions side by side in one loop so
-    that one runs while the other waits, and the window minima of both taken
-    first (:func:`held`): the window slides one request a sample and the
-    averages keep their lengths. The caller checks that they may.
-    """
-    s0, s1 = _CH0, _CH0 + _CHS
-    nr, nb = rq.size // 2, rb.size // 2
-    mr, mb = nr - 1, nb - 1
-    pushed = int(state[s0 + _PUSHED])
-    for c in range(2):
-        s = _CH0 + _CHS * c
-        ring = rq[c * nr:(c + 1) * nr]
-        req = req0 if c == 0 else req1
-        for i in range(m):
-            ring[(t0 + i - REACH) & mr] = req[i]
-        held(state, s, ring, mp[c * nr:(c + 1) * nr], ms[c * nr:(c + 1) * nr],
-             look + 2 * PLATEAU, pushed, m, hold0 if c == 0 else hold1)
-        state[s + _QSTALE] = 1.0
-    pushed += m
-    r0, r1 = state[s0 + _R], state[s1 + _R]
-    sa0, sa1 = state[s0 + _SA], state[s1 + _SA]
-    sb0, sb1 = state[s0 + _SB], state[s1 + _SB]
-    la = int(state[s0 + _LA])
-    lb = int(state[s0 + _LB])
-    keep = 1.0 - a
-    land = LAND / keep
-    rb0, rb1, bb0, bb1 = rb[:nb], rb[nb:], bb[:nb], bb[nb:]
-    turn = (-t0) & mb  # the index that turns the rings (see limiter_smoothing.smooth)
-    for i in range(min(turn, m)):
-        r0, sa0, sb0, req0[i] = smooth_step(hold0[i], rb0, bb0, t0 + i, mb, a, keep, land, la,
-                                            lb, r0, sa0, sb0)
-        r1, sa1, sb1, req1[i] = smooth_step(hold1[i], rb1, bb1, t0 + i, mb, a, keep, land, la,
-                                            lb, r1, sa1, sb1)
-    if turn < m:
-        r0, sa0, sb0, req0[turn] = smooth_turn(hold0[turn], rb0, bb0, t0 + turn, mb, a, keep,
-                                               land, la, lb, r0)
-        r1, sa1, sb1, req1[turn] = smooth_turn(hold1[turn], rb1, bb1, t0 + turn, mb, a, keep,
-                                               land, la, lb, r1)
-        for i in range(turn + 1, m):
-            r0, sa0, sb0, req0[i] = smooth_step(hold0[i], rb0, bb0, t0 + i, mb, a, keep, land,
-                                                la, lb, r0, sa0, sb0)
-            r1, sa1, sb1, req1[i] = smooth_step(hold1[i], rb1, bb1, t0 + i, mb, a, keep, land,
-                                                la, lb, r1, sa1, sb1)
-    state[s0 + _PUSHED] = pushed
-    state[s1 + _PUSHED] = pushed
-    state[s0 + _R], state[s1 + _R] = r0, r1
-    state[s0 + _SA], state[s1 + _SA] = sa0, sa1
-    state[s0 + _SB], state[s1 + _SB] = sb0, sb1
 
 
 @kernel
@@ -594,7 +391,7 @@ def process(
         sizes = (nr, nq, nq, nb, nb)
         twin = state[_TWIN] == 1.0
         if twin and not linked:
-            _part_gains(state, rings, sizes)
+            part_gains(state, rings, sizes)
             state[_TWIN] = 0.0
             twin = False
         la_want = (lk + 1) // 2
@@ -604,24 +401,24 @@ def process(
                   and state[s0 + _LB] == lk + 1 - la_want and state[s1 + _LB] == lk + 1 - la_want
                   and state[s0 + _PUSHED] == pushed and state[s1 + _PUSHED] == pushed)
         if paired:
-            _gains_settled(state, req0, req1, state[o_rq:o_rq + 2 * nr],
-                           state[o_mp:o_mp + 2 * nr], state[o_ms:o_ms + 2 * nr], holds, holds1,
-                           state[o_rb:o_rb + 2 * nb], state[o_bb:o_bb + 2 * nb], lk, t0, m,
-                           state[_REL_A])
+            gains_settled(state, req0, req1, state[o_rq:o_rq + 2 * nr],
+                          state[o_mp:o_mp + 2 * nr], state[o_ms:o_ms + 2 * nr], holds, holds1,
+                          state[o_rb:o_rb + 2 * nb], state[o_bb:o_bb + 2 * nb], lk, t0, m,
+                          state[_REL_A])
         for c in range(0 if paired else (1 if twin else 2)):
-            _gains(state, _CH0 + _CHS * c, req0 if c == 0 else req1, look, rel,
-                   state[o_rq + c * nr:o_rq + (c + 1) * nr],
-                   state[o_qi + c * nq:o_qi + (c + 1) * nq],
-                   state[o_qv + c * nq:o_qv + (c + 1) * nq],
-                   state[o_rb + c * nb:o_rb + (c + 1) * nb],
-                   state[o_bb + c * nb:o_bb + (c + 1) * nb], lmax, t0, m,
-                   state[o_mp + c * nr:o_mp + (c + 1) * nr],
-                   state[o_ms + c * nr:o_ms + (c + 1) * nr], holds)
+            gains(state, _CH0 + _CHS * c, req0 if c == 0 else req1, look, rel,
+                  state[o_rq + c * nr:o_rq + (c + 1) * nr],
+                  state[o_qi + c * nq:o_qi + (c + 1) * nq],
+                  state[o_qv + c * nq:o_qv + (c + 1) * nq],
+                  state[o_rb + c * nb:o_rb + (c + 1) * nb],
+                  state[o_bb + c * nb:o_bb + (c + 1) * nb], lmax, t0, m,
+                  state[o_mp + c * nr:o_mp + (c + 1) * nr],
+                  state[o_ms + c * nr:o_ms + (c + 1) * nr], holds)
         if twin:
             for i in range(m):
                 req1[i] = req0[i]
-        elif linked and _same_gains(state, rings, sizes,
-                                    t0 + m - REACH - lmax - 2 * PLATEAU):
+        elif linked and same_gains(state, rings, sizes,
+                                   t0 + m - REACH - lmax - 2 * PLATEAU):
             state[_TWIN] = 1.0
         # 5. output: gain on the delayed driven input, last-resort clip, bypass
         first = _first_run(t0 - delay, m, na)
