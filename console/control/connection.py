@@ -4,7 +4,7 @@ A connection reads one request at a time and answers it before reading the
 next, so replies come in request order; a pump task beside it sends the
 events the client subscribed to. Both write to the same transport without
 ever waiting on it, so a client that stops reading costs the daemon only the
-bounded buffer it is allowed before it is dropped (see :class:`~console.control.server.Limits`).
+bounded buffer it is allowed before it is dropped (see :class:`Limits`).
 """
 
 from __future__ import annotations
