@@ -17,7 +17,8 @@ from pathlib import Path
 _PACKAGE = Path(__file__).resolve().parent
 
 
-def _source_hash() -> str:
+def source_hash() -> str:
+    """A hash of every source file of this package: the name of the cache folder."""
     digest = hashlib.sha256()
     for path in sorted(_PACKAGE.glob("*.py")):
         digest.update(path.name.encode())
@@ -31,7 +32,7 @@ def _cache_root() -> Path:
 
 
 if "NUMBA_CACHE_DIR" not in os.environ:
-    _dir = _cache_root() / _source_hash()
+    _dir = _cache_root() / source_hash()
     try:
         _dir.mkdir(parents=True, exist_ok=True)
         os.environ["NUMBA_CACHE_DIR"] = str(_dir)
@@ -39,6 +40,7 @@ if "NUMBA_CACHE_DIR" not in os.environ:
         pass
 
 import numba  # noqa: E402  (must come after NUMBA_CACHE_DIR is set)
+from numba.core import types  # noqa: E402
 
 if "NUMBA_CACHE_DIR" in os.environ:  # numba may have been imported before us
     numba.config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
@@ -72,7 +74,7 @@ if numba.config.CPU_FEATURES is None and os.environ.get("MASTERDECK_VECTOR_WIDTH
     numba.config.CPU_FEATURES = _full_width_features()
 
 
-def kernel(*args, **kwargs):
+def kernel(*args, literals: bool | None = None, **kwargs):
     """Compile a DSP kernel with the project's options.
 
     ``cache=True`` keeps start-up short; ``error_model="numpy"`` makes a
@@ -85,9 +87,53 @@ def kernel(*args, **kwargs):
     views went from 110 to 11 ns; the chain's fixed cost per block from 3.7
     to 1.3 us). A kernel that must build arrays (the PortAudio callback's
     ``carray`` views) passes ``_nrt=True``.
+
+    ``literals``: whether a call from another kernel with a constant
+    argument compiles a version of this kernel for that constant (numba's
+    way), or one version serves every call (ours, see :func:`_one_version`).
+    Left unsaid, the limiter's kernels keep numba's way (see
+    :data:`LITERAL_MODULES`) and every other kernel has one version.
     """
     options = {"cache": True, "error_model": "numpy", "nogil": True, "_nrt": False}
     options.update(kwargs)
-    if args and callable(args[0]):
-        return numba.njit(**options)(args[0])
-    return numba.njit(*args, **options)
+
+    signatures = () if args and callable(args[0]) else args
+
+    def decorate(function):
+        dispatcher = numba.njit(*signatures, **options)(function)
+        keep = literals if literals is not None else function.__module__.startswith(
+            LITERAL_MODULES)
+        return dispatcher if keep else _one_version(dispatcher)
+
+    return decorate(args[0]) if args and callable(args[0]) else decorate
+
+
+LITERAL_MODULES = ("dsp.limiter",)
+"""Modules whose kernels are compiled per constant argument unless they say otherwise.
+
+The limiter runs 1-3 % faster (``masterdeck bench --only chain``) with the
+versions numba makes of its inner runs for an offset of 0, worth their two
+seconds of compile; a kernel there that wants one version says
+``kernel(literals=False)``.
+"""
+
+
+def _one_version(dispatcher):
+    """Make calls from other kernels compile ``dispatcher`` for plain types, never for literals.
+
+    numba compiles a callee afresh for every constant a kernel passes it
+    (``glide(target, current, P.INPUT_TRIM, io)``: a version for
+    ``Literal[int](1)``, another for 32, ...), each a whole compile, and the
+    callers pay again when they link each version in: half of the cold
+    compile went to such versions. Typed as ``int64``, one version serves
+    every call; the callee is linked into its callers, where LLVM can still
+    inline it and fold the constant.
+    """
+    call_template = dispatcher.get_call_template
+
+    def get_call_template(args, kws):
+        return call_template(tuple(types.unliteral(a) for a in args),
+                             {k: types.unliteral(v) for k, v in kws.items()})
+
+    dispatcher.get_call_template = get_call_template
+    return dispatcher
