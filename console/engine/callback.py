@@ -42,9 +42,14 @@ from console.engine.rtintrinsics import as_voidptr, flush_denormals, monotonic_n
 from dsp import automation, loudness, truepeak
 from dsp._jit import kernel as _dsp_kernel
 
-# The callback builds arrays from raw PortAudio pointers (carray), which needs
-# numba's reference counting; the DSP kernels it calls run without it.
-kernel = _dsp_kernel(_nrt=True)
+
+def kernel(*args, **options):
+    """A kernel with numba's reference counting, for ``carray`` views of PortAudio's pointers.
+
+    The DSP kernels the callback calls run without it.
+    """
+    return _dsp_kernel(*args, _nrt=True, **options)
+
 
 # table rows: (address, length); 2-D arrays are (length, 2)
 (T_CTL, T_RT, T_TARGET, T_CURRENT, T_IO, T_EQ, T_COMP, T_EXCITER, T_STEREO, T_LIMITER,
@@ -183,17 +188,20 @@ def _mix_out(out, n, channels, work, dry, ref, ctl, rt):
     rt[R_OUT_PEAK] = max(rt[R_OUT_PEAK], peak)
 
 
-@kernel
+@kernel(inline="always")
 def _row(table, row):
     return as_voidptr(table[row, 0]), table[row, 1]
 
 
-@kernel
+@kernel(inline="always")
 def run_block(table, inp, out, frames, in_channels, out_channels, status):
     """Process ``frames`` frames: everything the callback does, callable for tests.
 
     ``inp`` and ``out`` are interleaved float32 views (``inp`` may be empty
-    when the stream has no input).
+    when the stream has no input). Inlined into the callback, whose compile
+    then builds it once (as a function of its own it would be compiled, and
+    its whole call tree linked and optimised, once more); called from Python
+    (tests, the ``--python-callback`` route) it is compiled on first use.
     """
     flush_denormals()
     started = monotonic_ns()
@@ -291,7 +299,9 @@ def run_block(table, inp, out, frames, in_channels, out_channels, status):
             _play_song(work, n, song, ctl, rt, posbuf)
             moving = rt[R_PLAYING] > 0.5
         _play_reference(refb, n, ref, ctl, rt, moving)
-        dry[:, :] = work
+        for i in range(n):  # a loop: slice assignment compiles numba's shape-error messages
+            dry[i, 0] = work[i, 0]
+            dry[i, 1] = work[i, 1]
         automation.process(work, posbuf, from_song, target, eff, current, auto_ctl, lanes,
                            auto_st, io, st_eq, st_comp, st_exc, st_stereo, st_lim, tap)
         _delay(dry, n, line, rt)
@@ -315,14 +325,16 @@ _SIGNATURE = types.int32(types.voidptr, types.voidptr, types.uint64, types.voidp
 def _output_only(inp, outp, frames, time_info, status, userdata):
     table = carray(userdata, (TABLE_ROWS, 2), np.int64)
     out = carray(outp, (frames * 2,), np.float32)
-    run_block(table, carray(outp, (0,), np.float32), out, frames, 0, 2, status)
+    run_block(table, carray(outp, (0,), np.float32), out, np.int64(frames), 0, 2,
+              np.int64(status))
     return 0
 
 
 def _duplex(inp, outp, frames, time_info, status, userdata):
     table = carray(userdata, (TABLE_ROWS, 2), np.int64)
     out = carray(outp, (frames * 2,), np.float32)
-    run_block(table, carray(inp, (frames * 2,), np.float32), out, frames, 2, 2, status)
+    run_block(table, carray(inp, (frames * 2,), np.float32), out, np.int64(frames), 2, 2,
+              np.int64(status))
     return 0
 
 

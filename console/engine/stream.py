@@ -144,14 +144,21 @@ class Engine:
         """Compile and warm the callback; return the seconds it took."""
         started = time.perf_counter()
         channels_in = 2 if self.live_input else 0
-        self._callback = cb.build_callback(self.live_input)
         out = np.zeros(self.block_size * 2, dtype=np.float32)
         inp = np.zeros(max(self.block_size * channels_in, 1), dtype=np.float32)
         saved = self.rt.copy()
-        # The block function sets FTZ/DAZ for its thread (MXCSR is per thread):
-        # warm it on a thread of its own so the caller's floating point stays IEEE.
-        warm = threading.Thread(target=cb.run_block, name="warm-up",
-                                args=(self.table, inp, out, self.block_size, channels_in, 2, 0))
+        # Warm the very route the stream will call. The block function sets
+        # FTZ/DAZ for its thread (MXCSR is per thread): warm it on a thread of
+        # its own so the caller's floating point stays IEEE.
+        if self.python_callback:
+            self._callback = cb.run_block
+            warm = threading.Thread(target=cb.run_block, name="warm-up",
+                                    args=(self.table, inp, out, self.block_size, channels_in, 2, 0))
+        else:
+            self._callback = cb.build_callback(self.live_input)
+            warm = threading.Thread(target=self._callback.ctypes, name="warm-up",
+                                    args=(inp.ctypes.data, out.ctypes.data, self.block_size, None,
+                                          0, self.table.ctypes.data))
         warm.start()
         warm.join()
         self.rt[:] = saved
