@@ -326,27 +326,30 @@ def process(x: np.ndarray, pos: np.ndarray, from_song: bool, target: np.ndarray,
     if st[S_RECORDING] > 0.0:  # writing during the previous block
         _record_jumps(pos[:n], st)
     playing = _begin_block(pos[0], target, eff, ctl, lanes, st)
-    last = st[S_LAST_POS]
+    force = st[S_FORCE] > 0.0
+    last = st[S_LAST_POS] if playing > 0 else pos[n - 1]
     start = 0
-    if playing > 0:
-        force = st[S_FORCE] > 0.0
-        for i in range(n):
+    i = 0
+    while True:  # a run of samples at one set of values a turn: one call site of the chain
+        stop = n
+        while playing > 0 and i < n:  # up to the next sample whose values change
             p = pos[i]
             due = (force and i == 0) or (p != last and (p != last + 1.0 or p % GRID == 0.0))
             last = p
+            i += 1
             if due and _evaluate(p, target, eff, ctl, lanes, st):
-                if i > start:
-                    process_block(x[start:i], eff, current, io, st_eq, st_comp, st_exciter,
-                                  st_stereo, st_limiter, tap)
-                    start = i
-                for q in range(N):
-                    eff[q] = st[S_NEXT + q]
-    else:
-        last = pos[n - 1]
+                stop = i - 1
+                break
+        if stop > start:
+            process_block(x[start:stop], eff, current, io, st_eq, st_comp, st_exciter,
+                          st_stereo, st_limiter, tap)
+            start = stop
+        if stop == n:
+            break
+        for q in range(N):
+            eff[q] = st[S_NEXT + q]
     st[S_FORCE] = 0.0
     st[S_LAST_POS] = last
-    process_block(x[start:n], eff, current, io, st_eq, st_comp, st_exciter, st_stereo,
-                  st_limiter, tap)
     if from_song:
         _fade(x, pos, ctl)
 

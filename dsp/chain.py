@@ -189,7 +189,7 @@ def _fault(x: np.ndarray, io: np.ndarray, tap: np.ndarray) -> None:
     tap[taps.GUARD_TRIPS] += 1.0
 
 
-@kernel
+@kernel(inline="always")
 def process_block(
     x: np.ndarray,
     target: np.ndarray,
@@ -215,6 +215,12 @@ def process_block(
         Per-stage state from each stage's ``prepare``.
     tap : ndarray, shape (taps.COUNT,)
         Meter taps, written once per block.
+
+    Inlined where a kernel calls it (:func:`process_packed`,
+    :func:`dsp.automation.process`): its own code is a few calls, and as a
+    function of its own it would be compiled with the whole chain linked in
+    and optimised once more, on the way to each of them. Called from Python
+    it is compiled on first use.
     """
     faulted = _input(x, target, current, io, tap)
     eq.process(x, target, current, st_eq, tap)
