@@ -1,0 +1,355 @@
+"""Every kernel masterdeck runs, compiled once into numba's on-disk cache, on every core.
+
+numba compiles a kernel on its first call and keeps the machine code on disk
+(``cache=True``), so only the first start after an install or an edit under
+``dsp/`` compiles; every later start loads. That first compile is a minute or
+two of one core, so it is split here into jobs, one per stage of the chain
+and one per kernel built on them, and the jobs run in worker processes side
+by side, each as soon as the jobs it builds on are done: numba caches each
+function in files of its own, so a worker loads what another compiled. The
+longest chain of jobs (the stages, the chain with automation, the audio
+callback) goes first.
+
+A job compiles its kernels by calling them once, from Python, on arrays of
+the very types the daemon, ``render`` and ``analyze`` pass (numba compiles
+per type signature). When every job is done a stamp goes into the cache
+folder, so the daemon knows the cache is complete without touching numba's
+files: :func:`ready`. ``masterdeck compile`` runs :func:`compile_all` with a
+progress bar; a daemon that finds no stamp runs it with log lines, then loads.
+
+Imports here are light; the kernels are imported inside the jobs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+RATE = 48000
+FRAMES = 256
+MAX_WORKERS = 4
+"""Worker processes at most: the jobs are never wider, and each holds ~0.7 GB compiling."""
+STAMP = "masterdeck-kernels.json"
+
+STAGES = ("limiter", "exciter", "eq", "compressor", "stereo")
+
+
+@dataclass(frozen=True)
+class Job:
+    """A group of kernels compiled together, after the jobs it ``needs``."""
+
+    name: str
+    needs: tuple[str, ...]
+    cost: float
+    """Seconds of one core it took cold on the 2-core development machine: for the order
+    of work and the progress bar."""
+    what: str
+
+
+JOBS = (
+    Job("limiter", (), 18.0, "true-peak limiter"),
+    Job("exciter", (), 14.0, "exciter (oversampled harmonics)"),
+    Job("eq", (), 7.0, "EQ"),
+    Job("compressor", (), 4.0, "compressor"),
+    Job("stereo", (), 2.0, "stereo stage"),
+    Job("meters", (), 2.0, "loudness and true-peak meters"),
+    Job("dither", (), 0.5, "dither"),
+    Job("callback-parts", (), 3.0, "the callback's transport, delay and mix"),
+    Job("automation", STAGES, 7.0, "the chain with automation (render, callback)"),
+    Job("chain-pack", STAGES, 5.0, "the chain as Chain.process runs it"),
+    Job("callback", ("automation", "meters", "callback-parts"), 6.0, "the audio callback"),
+    Job("callback-live", ("automation", "meters", "callback-parts"), 6.0,
+        "the audio callback with live input"),
+)
+BY_NAME = {job.name: job for job in JOBS}
+
+
+# ---- the jobs: each calls its kernels once ----------------------------------------
+def _stage(name: str) -> None:
+    import numpy as np
+
+    from dsp import params, taps
+
+    module = importlib.import_module(f"dsp.{name}")
+    state = module.prepare(RATE)
+    target = params.defaults()
+    module.process(np.zeros((FRAMES, 2)), target, target.copy(), state, np.zeros(taps.COUNT))
+    module.reset(state)
+
+
+def _meters() -> None:
+    import numpy as np
+
+    from dsp.meter import LoudnessMeter
+
+    for channels in (2, 1):
+        meter = LoudnessMeter(RATE, channels)
+        meter.process(np.zeros((FRAMES, channels)))
+        meter.reset()
+
+
+def _dither() -> None:
+    import numpy as np
+
+    from dsp import dither
+
+    errors, rng = dither.prepare(2)
+    out = np.zeros((FRAMES, 2), dtype=np.int32)
+    dither.quantize(np.zeros((FRAMES, 2)), out, 24, 1, errors, rng)
+
+
+def _chain_pack() -> None:
+    import numpy as np
+
+    from dsp.chain import Chain
+
+    Chain(RATE).process(np.zeros((FRAMES, 2)))
+
+
+def _automation() -> None:
+    import numpy as np
+
+    from dsp import automation
+    from dsp.chain import Chain
+
+    c = Chain(RATE)
+    automation.process(np.zeros((FRAMES, 2)), np.zeros(FRAMES), True, c.target, c.target.copy(),
+                       c.current, automation.prepare_ctl(), automation.empty_lanes(),
+                       automation.prepare_state(), c.io, c.eq, c.comp, c.exciter, c.stereo,
+                       c.limiter, c.taps)
+
+
+def _callback_parts() -> None:
+    import numpy as np
+
+    from console.engine import callback as cb
+
+    work, other = np.zeros((FRAMES, 2)), np.zeros((FRAMES, 2))
+    song = np.zeros((FRAMES, 2), dtype=np.float32)
+    ctl, rt = np.zeros(cb.CTL_SIZE), np.zeros(cb.RT_SIZE)
+    cb._play_song(work, FRAMES, song, ctl, rt, np.zeros(FRAMES))
+    cb._play_reference(other, FRAMES, song, ctl, rt, True)
+    cb._delay(other, FRAMES, np.zeros((FRAMES, 2)), rt)
+    cb._mix_out(np.zeros(2 * FRAMES, dtype=np.float32), FRAMES, 2, work, other, other, ctl, rt)
+
+
+def _callback(live_input: bool) -> list[str]:
+    from console.engine import callback
+
+    cfunc = callback.build_callback(live_input)  # a cfunc compiles without numba's events
+    return [] if cfunc.cache_hits else [f"console.engine.callback.{cfunc.__name__} (cfunc)"]
+
+
+_RUN: dict[str, Callable[[], list[str] | None]] = {
+    **{name: (lambda name=name: _stage(name)) for name in STAGES},
+    "meters": _meters, "dither": _dither, "callback-parts": _callback_parts,
+    "chain-pack": _chain_pack,
+    "automation": _automation, "callback": lambda: _callback(False),
+    "callback-live": lambda: _callback(True),
+}
+
+
+@dataclass
+class Outcome:
+    """What one job did in its process."""
+
+    name: str
+    seconds: float
+    compiled: list[str] = field(default_factory=list)
+    """Kernels numba compiled (the rest were loaded from the cache)."""
+
+
+def run_job(name: str) -> Outcome:
+    """Compile (or load) the kernels of job ``name`` in this process."""
+    from numba.core import event
+
+    compiled: list[str] = []
+
+    class _Compiles(event.Listener):
+        def on_start(self, ev: event.Event) -> None:
+            function = ev.data["dispatcher"].py_func
+            if function.__module__.partition(".")[0] in ("dsp", "console"):  # not numba's own
+                compiled.append(f"{function.__module__}.{function.__qualname__}")
+
+        def on_end(self, ev: event.Event) -> None:
+            pass
+
+    started = time.perf_counter()
+    with event.install_listener("numba:compile", _Compiles()):
+        compiled += _RUN[name]() or []
+    return Outcome(name, time.perf_counter() - started, compiled)
+
+
+# ---- all of them, side by side -----------------------------------------------------
+@dataclass
+class Progress:
+    """Where :func:`compile_all` is, for a progress bar or a log line."""
+
+    done: int
+    total: int
+    fraction: float
+    """Done so far, in estimated work (jobs weigh their cost)."""
+    running: tuple[str, ...]
+    finished: Outcome | None = None
+    """The job that just finished; None on a periodic update."""
+
+
+def describe(progress: Progress) -> str:
+    """A line for the job just finished: ``[2/12] true-peak limiter: 27 kernels compiled (17 s)``.
+
+    Between jobs (``finished`` None): what is running.
+    """
+    outcome = progress.finished
+    if outcome is None:
+        return f"[{progress.done}/{progress.total}] running: {', '.join(progress.running)}"
+    how = (f"{len(outcome.compiled)} kernels compiled" if outcome.compiled
+           else "loaded from the cache")
+    what = BY_NAME[outcome.name].what
+    return f"[{progress.done}/{progress.total}] {what}: {how} ({outcome.seconds:.1f} s)"
+
+
+def _jobs(names: Iterable[str] | None) -> list[Job]:
+    """The jobs named, with every job they need, in the order to start them."""
+    wanted: set[str] = set()
+    stack = list(names) if names is not None else list(BY_NAME)
+    while stack:
+        name = stack.pop()
+        if name not in wanted:
+            wanted.add(name)
+            stack.extend(BY_NAME[name].needs)
+    rank: dict[str, float] = {}  # cost of the longest chain of jobs from this one to the end
+    for job in reversed(JOBS):  # a job comes after every job it needs
+        after = [rank[j.name] for j in JOBS if job.name in j.needs and j.name in rank]
+        rank[job.name] = job.cost + max(after, default=0.0)
+    return sorted((BY_NAME[n] for n in wanted), key=lambda job: -rank[job.name])
+
+
+def compile_all(report: Callable[[Progress], None] | None = None, *,
+                names: Iterable[str] | None = None, workers: int | None = None) -> list[Outcome]:
+    """Run the jobs (all, or ``names`` and what they need), in parallel; stamp the cache.
+
+    ``report`` gets a :class:`Progress` when a job finishes, and a few times a
+    second in between. Raises :class:`~dsp.errors.MasterdeckError` if a worker
+    dies (Ctrl-C, say); what finished stays cached.
+    """
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+    from multiprocessing import get_context
+
+    from dsp.errors import MasterdeckError
+
+    jobs = _jobs(names)
+    total_cost = sum(job.cost for job in jobs)
+    workers = max(1, min(workers or os.cpu_count() or 1, MAX_WORKERS, len(jobs)))
+    done: dict[str, Outcome] = {}
+    running: dict[Future, tuple[Job, float]] = {}
+    started = time.monotonic()
+
+    def tell(finished: Outcome | None) -> None:
+        if report is None:
+            return
+        finished_cost = sum(BY_NAME[name].cost for name in done)
+        took = sum(outcome.seconds for outcome in done.values())
+        pace = took / finished_cost if finished_cost else 1.0  # this machine against the costs
+        now = time.monotonic()
+        partly = sum(min((now - t) / (pace * job.cost), 0.9) * job.cost
+                     for job, t in running.values())
+        report(Progress(len(done), len(jobs), min((finished_cost + partly) / total_cost, 1.0),
+                        tuple(job.name for job, _ in running.values()), finished))
+
+    if workers == 1:  # one core: no point in another process
+        for job in jobs:
+            running[Future()] = (job, time.monotonic())
+            tell(None)
+            outcome = run_job(job.name)
+            running.clear()
+            done[job.name] = outcome
+            tell(outcome)
+    else:
+        pending = list(jobs)
+        try:
+            with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+                while pending or running:
+                    for job in [j for j in pending if all(n in done for n in j.needs)]:
+                        if len(running) == workers:
+                            break
+                        pending.remove(job)
+                        running[pool.submit(run_job, job.name)] = (job, time.monotonic())
+                    finished, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        job, _ = running.pop(future)
+                        done[job.name] = future.result()
+                        tell(done[job.name])
+                    if not finished:
+                        tell(None)
+        except BrokenProcessPool:
+            raise MasterdeckError("compiling the kernels stopped: a worker process died "
+                                  "(what finished is cached)") from None
+    if names is None:
+        _write_stamp(time.monotonic() - started)
+    return [done[job.name] for job in jobs]
+
+
+def check(names: Iterable[str] | None = None) -> list[Outcome]:
+    """Run the jobs one after the other in this process; each outcome lists what compiled.
+
+    On a complete cache nothing compiles: every kernel loads.
+    """
+    return [run_job(job.name) for job in _jobs(names)]
+
+
+# ---- the stamp ----------------------------------------------------------------------
+def cache_folder() -> Path | None:
+    """The folder of numba's cache (named after a hash of ``dsp/``), or None without one."""
+    import numba
+
+    import dsp._jit  # noqa: F401  (points numba's cache at masterdeck's folder)
+
+    return Path(numba.config.CACHE_DIR) if numba.config.CACHE_DIR else None
+
+
+def _key() -> dict[str, object]:
+    """What the cached machine code depends on: the DSP sources, numba, Python and the CPU."""
+    import numba
+    from numba.core.registry import cpu_target
+
+    from dsp import _jit
+
+    return {"sources": _jit.source_hash(), "numba": numba.__version__,
+            "python": "{}.{}".format(*sys.version_info[:2]),
+            "target": [str(part) for part in cpu_target.target_context.codegen().magic_tuple()]}
+
+
+def ready() -> bool:
+    """True when :func:`compile_all` has filled the cache for these sources, numba and CPU.
+
+    Without a cache folder of numba's there is nothing to fill: True.
+    """
+    folder = cache_folder()
+    if folder is None:
+        return True
+    try:
+        stamp = json.loads((folder / STAMP).read_text())
+    except (OSError, ValueError):
+        return False
+    return stamp.get("key") == _key() and set(stamp.get("jobs", ())) >= set(BY_NAME)
+
+
+def _write_stamp(seconds: float) -> None:
+    folder = cache_folder()
+    if folder is None:
+        return
+    stamp = {"key": _key(), "jobs": sorted(BY_NAME), "seconds": round(seconds, 1),
+             "written": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    temporary = folder / f".{STAMP}.{os.getpid()}"
+    try:
+        temporary.write_text(json.dumps(stamp, indent=1) + "\n")
+        os.replace(temporary, folder / STAMP)
+    except OSError:  # a read-only cache: the next start compiles (or loads) again
+        temporary.unlink(missing_ok=True)
