@@ -58,7 +58,8 @@ class Daemon:
     def start(self) -> None:
         """Compile, open the audio device, load the configured songs, start serving."""
         began = time.perf_counter()
-        log.info("compiling the audio callback")
+        self._compile_kernels()
+        log.info("loading the audio callback")
         self.engine.compile()
         if self.config.session:
             self._open_session()
@@ -75,6 +76,30 @@ class Daemon:
         self.started_at = time.time()
         log.info("ready in %.2f s (compile %.2f s); %s", self.engine.start_times["ready_s"],
                  self.engine.start_times.get("compile_s", 0.0), self.engine.stream_info())
+
+    def _compile_kernels(self) -> None:
+        """On a cold cache, compile every kernel first, on every core, with a line per job.
+
+        Compiled kernels are cached (numba's cache, keyed by the DSP sources),
+        so this happens once; ``masterdeck compile`` does it ahead of time.
+        """
+        from console.engine import kernels
+
+        if kernels.ready():
+            return
+        started = time.perf_counter()
+        log.info("first start with these DSP sources: compiling every kernel, once (about a "
+                 "minute of CPU; the compiled kernels are cached for every later start)")
+
+        def report(progress: kernels.Progress) -> None:
+            if progress.finished is not None:
+                log.info("kernels %s", kernels.describe(progress))
+
+        kernels.compile_all(report)
+        seconds = time.perf_counter() - started
+        self.engine.start_times["kernels_compile_s"] = seconds
+        log.info("compiled every kernel in %.1f s; cached in %s, so later starts load them",
+                 seconds, kernels.cache_folder())
 
     def _open_session(self) -> None:
         """Open (or create) the session folder; songs given with --song join the album."""
