@@ -9,10 +9,12 @@ the two gain envelopes are compared.
 How the comparison is made honest: the song is a chirp (its frequency rises
 all the way), so cross-correlation finds the one lag that lines the live take
 up with the render; then both are cut into 50 ms windows and their levels
-compared in dB. What can differ by design: live, each fader message was a
-step (glided over 12 ms); the lane plays straight lines between the thinned
-breakpoints. A dropped block on the loaded dummy driver shifts the take by
-5 ms, which moves a 4 dB/s envelope by 0.02 dB, so it cannot hide a mismatch.
+compared in dB (:mod:`tests.takes`; ``test_detectors`` shows it catches a
+level off, a lag and an unaccounted splice). What can differ by design:
+live, each fader message was a step (glided over 12 ms); the lane plays
+straight lines between the thinned breakpoints. A dropped block on the
+loaded dummy driver shifts the take by 5 ms, which moves a 4 dB/s envelope
+by 0.02 dB, so it cannot hide a mismatch.
 Loudness matching is switched off: it is a monitoring aid applied after the
 master (it turns whichever source is louder down to the quietest one, from
 three-second loudness readings), so it is not part of what a render holds.
@@ -25,22 +27,19 @@ import time
 import numpy as np
 import pytest
 import soundfile as sf
-from scipy.signal import fftconvolve
 
 from console.engine.stream import Engine
 from console.offline.session_render import render_song
 from console.session.controller import SessionController
 from console.surfaces import mcu
 from tests.jackrecorder import Recorder
+from tests.takes import compare, levels
 from tests.test_surfaces_support import Player, connected, make_manager, until
 from tests.test_surfaces_support import user_mappings as user_mappings_fixture
 
 user_mappings = user_mappings_fixture
 RATE = 48000
 SONG_S = 6.0
-WINDOW = RATE // 20
-PERIOD = 256
-"""The dummy JACK server's period: a dropped or repeated block shifts a take by this."""
 
 
 def _chirp(path, seconds=SONG_S, level_db=-12.0):
@@ -57,63 +56,6 @@ def _fader(db: float) -> tuple[int, int, int]:
     """The master fader's pitch-bend bytes for ``db`` of output gain (-30..0 over the travel)."""
     value = round((db + 30.0) / 30.0 * 16383)
     return 0xE8, value & 0x7F, value >> 7
-
-
-def _levels(x: np.ndarray) -> np.ndarray:
-    n = len(x) // WINDOW
-    frames = x[: n * WINDOW, 0].reshape(n, WINDOW)
-    return 10 * np.log10(np.mean(frames**2, axis=1) + 1e-20)
-
-
-def _align(live: np.ndarray, offline: np.ndarray) -> int:
-    """The lag at which ``offline`` appears in ``live`` (samples)."""
-    corr = fftconvolve(live[:, 0], offline[::-1, 0], mode="full")
-    return int(np.argmax(corr)) - (len(offline) - 1)
-
-
-def _compare(live: np.ndarray, offline: np.ndarray, xruns: int = 0) -> np.ndarray:
-    """Level differences live - offline (dB) per 50 ms window over the whole song.
-
-    On a loaded machine the dummy driver now and then drops or repeats a
-    period (256 frames), which shifts the rest of the take by that much. So
-    each window is lined up on its own, at the take's lag give or take whole
-    periods, where it matches the render sample for sample (the residual is
-    then a few thousandths of the signal; one period off, it is the size of
-    the signal). A window where that shift changes holds the splice itself
-    (a period missing or twice), so it is left out, but only as many splices
-    as the xruns the JACK server reported during the take account for (one
-    splice may change the shift at two windows in a row: the window holding
-    it can line up at a shift of its own). The first window is left out too:
-    pressing play fades in over 10 ms (the transport's click guard), which is
-    not part of the song.
-    """
-    lag = _align(live, offline)
-    assert lag >= 0, "the take started after the song"
-    windows = len(offline) // WINDOW
-    shifts, diffs = [], []
-    for k in range(windows):
-        ref = offline[k * WINDOW:(k + 1) * WINDOW, 0]
-        best = None
-        for shift in range(-4 * PERIOD, 4 * PERIOD + 1, PERIOD):
-            at = lag + k * WINDOW + shift
-            got = live[at:at + WINDOW, 0] if at >= 0 else np.zeros(0)
-            if len(got) < WINDOW:
-                continue
-            residual = np.sum((got - ref) ** 2)
-            if best is None or residual < best[0]:
-                best = (residual, shift, got)
-        assert best is not None, "the take ended before the song"
-        _, shift, got = best
-        shifts.append(shift)
-        diffs.append(10 * np.log10((np.mean(got**2) + 1e-20) / (np.mean(ref**2) + 1e-20)))
-    splices = {k for k in range(1, windows) if shifts[k] != shifts[k - 1]}
-    spliced = splices | {k - 1 for k in splices}
-    # the window that holds a splice may line up at a shift of its own (part of
-    # it on each side), so one splice can change the shift at two windows in a row
-    events = sum(1 for k in splices if k - 1 not in splices)
-    assert events <= xruns, f"the take jumps at windows {sorted(splices)} with " \
-        f"{xruns} xruns reported"
-    return np.array([d for k, d in enumerate(diffs) if k > 0 and k not in spliced])
 
 
 @pytest.fixture
@@ -183,9 +125,9 @@ def test_a_song_that_grows_written_in_one_pass_from_the_fader_renders_as_heard(r
     assert report["lanes"] == ["output.gain_db"]
     offline, rate = sf.read(out, always_2d=True)
     assert rate == RATE and len(offline) == int(SONG_S * RATE)
-    diff = _compare(live, offline, xruns)
-    levels = _levels(offline)
-    assert levels[-4] - levels[4] == pytest.approx(20.0, abs=1.0)  # it does grow by 20 dB
+    diff = compare(live, offline, xruns)
+    grown = levels(offline)
+    assert grown[-4] - grown[4] == pytest.approx(20.0, abs=1.0)  # it does grow by 20 dB
     # measured: median 0.007 dB, at most 0.03 dB (where a step met a breakpoint)
     assert np.median(np.abs(diff)) < 0.03, diff
     assert np.max(np.abs(diff)) < 0.1, diff
@@ -195,7 +137,7 @@ def test_a_song_that_grows_written_in_one_pass_from_the_fader_renders_as_heard(r
     dev.clear()
     engine.desk.set("output.gain_db", -30.0, "test")  # the desk's value no longer matters
     again, xruns = _play_through(engine, recorder)
-    diff = _compare(again, offline, xruns)
+    diff = compare(again, offline, xruns)
     assert np.max(np.abs(diff)) < 0.05, diff  # the same lanes, the same kernel
     moves = [m for m in dev.received if m[0] == 0xE8]
     positions = [m[1] | m[2] << 7 for m in moves]
@@ -233,7 +175,7 @@ def test_touch_without_touch_sense_writes_while_the_fader_moves_then_returns_to_
     out = folder / "touch.wav"
     render_song(session.folder, 1, out, bit_depth="32f")
     offline, _ = sf.read(out, always_2d=True)
-    diff = _compare(live, offline, xruns)
+    diff = compare(live, offline, xruns)
     # measured: 0 dB almost everywhere, up to 0.2 dB in the window of the release, where
     # live the lane took over with a 12 ms glide and the written lane has a guard ramp
     assert np.median(np.abs(diff)) < 0.03 and np.max(np.abs(diff)) < 0.3, diff
