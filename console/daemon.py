@@ -85,7 +85,8 @@ class Daemon:
         """
         from console.engine import kernels
 
-        if kernels.ready():
+        names = [*kernels.USUAL, *(["callback-live"] if self.config.live_input else [])]
+        if kernels.ready(names):
             return
         started = time.perf_counter()
         log.info("first start with these DSP sources: compiling every kernel, once (about a "
@@ -95,7 +96,7 @@ class Daemon:
             if progress.finished is not None:
                 log.info("kernels %s", kernels.describe(progress))
 
-        kernels.compile_all(report)
+        kernels.compile_all(report, names=names)
         seconds = time.perf_counter() - started
         self.engine.start_times["kernels_compile_s"] = seconds
         log.info("compiled every kernel in %.1f s; cached in %s, so later starts load them",

@@ -295,7 +295,7 @@ def _fade(x: np.ndarray, pos: np.ndarray, ctl: np.ndarray) -> None:
             x[i, 1] *= g
 
 
-@kernel
+@kernel(inline="always")
 def process(x: np.ndarray, pos: np.ndarray, from_song: bool, target: np.ndarray,
             eff: np.ndarray, current: np.ndarray, ctl: np.ndarray, lanes: np.ndarray,
             st: np.ndarray, io: np.ndarray, st_eq: np.ndarray, st_comp: np.ndarray,
@@ -319,6 +319,10 @@ def process(x: np.ndarray, pos: np.ndarray, from_song: bool, target: np.ndarray,
         As :func:`dsp.chain.process_block`.
     ctl, lanes, st
         See the module docstring.
+
+    Inlined into the audio callback (its one kernel caller), which then
+    compiles without waiting for this function to be compiled on its own;
+    called from Python (``render``) it is compiled as a function.
     """
     n = x.shape[0]
     if n == 0:

@@ -6,8 +6,10 @@ in its cache (a folder named after the DSP sources, under
 does that first compile up front, in worker processes side by side, with a
 progress bar: the daemon, ``render`` and ``analyze`` then start in about a
 second. ``./dev setup`` runs it. With a complete cache it only says so.
-``--check`` loads every kernel in this one process and names any that had to
-be compiled (exit status 1 then).
+``--all`` adds what only rarer runs need (the live-input callback,
+``Chain.process``), which is otherwise compiled on first use. ``--check``
+loads every kernel in this one process and names any that had to be
+compiled (exit status 1 then).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("compile", help="compile the DSP kernels once, into the cache",
                                    description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--all", action="store_true", dest="everything",
+                        help="also the kernels only rarer runs need (live input, Chain.process)")
     parser.add_argument("--force", action="store_true",
                         help="run every job even if the cache is complete (kernels that are "
                              "cached load)")
@@ -41,9 +45,10 @@ def run(args: argparse.Namespace) -> int:
     from console.engine import kernels
 
     folder = kernels.cache_folder()
+    names = list(kernels.BY_NAME) if args.everything else None
     if args.check:
-        return _check(kernels, args)
-    if not args.force and kernels.ready():
+        return _check(kernels, names, args)
+    if not args.force and kernels.ready(names):
         if args.json:
             print(json.dumps({"cache": str(folder), "compiled": False, "ready": True}))
         else:
@@ -62,13 +67,13 @@ def run(args: argparse.Namespace) -> int:
             print(kernels.describe(progress), file=sys.stderr, flush=True)
 
     started = time.perf_counter()
-    outcomes = kernels.compile_all(report, workers=args.workers)
+    outcomes = kernels.compile_all(report, names=names, workers=args.workers)
     seconds = time.perf_counter() - started
     if bar is not None:
         bar.close()
     compiled = sum(len(outcome.compiled) for outcome in outcomes)
     if args.json:
-        print(json.dumps({"cache": str(folder), "compiled": True, "ready": kernels.ready(),
+        print(json.dumps({"cache": str(folder), "compiled": True, "ready": kernels.ready(names),
                           "seconds": round(seconds, 1), "kernels_compiled": compiled,
                           "jobs": {o.name: round(o.seconds, 1) for o in outcomes}}))
     else:
@@ -77,8 +82,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check(kernels, args: argparse.Namespace) -> int:
-    outcomes = kernels.check()
+def _check(kernels, names: list[str] | None, args: argparse.Namespace) -> int:
+    outcomes = kernels.check(names)
     compiled = [name for outcome in outcomes for name in outcome.compiled]
     if args.json:
         print(json.dumps({"jobs": len(outcomes), "compiled": compiled,

@@ -2,20 +2,23 @@
 
 numba compiles a kernel on its first call and keeps the machine code on disk
 (``cache=True``), so only the first start after an install or an edit under
-``dsp/`` compiles; every later start loads. That first compile is a minute or
-two of one core, so it is split here into jobs, one per stage of the chain
-and one per kernel built on them, and the jobs run in worker processes side
-by side, each as soon as the jobs it builds on are done: numba caches each
-function in files of its own, so a worker loads what another compiled. The
-longest chain of jobs (the stages, the chain with automation, the audio
-callback) goes first.
+``dsp/`` compiles; every later start loads. That first compile is over a
+minute of one core, so it is split here into jobs: one per stage of the
+chain, the meters, dither, the small kernels the chain and the callback are
+built of, then the audio callback and the chain with automation (which
+``render`` calls). The jobs run in worker processes side by side, each as
+soon as the jobs it builds on are done, longest chain first: numba caches
+each function in files of its own, so a worker loads what another compiled.
 
 A job compiles its kernels by calling them once, from Python, on arrays of
 the very types the daemon, ``render`` and ``analyze`` pass (numba compiles
-per type signature). When every job is done a stamp goes into the cache
-folder, so the daemon knows the cache is complete without touching numba's
-files: :func:`ready`. ``masterdeck compile`` runs :func:`compile_all` with a
-progress bar; a daemon that finds no stamp runs it with log lines, then loads.
+per type signature). Jobs only rarer runs need (:attr:`Job.rare`: the
+live-input callback, ``Chain.process``) are left to first use unless named.
+When the jobs are done a stamp in the cache folder says which, so the
+daemon knows the cache is complete without touching numba's files:
+:func:`ready`. ``masterdeck compile`` runs :func:`compile_all` with a
+progress bar; a daemon that finds the cache incomplete runs it with log
+lines, then loads.
 
 Imports here are light; the kernels are imported inside the jobs.
 """
@@ -50,24 +53,33 @@ class Job:
     """Seconds of one core it took cold on the 2-core development machine: for the order
     of work and the progress bar."""
     what: str
+    rare: bool = False
+    """Not needed by the daemon, ``render`` or ``analyze`` as they usually run: left to
+    first use (or ``masterdeck compile --all``)."""
 
 
+_CALLBACK_NEEDS = (*STAGES, "chain-parts", "meters", "callback-parts")
 JOBS = (
-    Job("limiter", (), 18.0, "true-peak limiter"),
-    Job("exciter", (), 14.0, "exciter (oversampled harmonics)"),
-    Job("eq", (), 7.0, "EQ"),
-    Job("compressor", (), 4.0, "compressor"),
+    Job("limiter", (), 20.0, "true-peak limiter"),
+    Job("exciter", (), 13.5, "exciter (oversampled harmonics)"),
+    Job("eq", (), 6.0, "EQ"),
+    Job("compressor", (), 3.5, "compressor"),
     Job("stereo", (), 2.0, "stereo stage"),
+    Job("chain-parts", (), 3.5, "the chain's guards and the automation lanes"),
     Job("meters", (), 2.0, "loudness and true-peak meters"),
+    Job("callback-parts", (), 1.0, "the callback's transport, delay and mix"),
     Job("dither", (), 0.5, "dither"),
-    Job("callback-parts", (), 3.0, "the callback's transport, delay and mix"),
-    Job("automation", STAGES, 7.0, "the chain with automation (render, callback)"),
-    Job("chain-pack", STAGES, 5.0, "the chain as Chain.process runs it"),
-    Job("callback", ("automation", "meters", "callback-parts"), 6.0, "the audio callback"),
-    Job("callback-live", ("automation", "meters", "callback-parts"), 6.0,
-        "the audio callback with live input"),
+    Job("callback", _CALLBACK_NEEDS, 8.0, "the audio callback (with the chain, automation "
+        "and meters)"),
+    Job("automation", (*STAGES, "chain-parts"), 5.5, "the chain with automation (render)"),
+    Job("callback-live", _CALLBACK_NEEDS, 8.0, "the audio callback with live input",
+        rare=True),
+    Job("chain-pack", (*STAGES, "chain-parts"), 5.0, "the chain as Chain.process runs it",
+        rare=True),
 )
 BY_NAME = {job.name: job for job in JOBS}
+USUAL = tuple(job.name for job in JOBS if not job.rare)
+"""What the daemon (output only), ``render`` and ``analyze`` run."""
 
 
 # ---- the jobs: each calls its kernels once ----------------------------------------
@@ -139,6 +151,24 @@ def _callback_parts() -> None:
     cb._mix_out(np.zeros(2 * FRAMES, dtype=np.float32), FRAMES, 2, work, other, other, ctl, rt)
 
 
+def _chain_parts() -> None:
+    import numpy as np
+
+    from dsp import automation, chain, params, taps
+
+    x, pos, target = np.zeros((FRAMES, 2)), np.zeros(FRAMES), params.defaults()
+    io, tap = chain._prepare_io(RATE, 0), np.zeros(taps.COUNT)
+    ctl, lanes, st = automation.prepare_ctl(), automation.empty_lanes(), automation.prepare_state()
+    chain._input(x, target, target.copy(), io, tap)
+    chain._all_finite(x)
+    chain._fault(x, io, tap)
+    chain._output(x, target, target.copy(), io, tap)
+    automation._record_jumps(pos, st)
+    automation._begin_block(0.0, target, target.copy(), ctl, lanes, st)
+    automation._evaluate(0.0, target, target.copy(), ctl, lanes, st)
+    automation._fade(x, pos, ctl)
+
+
 def _callback(live_input: bool) -> list[str]:
     from console.engine import callback
 
@@ -149,7 +179,7 @@ def _callback(live_input: bool) -> list[str]:
 _RUN: dict[str, Callable[[], list[str] | None]] = {
     **{name: (lambda name=name: _stage(name)) for name in STAGES},
     "meters": _meters, "dither": _dither, "callback-parts": _callback_parts,
-    "chain-pack": _chain_pack,
+    "chain-parts": _chain_parts, "chain-pack": _chain_pack,
     "automation": _automation, "callback": lambda: _callback(False),
     "callback-live": lambda: _callback(True),
 }
@@ -217,7 +247,7 @@ def describe(progress: Progress) -> str:
 def _jobs(names: Iterable[str] | None) -> list[Job]:
     """The jobs named, with every job they need, in the order to start them."""
     wanted: set[str] = set()
-    stack = list(names) if names is not None else list(BY_NAME)
+    stack = list(names) if names is not None else list(USUAL)
     while stack:
         name = stack.pop()
         if name not in wanted:
@@ -225,14 +255,14 @@ def _jobs(names: Iterable[str] | None) -> list[Job]:
             stack.extend(BY_NAME[name].needs)
     rank: dict[str, float] = {}  # cost of the longest chain of jobs from this one to the end
     for job in reversed(JOBS):  # a job comes after every job it needs
-        after = [rank[j.name] for j in JOBS if job.name in j.needs and j.name in rank]
+        after = [rank[j.name] for j in JOBS if job.name in j.needs and j.name in wanted]
         rank[job.name] = job.cost + max(after, default=0.0)
     return sorted((BY_NAME[n] for n in wanted), key=lambda job: -rank[job.name])
 
 
 def compile_all(report: Callable[[Progress], None] | None = None, *,
                 names: Iterable[str] | None = None, workers: int | None = None) -> list[Outcome]:
-    """Run the jobs (all, or ``names`` and what they need), in parallel; stamp the cache.
+    """Run the jobs (:data:`USUAL`, or ``names``) and what they need, in parallel; stamp.
 
     ``report`` gets a :class:`Progress` when a job finishes, and a few times a
     second in between. Raises :class:`~dsp.errors.MasterdeckError` if a worker
@@ -291,8 +321,7 @@ def compile_all(report: Callable[[Progress], None] | None = None, *,
         except BrokenProcessPool:
             raise MasterdeckError("compiling the kernels stopped: a worker process died "
                                   "(what finished is cached)") from None
-    if names is None:
-        _write_stamp(time.monotonic() - started)
+    _write_stamp([job.name for job in jobs], time.monotonic() - started)
     return [done[job.name] for job in jobs]
 
 
@@ -326,10 +355,11 @@ def _key() -> dict[str, object]:
             "target": [str(part) for part in cpu_target.target_context.codegen().magic_tuple()]}
 
 
-def ready() -> bool:
-    """True when :func:`compile_all` has filled the cache for these sources, numba and CPU.
+def ready(names: Iterable[str] | None = None) -> bool:
+    """True when :func:`compile_all` has run these jobs for these sources, numba and CPU.
 
-    Without a cache folder of numba's there is nothing to fill: True.
+    ``names``: :data:`USUAL` if None. Without a cache folder of numba's there
+    is nothing to fill: True.
     """
     folder = cache_folder()
     if folder is None:
@@ -338,14 +368,22 @@ def ready() -> bool:
         stamp = json.loads((folder / STAMP).read_text())
     except (OSError, ValueError):
         return False
-    return stamp.get("key") == _key() and set(stamp.get("jobs", ())) >= set(BY_NAME)
+    wanted = {job.name for job in _jobs(names)}
+    return stamp.get("key") == _key() and set(stamp.get("jobs", ())) >= wanted
 
 
-def _write_stamp(seconds: float) -> None:
+def _write_stamp(jobs: list[str], seconds: float) -> None:
+    """Note ``jobs`` as done, beside those done before with the same key."""
     folder = cache_folder()
     if folder is None:
         return
-    stamp = {"key": _key(), "jobs": sorted(BY_NAME), "seconds": round(seconds, 1),
+    key = _key()
+    try:
+        before = json.loads((folder / STAMP).read_text())
+    except (OSError, ValueError):
+        before = {}
+    done = set(jobs) | (set(before.get("jobs", ())) if before.get("key") == key else set())
+    stamp = {"key": key, "jobs": sorted(done), "seconds": round(seconds, 1),
              "written": time.strftime("%Y-%m-%dT%H:%M:%S")}
     temporary = folder / f".{STAMP}.{os.getpid()}"
     try:
