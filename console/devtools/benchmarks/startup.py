@@ -1,9 +1,12 @@
 """Start-up benchmark: how long ``masterdeck serve`` takes to be ready, cold and warm.
 
-Cold: an empty numba cache, so every kernel compiles. Warm: the cache the
+Cold: an empty numba cache, so every kernel compiles (the daemon runs
+:func:`console.engine.kernels.compile_all` first, on every core:
+``kernels_compile_s`` is that total cold compile). Warm: the cache the
 cold run left. Each run is a real daemon process on a dummy JACK server,
 timed from spawn until the control socket answers, with the daemon's own
-figures (callback compile time, ready time) from ``status``.
+figures (kernel and callback compile or load times, ready time) from
+``status``.
 """
 
 from __future__ import annotations
