@@ -61,16 +61,16 @@ TABLE_ROWS = 29
 # ctl: written by the engine (control side) only
 (C_PLAY, C_LOOP, C_LOOP_START, C_LOOP_END, C_LOCATE_SEQ, C_LOCATE_TO, C_SOURCE,
  C_REF_FOLLOW, C_GAIN_MASTER, C_GAIN_DRY, C_GAIN_REF, C_SONG_SLOT, C_REF_SLOT, C_LIVE,
- C_METER_RESET_SEQ, C_AUTO_SLOT) = range(16)
-CTL_SIZE = 16
+ C_METER_RESET_SEQ, C_AUTO_SLOT, C_REF_HOLD) = range(17)
+CTL_SIZE = 17
 SOURCE_MASTER, SOURCE_BYPASS, SOURCE_REFERENCE = 0, 1, 2
 
 # rt: written by the callback only
 (R_POSITION, R_REF_POSITION, R_FADE, R_PLAYING, R_ENDED, R_LOCATE_DONE, R_CALLBACKS,
  R_XRUNS, R_FRAMES, R_W_MASTER, R_W_DRY, R_W_REF, R_G_MASTER, R_G_DRY, R_G_REF,
  R_DELAY_POS, R_SONG_SLOT, R_REF_SLOT, R_STEP, R_POLE, R_LAST_FRAMES, R_METER_RESET_DONE,
- R_TIME_INDEX, R_OUT_PEAK, R_AUTO_SLOT) = range(25)
-RT_SIZE = 25
+ R_TIME_INDEX, R_OUT_PEAK, R_AUTO_SLOT, R_REF_FADE) = range(26)
+RT_SIZE = 26
 
 TIME_RING = 4096
 """Callback durations kept (ns), for the load percentiles."""
@@ -124,17 +124,27 @@ def _play_song(work, n, song, ctl, rt, posbuf):
 
 @kernel
 def _play_reference(buf, n, ref, ctl, rt, moving):
-    """Fill ``buf[:n]`` from the reference, at the song's position or its own."""
+    """Fill ``buf[:n]`` from the reference, at the song's position or its own.
+
+    ``ctl[C_REF_HOLD]`` fades the reference out (10 ms) and keeps it silent,
+    so that the engine can swap it while it is heard; ``rt[R_REF_FADE]`` is
+    where that fade stands.
+    """
     frames = ref.shape[0]
     pos = rt[R_POSITION] - n if ctl[C_REF_FOLLOW] > 0.5 else rt[R_REF_POSITION]
+    step = rt[R_STEP]
+    hold = ctl[C_REF_HOLD] > 0.5
+    fade = rt[R_REF_FADE]
     for i in range(n):
+        fade = max(fade - step, 0.0) if hold else min(fade + step, 1.0)
         k = int(pos) + i
         if 0 <= k < frames and frames > 1:
-            buf[i, 0] = ref[k, 0]
-            buf[i, 1] = ref[k, 1]
+            buf[i, 0] = ref[k, 0] * fade
+            buf[i, 1] = ref[k, 1] * fade
         else:
             buf[i, 0] = 0.0
             buf[i, 1] = 0.0
+    rt[R_REF_FADE] = fade
     if ctl[C_REF_FOLLOW] <= 0.5 and moving:
         rt[R_REF_POSITION] = min(rt[R_REF_POSITION] + n, float(frames))
 

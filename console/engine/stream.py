@@ -78,7 +78,7 @@ class Engine:
         self.ctl = np.zeros(cb.CTL_SIZE)
         self.rt = np.zeros(cb.RT_SIZE)
         self.ctl[[cb.C_GAIN_MASTER, cb.C_GAIN_DRY, cb.C_GAIN_REF]] = 1.0
-        self.rt[[cb.R_G_MASTER, cb.R_G_DRY, cb.R_G_REF, cb.R_W_MASTER]] = 1.0
+        self.rt[[cb.R_G_MASTER, cb.R_G_DRY, cb.R_G_REF, cb.R_W_MASTER, cb.R_REF_FADE]] = 1.0
         self.rt[cb.R_STEP] = 1.0 / (0.010 * self.sample_rate)  # 10 ms fades
         self.rt[cb.R_POLE] = 1.0 - math.exp(-1.0 / (0.020 * self.sample_rate))
         self.work = np.zeros((MAX_BLOCK, 2))
@@ -391,6 +391,10 @@ class Engine:
             if was_playing:
                 self.ctl[cb.C_PLAY] = 0.0
                 self._wait(lambda: self.rt[cb.R_PLAYING] < 0.5, 0.5)
+            hold_ref = row0 == cb.T_REF0 and self._stream is not None
+            if hold_ref:  # it may be heard: fade it out (10 ms) before its buffer changes
+                self.ctl[cb.C_REF_HOLD] = 1.0
+                self._wait(lambda: self.rt[cb.R_REF_FADE] <= 0.0, 0.5)
             if while_silent is not None:
                 while_silent()
             spare = 1 - int(self.ctl[ctl_slot])
@@ -407,6 +411,8 @@ class Engine:
             self._set_row(row0 + 1 - spare, slots[1 - spare])
             if was_playing:
                 self.ctl[cb.C_PLAY] = 1.0
+            if hold_ref:
+                self.ctl[cb.C_REF_HOLD] = 0.0
 
     def set_lanes(self, lanes: np.ndarray) -> None:
         """Hand the callback new automation lanes (from ``dsp.automation.pack_lanes``).

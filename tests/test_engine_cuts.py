@@ -1,0 +1,76 @@
+"""Where the engine used to cut hard: a loop's wrap, and a reference reloaded while heard.
+
+Each take is recorded by a JACK client on the dummy server and searched for
+clicks (:func:`tests.jackrecorder.clicks`); the content is checked as well,
+so that silence or a stuck signal cannot pass for a clean switch.
+"""
+
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from console.engine import callback as cb
+from console.engine.stream import Engine
+from tests.jackrecorder import Recorder, clicks
+from tests.test_engine import RATE, _tone
+
+LOOP_START = 48000
+LOOP_LENGTH = 4813
+"""About 0.1 s: 44.12 cycles of 440 Hz, so the loop's ends do not meet."""
+FADE = 480
+"""The engine's 10 ms fades at 48 kHz (the wrap's crossfade is as long)."""
+
+
+@pytest.fixture(scope="module")
+def rig(jack, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cuts")
+    engine = Engine(sample_rate=RATE, block_size=256)
+    engine.start()
+    song = _tone(folder / "song.wav", 440.0, -20.0, seconds=4.0)
+    engine.load_song(str(song))
+    engine.load_reference(str(_tone(folder / "ref.wav", 1000.0, -20.0)))
+    engine.match = False  # unity gains: what is heard is the file's own samples
+    recorder = Recorder("md-cuts-recorder")
+    recorder.connect_to("PortAudio")
+    yield engine, recorder, folder, sf.read(song, dtype="float32")[0][:, 0]
+    recorder.close()
+    engine.stop()
+
+
+def _unmatched(engine):
+    engine.match = False
+    engine.ctl[[cb.C_GAIN_MASTER, cb.C_GAIN_DRY, cb.C_GAIN_REF]] = 1.0
+
+
+def test_a_reference_reloaded_while_heard_has_no_click(rig):
+    engine, recorder, folder, _ = rig
+    _unmatched(engine)
+    engine.set_loop(on=False)
+    engine.set_reference_follow(False)
+    # the new reference starts at its peak: swapped at a block boundary, it would jump
+    t = np.arange(3 * RATE) / RATE
+    s = 0.1 * np.cos(2 * np.pi * 660.0 * t)
+    new_ref = folder / "ref660.wav"
+    sf.write(new_ref, np.stack([s, s], axis=1), RATE, subtype="FLOAT")
+    old_ref = str(folder / "ref.wav")
+
+    def setup():
+        engine.load_reference(old_ref)
+        engine.set_source("reference")
+        engine.locate(0.5)
+        engine.play()
+        time.sleep(0.2)
+
+    def reload(_):
+        time.sleep(0.2)
+        engine.load_reference(str(new_ref))
+
+    x = recorder.record_clean(0.6, during=reload, setup=setup)
+    engine.set_source("master")
+    assert clicks(x) == []
+    after = x[-RATE // 5:, 0]
+    spectrum = np.abs(np.fft.rfft(after * np.hanning(len(after))))
+    assert abs(np.argmax(spectrum) * RATE / len(after) - 660.0) < 10.0  # the new one is heard
+    assert np.abs(after).max() > 0.09
