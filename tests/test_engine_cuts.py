@@ -44,6 +44,56 @@ def _unmatched(engine):
     engine.ctl[[cb.C_GAIN_MASTER, cb.C_GAIN_DRY, cb.C_GAIN_REF]] = 1.0
 
 
+def test_a_loop_whose_ends_do_not_meet_wraps_without_a_click(rig):
+    engine, recorder, _, song = rig
+    _unmatched(engine)
+    engine.set_source("bypass")  # the unprocessed song, sample for sample
+    start, end = LOOP_START, LOOP_START + LOOP_LENGTH
+    assert abs(song[end - 1] - song[start - 1]) > 0.01  # a hard wrap would jump
+
+    def setup():
+        engine.set_loop(start / RATE, end / RATE, True)
+        engine.locate(start / RATE)
+        engine.play()
+        time.sleep(0.2)
+
+    x = recorder.record_clean(0.6, setup=setup)[:, 0]
+    engine.halt()
+    engine.set_loop(on=False)
+    engine.set_source("master")
+    assert np.abs(x).max() > 0.09  # it played (a -20 dBFS tone peaks at 0.1)
+    assert clicks(x) == []
+    # The take repeats with the loop's period (every pass, wrap included, is the same)...
+    period = LOOP_LENGTH
+    np.testing.assert_allclose(x[period:], x[:-period], atol=1e-6)
+    # ...and once each wrap's crossfade is over, what plays is the loop start's audio:
+    # find a wrap in the take (the offset where the loop's body lines up) and compare.
+    body = song[start + FADE:end]
+    errors = [np.abs(x[o + FADE:o + period] - body).max() for o in range(period)]
+    wrap = int(np.argmin(errors))
+    assert errors[wrap] < 1e-6, f"best match off by {errors[wrap]:.3g}"
+    # through the crossfade, the start fades in beside the tail running past the end
+    mid = wrap + FADE // 2
+    expected = (np.sin(np.pi / 4 * (FADE // 2 + 1) / (FADE / 2)) * song[start + FADE // 2]
+                + np.cos(np.pi / 4 * (FADE // 2 + 1) / (FADE / 2)) * song[end + FADE // 2])
+    assert x[mid] == pytest.approx(expected, abs=1e-6)
+
+
+def test_positions_reported_to_automation_follow_the_wrap():
+    """Past the wrap, ``posbuf`` (what automation plays by) is the loop start's."""
+    start, end = LOOP_START, LOOP_START + LOOP_LENGTH
+    work = np.zeros((1024, 2))
+    posbuf = np.zeros(1024)
+    song = np.zeros((2 * RATE, 2), dtype=np.float32)
+    ctl, rt = np.zeros(cb.CTL_SIZE), np.zeros(cb.RT_SIZE)
+    ctl[[cb.C_PLAY, cb.C_LOOP, cb.C_LOOP_START, cb.C_LOOP_END]] = 1.0, 1.0, start, end
+    rt[[cb.R_POSITION, cb.R_FADE, cb.R_STEP]] = end - 100, 1.0, 1.0 / FADE
+    cb._play_song(work, 1024, song, ctl, rt, posbuf)
+    expected = np.r_[np.arange(end - 100, end), np.arange(start, start + 924)]
+    np.testing.assert_array_equal(posbuf, expected)
+    assert rt[cb.R_POSITION] == start + 924
+
+
 def test_a_reference_reloaded_while_heard_has_no_click(rig):
     engine, recorder, folder, _ = rig
     _unmatched(engine)

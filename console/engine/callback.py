@@ -69,8 +69,8 @@ SOURCE_MASTER, SOURCE_BYPASS, SOURCE_REFERENCE = 0, 1, 2
 (R_POSITION, R_REF_POSITION, R_FADE, R_PLAYING, R_ENDED, R_LOCATE_DONE, R_CALLBACKS,
  R_XRUNS, R_FRAMES, R_W_MASTER, R_W_DRY, R_W_REF, R_G_MASTER, R_G_DRY, R_G_REF,
  R_DELAY_POS, R_SONG_SLOT, R_REF_SLOT, R_STEP, R_POLE, R_LAST_FRAMES, R_METER_RESET_DONE,
- R_TIME_INDEX, R_OUT_PEAK, R_AUTO_SLOT, R_REF_FADE) = range(26)
-RT_SIZE = 26
+ R_TIME_INDEX, R_OUT_PEAK, R_AUTO_SLOT, R_REF_FADE, R_XF_LEFT, R_XF_LEN, R_XF_TAIL) = range(29)
+RT_SIZE = 29
 
 TIME_RING = 4096
 """Callback durations kept (ns), for the load percentiles."""
@@ -82,12 +82,22 @@ def _play_song(work, n, song, ctl, rt, posbuf):
     """Fill ``work[:n]`` from the song with the transport's fades, locate and loop.
 
     ``posbuf[i]`` gets the song position of each sample (automation reads it).
+
+    A loop wraps with an equal-power crossfade as long as the transport's
+    fades (10 ms, shorter only for a shorter loop): from the wrap on, the
+    position is the loop start's (it is what ``posbuf`` reports and what the
+    start fades in from), while the audio running past the loop end (the
+    *tail*, at ``rt[R_XF_TAIL]``) fades out beside it. Past the song's end
+    the tail is silence.
     """
     frames = song.shape[0]
     pos = rt[R_POSITION]
     fade = rt[R_FADE]
     step = rt[R_STEP]
     ended = rt[R_ENDED] > 0.5
+    xf_left = rt[R_XF_LEFT]
+    xf_len = rt[R_XF_LEN]
+    tail = rt[R_XF_TAIL]
     for i in range(n):
         pending = ctl[C_LOCATE_SEQ] != rt[R_LOCATE_DONE]
         if pending and fade <= 0.0:
@@ -95,24 +105,42 @@ def _play_song(work, n, song, ctl, rt, posbuf):
             rt[R_LOCATE_DONE] = ctl[C_LOCATE_SEQ]
             pending = False
             ended = False
+            xf_left = 0.0
         want = ctl[C_PLAY] > 0.5 and not pending and not ended
         fade = min(fade + step, 1.0) if want else max(fade - step, 0.0)
         posbuf[i] = pos
         if fade > 0.0 and not ended:
             k = int(pos)
+            left = 0.0
+            right = 0.0
             if k < frames:
-                work[i, 0] = song[k, 0] * fade
-                work[i, 1] = song[k, 1] * fade
+                left = song[k, 0]
+                right = song[k, 1]
                 pos += 1.0
-            else:
-                work[i, 0] = 0.0
-                work[i, 1] = 0.0
-            if ctl[C_LOOP] > 0.5 and ctl[C_LOOP_END] > ctl[C_LOOP_START] \
-                    and pos >= ctl[C_LOOP_END]:
-                pos = ctl[C_LOOP_START]
+            if xf_left > 0.0:
+                theta = 0.5 * math.pi * (xf_len - xf_left + 1.0) / xf_len
+                g_in = math.sin(theta)
+                g_out = math.cos(theta)
+                left *= g_in
+                right *= g_in
+                t = int(tail)
+                if 0 <= t < frames:
+                    left += g_out * song[t, 0]
+                    right += g_out * song[t, 1]
+                tail += 1.0
+                xf_left -= 1.0
+            work[i, 0] = left * fade
+            work[i, 1] = right * fade
+            start, end = ctl[C_LOOP_START], ctl[C_LOOP_END]
+            if ctl[C_LOOP] > 0.5 and end > start and pos >= end:
+                tail = pos
+                pos = start
+                xf_len = min(math.floor(1.0 / step + 0.5), end - start) if step > 0.0 else 0.0
+                xf_left = xf_len
             elif pos >= frames:
                 ended = True
                 fade = 0.0
+                xf_left = 0.0
         else:
             work[i, 0] = 0.0
             work[i, 1] = 0.0
@@ -120,6 +148,9 @@ def _play_song(work, n, song, ctl, rt, posbuf):
     rt[R_FADE] = fade
     rt[R_ENDED] = 1.0 if ended else 0.0
     rt[R_PLAYING] = 1.0 if fade > 0.0 else 0.0
+    rt[R_XF_LEFT] = xf_left
+    rt[R_XF_LEN] = xf_len
+    rt[R_XF_TAIL] = tail
 
 
 @kernel
@@ -264,6 +295,7 @@ def run_block(table, inp, out, frames, in_channels, out_channels, status):
         rt[R_SONG_SLOT] = slot
         rt[R_POSITION] = 0.0
         rt[R_ENDED] = 0.0
+        rt[R_XF_LEFT] = 0.0
     ptr, size = _row(table, T_SONG0 + slot)
     song = carray(ptr, (size, 2), np.float32)
     ref_slot = int(ctl[C_REF_SLOT])
