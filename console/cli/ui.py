@@ -15,6 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
+import threading
+import time
+from typing import Any
 
 from console.control.client import add_connection_arguments
 
@@ -44,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
     app = build_app(args.socket, args.connect, args.token, target_lufs=args.target_lufs,
                     target_dbtp=args.target_dbtp, measure_s=args.measure)
+    signal.signal(signal.SIGTERM, lambda *_: _quit_soon(app))
     app.run(headless=args.headless)
     if args.measure is not None:
         if app.measurement is None:
@@ -51,3 +57,23 @@ def run(args: argparse.Namespace) -> int:
             return 1
         print(json.dumps(app.measurement))
     return app.return_code or 0
+
+
+def _quit_soon(app: Any) -> None:
+    """SIGTERM: quit as ``q`` does, so the terminal is put back (not left in the UI's modes).
+
+    A signal handler may not touch the app's event loop itself; a thread
+    hands the exit to the loop, waiting for it if the app is still starting.
+    An app that never comes up gets the default SIGTERM.
+    """
+    def hand_over() -> None:
+        for _ in range(100):
+            try:
+                app.call_from_thread(app.exit)
+                return
+            except RuntimeError:  # not running yet
+                time.sleep(0.05)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=hand_over, daemon=True).start()

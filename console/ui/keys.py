@@ -91,7 +91,7 @@ KEYMAP: tuple[Key, ...] = (
     Key("f1,question_mark", "help", "this help", "Screens", "F1 ?", footer="keys"),
     Key("v", "toggle_view", "narrow terminal: meters or chain", "Screens", "v"),
     Key("g", "cycle_target", "next delivery target (-14, -16, -15, -23 LUFS)", "Screens", "g"),
-    Key("q", "quit", "quit the UI (the daemon keeps playing)", "Screens", "q",
+    Key("q,ctrl+c", "quit", "quit the UI (the daemon keeps playing)", "Screens", "q ^C",
         footer="quit"),
 )
 
