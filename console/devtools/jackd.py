@@ -25,9 +25,13 @@ from dsp.errors import DeviceError
 class DummyJackServer:
     """``jackd -d dummy`` under a unique name, started and stopped by us."""
 
-    def __init__(self, rate: int = 48000, period: int = 256, prefix: str = "masterdeck") -> None:
+    def __init__(self, rate: int = 48000, period: int = 256, prefix: str = "masterdeck",
+                 detach: bool = False) -> None:
         self.name = f"{prefix}-{uuid.uuid4().hex[:8]}"
         self.rate, self.period = rate, period
+        self.detach = detach
+        """Run the server in a session of its own, so a Ctrl-C at the terminal does not
+        reach it: whoever started it stops it, after its clients (the demo does)."""
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 10.0) -> None:
@@ -61,7 +65,7 @@ class DummyJackServer:
         self.process = subprocess.Popen(
             [jackd, "--no-realtime", "-n", self.name, "-d", "dummy", "-r", str(self.rate),
              "-p", str(self.period), "-C", "2", "-P", "2"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=self.detach,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
