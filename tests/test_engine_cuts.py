@@ -124,3 +124,28 @@ def test_a_reference_reloaded_while_heard_has_no_click(rig):
     spectrum = np.abs(np.fft.rfft(after * np.hanning(len(after))))
     assert abs(np.argmax(spectrum) * RATE / len(after) - 660.0) < 10.0  # the new one is heard
     assert np.abs(after).max() > 0.09
+
+
+def test_a_song_ends_live_where_its_file_ends(rig):
+    """The live end is the file's own end, as in the render (docs/decisions.md).
+
+    A song whose last sample is not near zero ends with the cut its file
+    holds: played live it is heard sample for sample, then silence. The
+    remedy is the session's fade-out, which live and render play alike.
+    """
+    engine, recorder, folder, _ = rig
+    _unmatched(engine)
+    engine.set_loop(on=False)
+    path = _tone(folder / "short.wav", 440.0, -20.0, seconds=1.0 + 37 / RATE)
+    song = sf.read(path, dtype="float32")[0][:, 0]
+    assert abs(song[-1]) > 0.05
+    engine.load_song(str(path))
+    engine.set_source("bypass")
+    engine.locate(0.7)
+    time.sleep(0.05)
+    x = recorder.record(0.6, during=lambda _: engine.play())[:, 0]
+    engine.set_source("master")
+    last = int(np.flatnonzero(x)[-1])
+    tail = 2000
+    np.testing.assert_array_equal(x[last - tail + 1:last + 1], song[-tail:])
+    assert not x[last + 1:].any() and len(x) - last > 0.1 * RATE  # then silence
