@@ -8,13 +8,23 @@ import sys
 import time
 
 import numpy as np
+import pytest
 import soundfile as sf
 
-from console.devtools.demo_album import SONGS, make_album
+from console.devtools.demo_album import SONGS, ensure_album, make_album
 from dsp.meter import measure
 
 
-def test_the_demo_album_is_an_album_of_different_songs_and_a_loud_reference(tmp_path):
+@pytest.fixture(scope="module")
+def mixes(tmp_path_factory):
+    """The demo songs, written once for the module (a build finds and keeps them)."""
+    folder = tmp_path_factory.mktemp("demo-mixes")
+    ensure_album(folder)
+    return folder
+
+
+# the album and the session ---------------------------------------------------------------------
+def test_the_demo_album_is_an_album_of_different_songs_and_a_loud_reference(tmp_path, mixes):
     paths = make_album(tmp_path)
     assert [p.name for p in paths] == [s.filename for s in SONGS]
     loudness = {}
@@ -22,12 +32,21 @@ def test_the_demo_album_is_an_album_of_different_songs_and_a_loud_reference(tmp_
         x, rate = sf.read(path)
         assert rate == 48000 and x.shape[1] == 2 and x.shape[0] > 10 * rate
         assert np.abs(x).max() < 1.0
-        loudness[song.filename] = measure(x, rate).integrated_lufs
-    ballad, rock, electronic, reference = loudness.values()
-    assert reference > rock > electronic > ballad  # different character and loudness
-    assert reference - ballad > 10.0
-    again = make_album(tmp_path / "again")  # the same on every machine
-    assert sf.read(again[1])[0].tobytes() == sf.read(paths[1])[0].tobytes()
+        loudness[song.id] = measure(x, rate).integrated_lufs
+    assert loudness["client-ref"] > loudness["engine-room"] > loudness["undertow"] \
+        > loudness["slow-light"]  # different character and loudness
+    assert loudness["client-ref"] - loudness["slow-light"] > 10.0
+    for path in paths:  # the same on every machine: as written in another folder
+        assert path.read_bytes() == (mixes / path.name).read_bytes()
+
+
+def test_the_album_is_written_once_and_again_only_when_missing(tmp_path):
+    first = ensure_album(tmp_path)
+    stamps = [p.stat().st_mtime_ns for p in first]
+    assert ensure_album(tmp_path) == first
+    assert [p.stat().st_mtime_ns for p in first] == stamps  # not rewritten
+    first[2].unlink()
+    assert ensure_album(tmp_path)[2].is_file()
 
 
 def test_demo_runs_on_its_own_jack_server_and_stops_cleanly(tmp_path):
@@ -40,7 +59,7 @@ def test_demo_runs_on_its_own_jack_server_and_stops_cleanly(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "dummy JACK server" in result.stderr
     last = result.stdout.strip().splitlines()[-1]
-    assert "Slow Light" in last and "LUFS" in last and "[master]" in last
+    assert "Rising Tide" in last and "LUFS" in last and "[master]" in last
     assert re.search(r" S *-\d+\.\d I *-\d+\.\d LUFS", last)  # loudness was measured
 
 

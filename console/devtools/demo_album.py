@@ -1,14 +1,17 @@
 """The built-in demo album: short songs the project synthesises itself.
 
 A new user hears the console at once, with no files of their own. The songs
-differ on purpose, the way an album does: a quiet ballad, a dense rock song,
-an electronic track with deep bass, and a loud "client reference" master to
-compare against. Everything is additive synthesis and shaped noise from a
-fixed seed, so the album is identical on every machine.
+differ on purpose, the way an album does: an opener that builds (steady in
+the mix: the session's automation makes it grow), a dense rock song, a
+quiet ballad, an electronic track with deep bass, and a loud "client
+reference" master to compare against. Everything is additive synthesis and
+shaped noise from a fixed seed, so the album is identical on every machine.
+:mod:`console.devtools.demo_session` makes a session of it.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,17 +25,24 @@ RATE = 48000
 class DemoSong:
     """One song of the demo album."""
 
+    id: str
+    """Short name: the song's id in the demo session."""
     title: str
     filename: str
     reference: bool = False
 
 
 SONGS = (
-    DemoSong("Slow Light (ballad)", "01-slow-light.wav"),
-    DemoSong("Engine Room (rock)", "02-engine-room.wav"),
-    DemoSong("Undertow (electronic)", "03-undertow.wav"),
-    DemoSong("Client Reference (loud master)", "ref-client-reference.wav", reference=True),
+    DemoSong("rising-tide", "Rising Tide (the build)", "01-rising-tide.wav"),
+    DemoSong("engine-room", "Engine Room (rock)", "02-engine-room.wav"),
+    DemoSong("slow-light", "Slow Light (ballad)", "03-slow-light.wav"),
+    DemoSong("undertow", "Undertow (electronic)", "04-undertow.wav"),
+    DemoSong("client-ref", "Client Reference (loud master)", "ref-client-reference.wav",
+             reference=True),
 )
+"""The album in order, then the reference."""
+STAMP = ".demo-album"
+"""A file beside the songs naming the generator that wrote them (see :func:`ensure_album`)."""
 
 
 def _note(semitones_from_a4: float) -> float:
@@ -140,9 +150,10 @@ def make_album(folder: str | Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     am, f, c, g = [0, 3, 7], [-4, 0, 3], [3, 7, 10], [-2, 2, 5]
     mixes = [
-        _normalise_peak(_song(20, 68, [am, f, c, g], False, 2, 0.4, 0.6, 1), -12.0),
+        _normalise_peak(_song(30, 100, [f, c, g, am], True, 2, 0.8, 0.9, 5), -3.0),
         _normalise_peak(np.tanh(1.8 * _song(20, 132, [am, am, f, g], True, 2, 1.0, 1.0, 2)),
                         -3.0),
+        _normalise_peak(_song(20, 68, [am, f, c, g], False, 2, 0.4, 0.6, 1), -12.0),
         _normalise_peak(_song(20, 124, [am, f], True, 3, 0.7, 0.9, 3), -4.0),
         _normalise_peak(np.tanh(1.5 * _song(15, 120, [c, g, am, f], True, 2, 0.9, 1.0, 4)),
                         -0.5),
@@ -152,4 +163,29 @@ def make_album(folder: str | Path) -> list[Path]:
         path = folder / song.filename
         sf.write(str(path), mix.astype(np.float32), RATE, subtype="PCM_24")
         paths.append(path)
+    return paths
+
+
+def _generator() -> str:
+    """What wrote the songs: a hash of this module's source and the rate."""
+    source = Path(__file__).read_bytes()
+    return f"{hashlib.sha256(source).hexdigest()[:16]} {RATE}"
+
+
+def ensure_album(folder: str | Path) -> list[Path]:
+    """The demo songs in ``folder``, written only if missing or made by other code.
+
+    The songs are the same on every run, so a second run reuses them (writing
+    them takes seconds); the stamp is written last, so an interrupted write
+    is done again next time.
+    """
+    folder = Path(folder)
+    paths = [folder / song.filename for song in SONGS]
+    stamp = folder / STAMP
+    fresh = stamp.is_file() and stamp.read_text().strip() == _generator()
+    if fresh and all(p.is_file() for p in paths):
+        return paths
+    stamp.unlink(missing_ok=True)
+    paths = make_album(folder)
+    stamp.write_text(_generator() + "\n")
     return paths
