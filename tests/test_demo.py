@@ -2,16 +2,23 @@
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
+from console.automation.lanes import value_at
+from console.devtools import demo_session
 from console.devtools.demo_album import SONGS, ensure_album, make_album
+from console.session.errors import SessionError
+from console.session.store import SessionStore
 from dsp.meter import measure
 
 
@@ -21,6 +28,12 @@ def mixes(tmp_path_factory):
     folder = tmp_path_factory.mktemp("demo-mixes")
     ensure_album(folder)
     return folder
+
+
+def _seed(root: Path, mixes: Path) -> Path:
+    """A demo folder holding the module's songs already, as after an earlier run."""
+    shutil.copytree(mixes, root / demo_session.MIXES_DIR, copy_function=shutil.copy)
+    return root
 
 
 # the album and the session ---------------------------------------------------------------------
@@ -47,6 +60,63 @@ def test_the_album_is_written_once_and_again_only_when_missing(tmp_path):
     assert [p.stat().st_mtime_ns for p in first] == stamps  # not rewritten
     first[2].unlink()
     assert ensure_album(tmp_path)[2].is_file()
+
+
+def test_the_demo_session_is_an_album_with_a_plan_notes_automation_and_a_reference(tmp_path,
+                                                                                    mixes):
+    demo = demo_session.build(_seed(tmp_path, mixes))
+    session = SessionStore(demo.folder, lock=False).load().session
+    assert session.title == demo_session.TITLE
+    songs = session.songs
+    assert [s.id for s in songs] == ["rising-tide", "engine-room", "slow-light", "undertow"]
+    assert [s.title for s in songs] == [s.title for s in SONGS[:4]]
+    for song in songs:
+        assert (demo.folder / song.file).resolve().is_file(), song.file
+        assert song.settings.get("comp.bypass") == 0.0  # the gentle master is on every song
+    offsets = {s.id: s.level_offset_db for s in songs}
+    assert offsets["slow-light"] <= offsets["undertow"] - 1.0  # the ballad sits lower
+    assert max(offsets.values()) == 0.0 and min(offsets.values()) >= -3.0
+    assert songs[0].gap_s == 0.0 and all(s.gap_s >= 1.0 for s in songs[1:])
+    assert songs[-1].fade_out_s > 0.0  # the album ends in a fade
+    notes = [m.note for s in songs for m in s.markers]
+    assert all(s.markers for s in songs) and all(notes)
+    assert any("chorus lifts here" in n for n in notes)
+    assert any(n.startswith("client: vocal a touch loud") for n in notes)
+    assert session.current == "rising-tide" and session.automation_mode == "read"
+
+    lanes = songs[0].automation.lanes
+    rate = session.sample_rate
+    gain = lanes["output.gain_db"]
+    start, end = (value_at(gain.param, gain.points, t * rate) for t in (0.0, 30.0))
+    assert end - start >= 10.0  # grows from soft to loud
+    samples = [value_at(gain.param, gain.points, t * rate) for t in np.arange(0, 30, 0.5)]
+    assert all(b >= a for a, b in pairwise(samples))  # never falls
+    drive = lanes["limiter.drive_db"]
+    assert drive.points[-1][1] > drive.points[0][1]
+
+    assert [r.id for r in session.references] == ["client-ref"]
+    assert session.reference == "client-ref"
+    assert (demo.folder / session.references[0].file).resolve().is_file()
+
+
+def test_the_demo_session_is_built_the_same_every_time_and_never_over_a_real_one(tmp_path,
+                                                                                   mixes):
+    demo = demo_session.build(_seed(tmp_path, mixes))
+    files = sorted(p for p in demo.folder.rglob("*") if p.is_file())
+    first = {p: p.read_bytes() for p in files}
+    (demo.folder / "journal").mkdir(exist_ok=True)  # what a demo run leaves behind
+    (demo.folder / "journal" / "000002.jsonl").write_text("{}\n")
+    demo_session.build(tmp_path)
+    assert sorted(p for p in demo.folder.rglob("*") if p.is_file()) == files
+    assert {p: p.read_bytes() for p in files} == first
+
+    mine = _seed(tmp_path / "mine", mixes)
+    (mine / demo_session.SESSION_DIR).mkdir(parents=True)
+    toml = mine / demo_session.SESSION_DIR / "session.toml"
+    toml.write_text('format = 1\ntitle = "My album"\n')
+    with pytest.raises(SessionError, match="other than the demo session"):
+        demo_session.build(mine)
+    assert toml.read_text() == 'format = 1\ntitle = "My album"\n'
 
 
 def test_demo_runs_on_its_own_jack_server_and_stops_cleanly(tmp_path):
