@@ -344,14 +344,23 @@ def cache_folder() -> Path | None:
 
 
 def _key() -> dict[str, object]:
-    """What the cached machine code depends on: the DSP sources, numba, Python and the CPU."""
+    """What the cached machine code depends on: the sources, numba, Python and the CPU.
+
+    The sources: ``dsp/`` (its hash names the cache folder) and the callback's
+    modules, whose kernels numba caches beside the DSP's.
+    """
+    import hashlib
+
     import numba
     from numba.core.registry import cpu_target
 
     from dsp import _jit
 
-    return {"sources": _jit.source_hash(), "numba": numba.__version__,
-            "python": "{}.{}".format(*sys.version_info[:2]),
+    callback = hashlib.sha256()
+    for name in ("callback.py", "rtintrinsics.py"):
+        callback.update((Path(__file__).parent / name).read_bytes())
+    return {"sources": _jit.source_hash(), "callback": callback.hexdigest()[:16],
+            "numba": numba.__version__, "python": "{}.{}".format(*sys.version_info[:2]),
             "target": [str(part) for part in cpu_target.target_context.codegen().magic_tuple()]}
 
 
