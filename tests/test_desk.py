@@ -12,8 +12,8 @@ from dsp.errors import ParameterError
 def test_set_writes_the_target_array_and_tells_listeners_who_changed_it():
     desk = Desk()
     seen = []
-    desk.on_params(lambda changes, source: seen.append((changes, source)))
-    desk.set("limiter.ceiling_dbtp", -0.5, source="surface:x-touch")
+    desk.on_params(lambda changes, author: seen.append((changes, author)))
+    desk.set("limiter.ceiling_dbtp", -0.5, author="surface:x-touch")
     assert desk.target[P.index("limiter.ceiling_dbtp")] == -0.5
     assert seen == [({"limiter.ceiling_dbtp": -0.5}, "surface:x-touch")]
     desk.set("limiter.ceiling_dbtp", -0.5)  # no change, no news
@@ -58,15 +58,15 @@ def test_unknown_and_unavailable_actions_are_clear_errors():
     with pytest.raises(ActionError, match="'play' is not available"):
         desk.perform("play")
     calls = []
-    desk.register_action("play", lambda source: calls.append(source))
-    desk.perform("play", source="ui")
+    desk.register_action("play", lambda author: calls.append(author))
+    desk.perform("play", author="ui")
     assert calls == ["ui"]
 
 
 def test_concurrent_writers_leave_a_consistent_table():
     desk = Desk()
     total = []
-    desk.on_params(lambda changes, source: total.append(len(changes)))
+    desk.on_params(lambda changes, author: total.append(len(changes)))
 
     def writer(k):
         for i in range(200):

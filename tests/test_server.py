@@ -141,7 +141,7 @@ def test_hello_reports_the_protocol_version_and_this_connections_source(daemon):
     with Client(daemon.path, name="pytest") as client:
         hello = client.hello
     assert hello["protocol"] == PROTOCOL
-    assert hello["source"] == f"protocol:{hello['client_id']}"
+    assert hello["author"] == f"protocol:{hello['client_id']}"
     assert {"get", "set", "subscribe", "load_song", "snapshot_recall"} <= set(hello["commands"])
 
 
@@ -349,15 +349,15 @@ def test_parameter_events_coalesce_latest_value_wins_and_name_the_source(daemon)
         started = time.monotonic()
         for i in range(200):
             mover.request("set", values={"eq.band3.gain_db": round(i * 0.05, 2)})
-        daemon.engine.desk.set("eq.band4.gain_db", 2.0, source="surface:test")
+        daemon.engine.desk.set("eq.band4.gain_db", 2.0, author="surface:test")
         events = collect(watcher, 0.6, "params")
         elapsed = time.monotonic() - started
-    assert len(events) <= 2 + 5 * elapsed * 2  # at most one per source per period
+    assert len(events) <= 2 + 5 * elapsed * 2  # at most one per author per period
     latest = {}
     for event in events:
         for key, value in event["data"]["values"].items():
-            latest[key] = (value, event["data"]["source"])
-    assert latest["eq.band3.gain_db"] == (9.95, mover.hello["source"])
+            latest[key] = (value, event["data"]["author"])
+    assert latest["eq.band3.gain_db"] == (9.95, mover.hello["author"])
     assert latest["eq.band4.gain_db"] == (2.0, "surface:test")
 
 
@@ -368,9 +368,9 @@ def test_state_events_follow_the_console(daemon):
         client.request("match", on=False)
         client.request("match", on=True)
         events = collect(client, 0.5, "state")
-    changes = {k: (v, e["data"]["source"]) for e in events for k, v in e["data"]["values"].items()}
-    assert changes["snapshot"] == ("C", client.hello["source"])
-    assert changes["match"] == (True, client.hello["source"])
+    changes = {k: (v, e["data"]["author"]) for e in events for k, v in e["data"]["values"].items()}
+    assert changes["snapshot"] == ("C", client.hello["author"])
+    assert changes["match"] == (True, client.hello["author"])
 
 
 def test_unsubscribe_stops_the_events(daemon):

@@ -118,7 +118,7 @@ def test_a_broken_session_file_is_reported_and_the_daemon_starts_from_the_last_g
     daemon.start()
     with Client(socket_path=daemon.socket) as client:
         described = client.request("session")["session"]
-        assert described["source"].startswith("backups/")
+        assert described["loaded_from"].startswith("backups/")
         assert described["broken_file"] == str(path)
         assert client.request("get", ids=["limiter.drive_db"])["values"] == {
             "limiter.drive_db": 4.0}

@@ -135,9 +135,9 @@ def test_undo_and_redo_cover_moves_snapshot_recalls_and_automation_edits(live):
     assert c.request("undo")["undone"]["kind"] == "pass"
     lane = c.request("automation_lane", param="output.gain_db")
     assert lane["points"] == [[0, -20.0], [RATE * 5, 0.0]]
-    desk.perform("undo", source="test")  # the first lane edit
+    desk.perform("undo", author="test")  # the first lane edit
     assert c.request("automation_lane", param="output.gain_db")["points"] == []
-    desk.perform("redo", source="test")
+    desk.perform("redo", author="test")
     assert len(c.request("automation_lane", param="output.gain_db")["points"]) == 2
     # what was undone is in the journal too: the session on disk agrees
     live.session.journal.flush()
@@ -150,16 +150,16 @@ def test_desk_actions_for_songs_and_automation_modes(live):
     desk = live.engine.desk
     desk.perform("snapshot_recall", slot="A") if desk.snapshots.get("A") else None
     live.session.select_song("closer")
-    desk.perform("next_song", source="surface:test")
+    desk.perform("next_song", author="surface:test")
     assert live.session.session.current == "opener"
-    desk.perform("previous_song", source="surface:test")
-    desk.perform("previous_song", source="surface:test")  # stays on the first song
+    desk.perform("previous_song", author="surface:test")
+    desk.perform("previous_song", author="surface:test")  # stays on the first song
     assert live.session.session.current == "closer"
-    assert desk.perform("automation_mode", source="t", mode="latch") == "latch"
-    assert desk.perform("automation_mode", source="t") == "write"  # no mode: the next one
-    assert desk.perform("automation_mode", source="t", mode="touch",
+    assert desk.perform("automation_mode", author="t", mode="latch") == "latch"
+    assert desk.perform("automation_mode", author="t") == "write"  # no mode: the next one
+    assert desk.perform("automation_mode", author="t", mode="touch",
                         param="limiter.drive_db") == "touch"
     assert live.session.runner.mode_of("limiter.drive_db") == "touch"
     assert live.session.runner.mode_of("output.gain_db") == "write"
     assert desk.state()["automation_mode"] == "write"
-    desk.perform("automation_mode", source="t", mode="read")
+    desk.perform("automation_mode", author="t", mode="read")

@@ -71,12 +71,12 @@ def test_nanokontrol2_faders_knobs_buttons_and_transport(rig):
     assert dev.wait_message(bytes([0xB0, 32, 0]))
     # transport
     dev.send(0xB0, 41, 127)
-    assert watch.wait_action("play")["source"] == "surface:korg-nanokontrol2"
+    assert watch.wait_action("play")["author"] == "surface:korg-nanokontrol2"
     dev.send(0xB0, 43, 127)
     assert watch.wait_action("locate")["seconds"] == 0.0  # << : back to the start
     dev.send(0xB0, 46, 127)  # Cycle toggles the loop: on, since the console's loop is off
     assert watch.wait_action("loop")["on"] is True
-    desk.set_state("loop", {"on": True, "start_s": 0.0, "end_s": 8.0}, source="engine")
+    desk.set_state("loop", {"on": True, "start_s": 0.0, "end_s": 8.0}, author="engine")
     assert dev.wait_message(bytes([0xB0, 46, 127]))  # its LED follows the console's loop
     watch.actions.clear()
     time.sleep(ECHO_WINDOW_S)  # a hand comes later than a MIDI thru echo of that LED would
@@ -87,7 +87,7 @@ def test_nanokontrol2_faders_knobs_buttons_and_transport(rig):
     dev.send(0xB0, 64, 127)
     assert watch.wait_for(lambda: "A" in desk.snapshots)
     dev.send(0xB0, 60, 0)
-    desk.set("input.trim_db", -3.0, source="ui")
+    desk.set("input.trim_db", -3.0, author="ui")
     dev.send(0xB0, 64, 127)
     assert watch.wait_value("input.trim_db", lambda v: v == pytest.approx(6.1))
     assert desk.state()["snapshot"] == "A"
@@ -114,7 +114,7 @@ def test_pickup_holds_a_far_knob_until_it_reaches_the_value(rig):
     assert shown() == "engaged"
     dev.send(0xB0, 18, 90)  # engaged: follows
     assert watch.wait_value("eq.band3.freq_hz", lambda v: 2500.0 < v < 4000.0)
-    desk.set("eq.band3.freq_hz", 100.0, source="ui")  # changed elsewhere: catch it again
+    desk.set("eq.band3.freq_hz", 100.0, author="ui")  # changed elsewhere: catch it again
     held = surface.counters["held_by_pickup"]
     dev.send(0xB0, 18, 91)
     assert until(lambda: surface.counters["held_by_pickup"] == held + 1)
@@ -249,8 +249,8 @@ def test_unplugged_surface_is_reported_and_restored_within_two_seconds(rig):
     dev.unplug()
     assert manager.wait_until(lambda m: not m.surfaces()[0].input, WAIT_S)
     assert events == ["disconnected"]
-    desk.set("eq.band2.on", 0.0, source="ui")  # changed while the surface was away
-    desk.set("comp.bypass", 0.0, source="ui")
+    desk.set("eq.band2.on", 0.0, author="ui")  # changed while the surface was away
+    desk.set("comp.bypass", 0.0, author="ui")
     dev.clear()
     t0 = time.monotonic()
     dev.replug()
@@ -359,7 +359,7 @@ def test_a_users_profile_with_14_bit_nrpn_pressure_and_pitch_bend_controls(rig, 
     dev.send(0xB0, 1, 0x40)  # 14-bit: MSB then LSB
     dev.send(0xB0, 33, 0x00)
     assert watch.wait_value("output.gain_db", lambda v: v == -15.0)
-    desk.set("output.gain_db", -7.5, source="ui")  # 3/4 of the travel: 12287 = 0x5F 0x7F
+    desk.set("output.gain_db", -7.5, author="ui")  # 3/4 of the travel: 12287 = 0x5F 0x7F
     assert dev.wait_message(bytes([0xB0, 33, 0x7F]))  # fed back as a pair, LSB last
     assert dev.received[-2:] == [bytes([0xB0, 1, 0x5F]), bytes([0xB0, 33, 0x7F])]
     dev.send(0xB0, 99, 2)  # NRPN 300 = 2 << 7 | 44

@@ -93,7 +93,7 @@ def test_a_touched_fader_is_never_moved_and_catches_up_on_release(xtouch):
     dev.send(0x90, 0x68, 0x7F)  # touch strip 1
     assert until(lambda: surface.is_touched(surface.bindings.find(("pitchbend", 0, 0), "")))
     dev.clear()
-    desk.set("eq.band1.gain_db", -6.0, source="ui")
+    desk.set("eq.band1.gain_db", -6.0, author="ui")
     assert dev.wait_message(lcd(0, 1, "-6.0dB"))  # the strip shows the new value ...
     assert not any(m[0] == 0xE0 for m in dev.received)  # ... the motor stays put
     dev.send(0x90, 0x68, 0x00)  # released: the motor goes to -6 dB (1/3 of the travel)
@@ -134,13 +134,13 @@ def test_bank_buttons_put_other_parameters_on_the_strips(xtouch):
 def test_transport_snapshot_and_mode_buttons_and_their_leds(xtouch):
     desk, watch, _manager, dev = xtouch
     dev.send(0x90, 0x5E, 0x7F)
-    assert watch.wait_action("play")["source"] == "surface:mackie-control"
+    assert watch.wait_action("play")["author"] == "surface:mackie-control"
     dev.send(0x90, 0x4D, 0x7F)
     assert watch.wait_action("automation_mode")["mode"] == "touch"
     dev.send(0x90, 0x32, 0x7F)  # Flip: loudness-matched bypass
     assert watch.wait_action("bypass") is not None
     dev.clear()
-    desk.set_state("playing", True, source="engine")
+    desk.set_state("playing", True, author="engine")
     assert dev.wait_message(bytes([0x90, 0x5E, 0x7F]))  # Play lit
     assert dev.wait_message(bytes([0x90, 0x5D, 0x00]))  # Stop dark
     dev.send(0x90, 0x3A, 0x7F)  # F5 stores snapshot A
@@ -170,9 +170,9 @@ def test_a_feedback_flood_is_coalesced_to_the_latest_positions(xtouch):
     desk, _watch, manager, dev = xtouch
     dev.clear()
     for i in range(3000):
-        desk.set("output.gain_db", -30.0 + (i % 300) * 0.1, source="ui")
+        desk.set("output.gain_db", -30.0 + (i % 300) * 0.1, author="ui")
     # a final value the flood never visits, so waiting for it cannot stop early
-    desk.set("output.gain_db", -12.05, source="ui")
+    desk.set("output.gain_db", -12.05, author="ui")
     final = mcu.fader(8, round(16383 * 17.95 / 30))
     assert dev.wait_message(final)
     master = [m for m in dev.received if m[0] == 0xE8]
@@ -185,7 +185,7 @@ def test_unplug_and_replug_restores_motor_faders_and_displays(xtouch):
     desk, _watch, manager, dev = xtouch
     dev.unplug()
     assert manager.wait_until(lambda m: not m.surface(NAME).input, WAIT_S)
-    desk.set("eq.band2.gain_db", 18.0, source="ui")
+    desk.set("eq.band2.gain_db", 18.0, author="ui")
     dev.clear()
     t0 = time.monotonic()
     dev.replug()

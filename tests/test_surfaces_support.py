@@ -109,21 +109,21 @@ class DeskWatch:
         self.actions: list[tuple[str, dict]] = []
         self._cond = threading.Condition()
         desk.on_params(self._changed)
-        desk.on_state(lambda key, value, source: self._changed({}, source))
+        desk.on_state(lambda key, value, author: self._changed({}, author))
         for name in ACTIONS:
             if name not in ("snapshot_store", "snapshot_recall"):
                 desk.register_action(name, self._recorder(name))
 
     def _recorder(self, name: str) -> Callable[..., None]:
-        def record(source: str = "", **args: object) -> None:
+        def record(author: str = "", **args: object) -> None:
             with self._cond:
-                self.actions.append((name, dict(args, source=source)))
+                self.actions.append((name, dict(args, author=author)))
                 self._cond.notify_all()
         return record
 
-    def _changed(self, changes: dict[str, float], source: str) -> None:
+    def _changed(self, changes: dict[str, float], author: str) -> None:
         with self._cond:
-            self.changes.append((changes, source))
+            self.changes.append((changes, author))
             self._cond.notify_all()
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = WAIT_S) -> bool:

@@ -221,18 +221,18 @@ def test_nudge_of_a_log_parameter_moves_along_its_taper_and_back():
 
 
 def test_an_old_echo_of_our_own_change_does_not_undo_a_newer_key_press():
-    model = ConsoleModel(own_source="protocol:7")
+    model = ConsoleModel(own_author="protocol:7")
     model.note_local("comp.ratio", 3.0, 0.0)
     model.note_local("comp.ratio", 4.0, 0.1)
     assert model.apply_params({"comp.ratio": 3.0}, "protocol:7", 0.2) == []
     assert model.values["comp.ratio"] == 4.0
     assert model.apply_params({"comp.ratio": 4.0}, "protocol:7", 0.3) == []  # confirmed
     assert model.apply_params({"comp.ratio": 5.0}, "surface:x", 0.4) == ["comp.ratio"]
-    assert model.touched.source == "surface:x"
+    assert model.touched.author == "surface:x"
 
 
 def test_someone_elses_change_wins_and_is_the_touched_parameter():
-    model = ConsoleModel(own_source="protocol:7")
+    model = ConsoleModel(own_author="protocol:7")
     model.note_local("eq.band2.gain_db", 1.0, 0.0)
     assert model.apply_params({"eq.band2.gain_db": -2.0}, "surface:nano", 1.0) == [
         "eq.band2.gain_db"]

@@ -12,7 +12,7 @@ A thread ticks every :data:`TICK_S`:
    (:class:`touch.TouchTracker`) and the transport, and hands the kernel the
    resulting mode of each parameter;
 3. at :data:`FOLLOW_S` it reads back what the lanes play (``engine.eff``)
-   and tells the desk (source ``"automation"``), so motor faders, rings,
+   and tells the desk (author ``"automation"``), so motor faders, rings,
    displays and protocol clients follow the playback.
 
 Locking: the engine's lock is always taken before the runner's, and the
@@ -57,7 +57,7 @@ HOLD_AFTER_S = 0.25
 Shorter waits are a fader in motion: a hand moving 20 dB in five seconds,
 quantised to 0.1 dB steps, changes the value every 16-32 ms, and a slow one
 every 100 ms or more."""
-SOURCE = "automation"
+AUTHOR = "automation"
 
 CommitHandler = Callable[[str, dict[str, Lane]], None]
 """Called with (song id, {param id: new lane}) when written passes are merged."""
@@ -130,14 +130,14 @@ class AutomationRunner:
                 log.exception("automation tick failed")
 
     # inputs ----------------------------------------------------------------------------
-    def _on_params(self, changes: dict[str, float], source: str) -> None:
-        if source in (SOURCE, "session", "undo"):
+    def _on_params(self, changes: dict[str, float], author: str) -> None:
+        if author in (AUTHOR, "session", "undo"):
             return
         now = time.monotonic()
         for param_id in changes:
             self.tracker.move(param_id, now)
 
-    def _on_touch(self, param_id: str, touched: bool, source: str) -> None:
+    def _on_touch(self, param_id: str, touched: bool, author: str) -> None:
         self.tracker.touch(param_id, touched, time.monotonic())
 
     # song --------------------------------------------------------------------------------
@@ -205,7 +205,7 @@ class AutomationRunner:
             self._drain(commits)
             self._step_lanes(now, snaps)
         if snaps:
-            self.desk.set_many(snaps, SOURCE)
+            self.desk.set_many(snaps, AUTHOR)
         self._commit(song_id, commits)
         if now >= self._next_follow:
             self._next_follow = now + FOLLOW_S
@@ -315,7 +315,7 @@ class AutomationRunner:
             if abs(value - target[p]) > 1e-9 * (1.0 + abs(value)):
                 values[param.id] = value
         if values:
-            self.desk.set_many(values, SOURCE)
+            self.desk.set_many(values, AUTHOR)
 
     def finish(self, timeout_s: float = 0.5) -> None:
         """End every pass now (song change, shutdown) and merge what was written."""

@@ -96,7 +96,7 @@ def describe(data: dict[str, Any]) -> str:
     lines = [f"{s['title']}  ({s['folder']}, save {s['generation']}, automation "
              f"{s['automation']['mode']})"]
     if s.get("broken_file"):
-        lines.append(f"  warning: {s['broken_file']} is broken; running from {s['source']}")
+        lines.append(f"  warning: {s['broken_file']} is broken; running from {s['loaded_from']}")
     for k, song in enumerate(s["songs"], start=1):
         mark = ">" if song["current"] else " "
         lanes = ", ".join(song["automation"]) or "no automation"

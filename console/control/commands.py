@@ -66,12 +66,12 @@ def _set(ctx: Context, values: dict[str, Any]) -> dict[str, Any]:
         else:
             raise ProtocolError("bad_value", f"{param_id}: a value must be a number or a "
                                 f"string, got {json.dumps(value)[:60]}")
-    return {"values": ctx.engine.desk.set_many(parsed, ctx.source)}
+    return {"values": ctx.engine.desk.set_many(parsed, ctx.author)}
 
 
 def _act(name: str, **fixed: Any) -> Callable[..., dict[str, Any]]:
     def handler(ctx: Context, **args: Any) -> dict[str, Any]:
-        ctx.engine.desk.perform(name, ctx.source, **fixed, **args)
+        ctx.engine.desk.perform(name, ctx.author, **fixed, **args)
         return {"transport": transport(ctx.engine)}
     return handler
 
@@ -80,7 +80,7 @@ def _locate(ctx: Context, seconds: float) -> dict[str, Any]:
     if seconds < 0:
         raise ProtocolError("bad_argument", f"locate: seconds must be 0 or more, got {seconds:g}")
     engine = ctx.engine
-    engine.desk.perform("locate", ctx.source, seconds=float(seconds))
+    engine.desk.perform("locate", ctx.author, seconds=float(seconds))
     target = min(float(seconds), engine.song.duration_s if engine.song else 0.0)
     deadline = time.monotonic() + 0.25  # the jump is a 10 ms fade away: report it done
     while abs(engine.position_s - target) > 0.1 and time.monotonic() < deadline:
@@ -105,12 +105,12 @@ def _source(ctx: Context, name: str) -> dict[str, Any]:
     if name not in SOURCES:
         raise ProtocolError("bad_argument",
                             f"source: {name!r} is not one of {', '.join(SOURCES)}")
-    ctx.engine.set_source(name, ctx.source)
+    ctx.engine.set_source(name, ctx.author)
     return {"transport": transport(ctx.engine)}
 
 
 def _match(ctx: Context, on: bool) -> dict[str, Any]:
-    ctx.engine.set_match(on, ctx.source)
+    ctx.engine.set_match(on, ctx.author)
     return {"transport": transport(ctx.engine)}
 
 
@@ -129,7 +129,7 @@ def _snapshot(op: str) -> Callable[..., dict[str, Any]]:
         if slot.upper() not in SNAPSHOT_SLOTS:
             raise ProtocolError("bad_argument", f"snapshot_{op}: slot {slot!r} is not one "
                                 f"of {', '.join(SNAPSHOT_SLOTS)}")
-        ctx.engine.desk.perform(f"snapshot_{op}", ctx.source, slot=slot)
+        ctx.engine.desk.perform(f"snapshot_{op}", ctx.author, slot=slot)
         return {"snapshot": ctx.engine.desk.state().get("snapshot")}
     return handler
 
@@ -138,7 +138,7 @@ def _action(ctx: Context, name: str, args: dict[str, Any] | None = None) -> dict
     if name not in ACTIONS:
         raise ProtocolError("bad_argument",
                             f"action: unknown action {name!r}; known: {', '.join(ACTIONS)}")
-    return {"result": ctx.engine.desk.perform(name, ctx.source, **(args or {}))}
+    return {"result": ctx.engine.desk.perform(name, ctx.author, **(args or {}))}
 
 
 def _need_surfaces(ctx: Context) -> Any:

@@ -79,23 +79,23 @@ class Subscription:
     line: bytes | None = None
     """The latest meter event, encoded once for every subscriber."""
     changes: dict[str, tuple[Any, str]] = field(default_factory=dict)
-    """Parameter ids or state keys that changed: (latest value, source)."""
+    """Parameter ids or state keys that changed: (latest value, author)."""
 
     def pending(self) -> bool:
         """Whether there is something to send."""
         return self.line is not None or bool(self.changes)
 
     def take(self, topic: str) -> list[bytes]:
-        """Empty the slot into event lines, one per source of the changes."""
+        """Empty the slot into event lines, one per author of the changes."""
         if self.line is not None:
             lines, self.line = [self.line], None
             return lines
-        by_source: dict[str, dict[str, Any]] = {}
-        for key, (value, source) in self.changes.items():
-            by_source.setdefault(source, {})[key] = value
+        by_author: dict[str, dict[str, Any]] = {}
+        for key, (value, author) in self.changes.items():
+            by_author.setdefault(author, {})[key] = value
         self.changes = {}
-        return [encode({"event": topic, "data": {"values": values, "source": source}})
-                for source, values in by_source.items()]
+        return [encode({"event": topic, "data": {"values": values, "author": author}})
+                for author, values in by_author.items()]
 
 
 class Connection:
@@ -107,7 +107,7 @@ class Connection:
         self.reader, self.writer = reader, writer
         self.transport = writer.transport
         self.client_id = client_id
-        self.source = f"protocol:{client_id}"
+        self.author = f"protocol:{client_id}"
         self.needs_token = needs_token
         self.name = ""
         self.subscriptions: dict[str, Subscription] = {}
@@ -186,7 +186,7 @@ class Connection:
             return self._unsubscribe(**args)
         command = COMMANDS[name]
         assert command.handler is not None
-        context = Context(self.server.engine, self.source, self.server.surfaces,
+        context = Context(self.server.engine, self.author, self.server.surfaces,
                           self.server.session)
         call = partial(command.handler, context, **args)
         if command.blocking:
@@ -211,7 +211,7 @@ class Connection:
             self.name = client[:64]
             log.info("client %d is %s", self.client_id, self.name)
         return {"server": "masterdeck", "version": version(), "protocol": PROTOCOL,
-                "client_id": self.client_id, "source": self.source,
+                "client_id": self.client_id, "author": self.author,
                 "commands": list(COMMANDS), "topics": list(TOPICS)}
 
     def _subscribe(self, topic: str, rate_hz: float | None = None) -> dict[str, Any]:

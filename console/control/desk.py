@@ -29,11 +29,11 @@ from dsp import params as P
 from dsp.errors import MasterdeckError, ParameterError
 
 ParamListener = Callable[[dict[str, float], str], None]
-"""Called with ({id: value} that changed, source) after every change."""
+"""Called with ({id: value} that changed, author) after every change."""
 StateListener = Callable[[str, Any, str], None]
-"""Called with (key, value, source) when a console state flag changes."""
+"""Called with (key, value, author) when a console state flag changes."""
 TouchListener = Callable[[str, bool, str], None]
-"""Called with (parameter id, touched, source) when a control with touch sense is
+"""Called with (parameter id, touched, author) when a control with touch sense is
 touched or released (a Mackie fader); automation uses it for touch and latch."""
 ActionHandler = Callable[..., Any]
 
@@ -83,11 +83,11 @@ class Desk:
         with self._lock:
             return {p.id: float(v) for p, v in zip(P.PARAMS, self.target, strict=True)}
 
-    def set(self, param_id: str, value: float, source: str = "") -> float:
+    def set(self, param_id: str, value: float, author: str = "") -> float:
         """Set one parameter (checked); return the value set."""
-        return self.set_many({param_id: value}, source)[param_id]
+        return self.set_many({param_id: value}, author)[param_id]
 
-    def set_many(self, values: Mapping[str, float], source: str = "") -> dict[str, float]:
+    def set_many(self, values: Mapping[str, float], author: str = "") -> dict[str, float]:
         """Set several parameters at once, all or none; notify listeners once."""
         checked = {P.get(k).id: P.get(k).check(v) for k, v in values.items()}
         changed: dict[str, float] = {}
@@ -100,10 +100,10 @@ class Desk:
             listeners = list(self._param_listeners)
         if changed:
             for listener in listeners:
-                listener(changed, source)
+                listener(changed, author)
         return checked
 
-    def nudge(self, param_id: str, normal_delta: float, source: str = "") -> float:
+    def nudge(self, param_id: str, normal_delta: float, author: str = "") -> float:
         """Move a parameter by a fraction of its knob travel (relative encoders)."""
         p = P.get(param_id)
         with self._lock:  # read and write under one lock, but tell listeners after it
@@ -113,7 +113,7 @@ class Desk:
             self.target[i] = value
             listeners = list(self._param_listeners) if changed else []
         for listener in listeners:
-            listener({p.id: value}, source)
+            listener({p.id: value}, author)
         return value
 
     def on_params(self, listener: ParamListener) -> Callable[[], None]:
@@ -122,13 +122,13 @@ class Desk:
             self._param_listeners.append(listener)
         return lambda: self._remove(self._param_listeners, listener)
 
-    def touch(self, param_id: str, touched: bool, source: str = "") -> None:
+    def touch(self, param_id: str, touched: bool, author: str = "") -> None:
         """A control with touch sense was touched or released (Mackie fader touch)."""
         param_id = P.get(param_id).id
         with self._lock:
             listeners = list(self._touch_listeners)
         for listener in listeners:
-            listener(param_id, bool(touched), source)
+            listener(param_id, bool(touched), author)
 
     def on_touch(self, listener: TouchListener) -> Callable[[], None]:
         """Add a touch listener; return a function that removes it."""
@@ -142,7 +142,7 @@ class Desk:
         with self._lock:
             return dict(self._state)
 
-    def set_state(self, key: str, value: Any, source: str = "") -> None:
+    def set_state(self, key: str, value: Any, author: str = "") -> None:
         """Record a state flag (called by the component that owns it)."""
         with self._lock:
             if self._state.get(key) == value:
@@ -150,7 +150,7 @@ class Desk:
             self._state[key] = value
             listeners = list(self._state_listeners)
         for listener in listeners:
-            listener(key, value, source)
+            listener(key, value, author)
 
     def on_state(self, listener: StateListener) -> Callable[[], None]:
         """Add a state listener; return a function that removes it."""
@@ -166,7 +166,7 @@ class Desk:
         with self._lock:
             self._actions[name] = handler
 
-    def perform(self, name: str, source: str = "", **args: Any) -> Any:
+    def perform(self, name: str, author: str = "", **args: Any) -> Any:
         """Do an action by name."""
         with self._lock:
             handler = self._actions.get(name)
@@ -175,27 +175,27 @@ class Desk:
                 raise ActionError(f"action {name!r} is not available on this console")
             raise ActionError(f"unknown action {name!r}; known: {', '.join(ACTIONS)}")
         try:
-            return handler(source=source, **args)
+            return handler(author=author, **args)
         except TypeError as exc:
             raise ActionError(f"action {name!r}: {exc}") from None
 
     # snapshots -----------------------------------------------------------
-    def store_snapshot(self, slot: str, source: str = "") -> None:
+    def store_snapshot(self, slot: str, author: str = "") -> None:
         """Store every parameter's value in snapshot ``slot`` (A..D)."""
         slot = _slot(slot)
         with self._lock:
             self.snapshots[slot] = self.values()
-        self.set_state("snapshot", slot, source)
+        self.set_state("snapshot", slot, author)
 
-    def recall_snapshot(self, slot: str, source: str = "") -> None:
+    def recall_snapshot(self, slot: str, author: str = "") -> None:
         """Recall snapshot ``slot``: every parameter glides to its stored value."""
         slot = _slot(slot)
         with self._lock:
             stored = self.snapshots.get(slot)
         if stored is None:
             raise ActionError(f"snapshot {slot} is empty; store it first")
-        self.set_many(stored, source)
-        self.set_state("snapshot", slot, source)
+        self.set_many(stored, author)
+        self.set_state("snapshot", slot, author)
 
     def _remove(self, listeners: list, listener: object) -> None:
         with self._lock:

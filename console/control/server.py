@@ -230,17 +230,17 @@ class ControlServer:
             self._latest_meters = snapshot
             self._schedule("meters")
 
-    def _on_params(self, changed: dict[str, float], source: str) -> None:
+    def _on_params(self, changed: dict[str, float], author: str) -> None:
         if self._counts["params"]:
             with self._pending_lock:
                 for param_id, value in changed.items():
-                    self._pending["params"][param_id] = (value, source)
+                    self._pending["params"][param_id] = (value, author)
             self._schedule("params")
 
-    def _on_state(self, key: str, value: Any, source: str) -> None:
+    def _on_state(self, key: str, value: Any, author: str) -> None:
         if self._counts["state"]:
             with self._pending_lock:
-                self._pending["state"][key] = (value, source)
+                self._pending["state"][key] = (value, author)
             self._schedule("state")
 
     def _schedule(self, topic: str) -> None:

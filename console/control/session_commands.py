@@ -54,12 +54,12 @@ def _song_select(ctx: Context, id: str | None = None, number: int | None = None
         raise ProtocolError("bad_argument", "song_select: give exactly one of id or number")
     if number is not None:
         id = session.session.song_at(number).id
-    return {"song": session.select_song(id, ctx.source)}
+    return {"song": session.select_song(id, ctx.author)}
 
 
 def _song_step(delta: int) -> Callable[..., dict[str, Any]]:
     def handler(ctx: Context) -> dict[str, Any]:
-        return {"song": _session(ctx).step_song(delta, ctx.source)}
+        return {"song": _session(ctx).step_song(delta, ctx.author)}
     return handler
 
 
@@ -99,7 +99,7 @@ def _marker_remove(ctx: Context, index: int, song: str | None = None) -> dict[st
 def _automation_mode(ctx: Context, mode: str | None = None, param: str | None = None,
                      **settings: float) -> dict[str, Any]:
     session = _session(ctx)
-    return {"mode": session.set_automation_mode(mode, param, ctx.source, **settings),
+    return {"mode": session.set_automation_mode(mode, param, ctx.author, **settings),
             "param": param}
 
 
@@ -118,11 +118,11 @@ def _automation_lane(ctx: Context, param: str, points: list | None = None,
 
 
 def _undo(ctx: Context) -> dict[str, Any]:
-    return {"undone": _session(ctx).undo(ctx.source)}
+    return {"undone": _session(ctx).undo(ctx.author)}
 
 
 def _redo(ctx: Context) -> dict[str, Any]:
-    return {"redone": _session(ctx).redo(ctx.source)}
+    return {"redone": _session(ctx).redo(ctx.author)}
 
 
 _ID = {"id": Arg("str", required=True)}

@@ -57,7 +57,7 @@ class Context:
     """What a command acts on, and the name its changes carry."""
 
     engine: Engine
-    source: str
+    author: str
     surfaces: Any = None
     """The daemon's SurfaceManager, when it runs one."""
     session: Any = None

@@ -15,7 +15,7 @@ from typing import Any
 
 from dsp.errors import MasterdeckError
 
-PROTOCOL = 1
+PROTOCOL = 2
 """Bumped only when a change would break an existing client."""
 MAX_LINE_BYTES = 65536
 TOPICS = {"meters": 10.0, "params": 30.0, "state": 30.0}

@@ -254,37 +254,37 @@ class Engine:
     # transport -------------------------------------------------------------
     def _register_actions(self) -> None:
         desk = self.desk
-        desk.register_action("play", lambda source="": self.play(source))
-        desk.register_action("stop", lambda source="": self.halt(source))
-        desk.register_action("toggle_play", lambda source="": self.toggle_play(source))
-        desk.register_action("locate", lambda seconds=0.0, source="": self.locate(seconds))
-        desk.register_action("loop", lambda start=None, end=None, on=None, source="":
-                             self.set_loop(start, end, on, source))
-        desk.register_action("bypass", lambda on=None, source="": self.set_source(
+        desk.register_action("play", lambda author="": self.play(author))
+        desk.register_action("stop", lambda author="": self.halt(author))
+        desk.register_action("toggle_play", lambda author="": self.toggle_play(author))
+        desk.register_action("locate", lambda seconds=0.0, author="": self.locate(seconds))
+        desk.register_action("loop", lambda start=None, end=None, on=None, author="":
+                             self.set_loop(start, end, on, author))
+        desk.register_action("bypass", lambda on=None, author="": self.set_source(
             "bypass" if (on if on is not None else self.source != "bypass") else "master",
-            source))
-        desk.register_action("reference", lambda on=None, source="": self.set_source(
+            author))
+        desk.register_action("reference", lambda on=None, author="": self.set_source(
             "reference" if (on if on is not None else self.source != "reference")
-            else "master", source))
+            else "master", author))
 
-    def play(self, source: str = "") -> None:
+    def play(self, author: str = "") -> None:
         """Start playback from the current position (fades in over 10 ms)."""
         if self.ended:
             self.locate(0.0)
         self.ctl[cb.C_PLAY] = 1.0
-        self.desk.set_state("playing", True, source)
+        self.desk.set_state("playing", True, author)
 
-    def halt(self, source: str = "") -> None:
+    def halt(self, author: str = "") -> None:
         """Stop playback (fades out over 10 ms, the position is kept)."""
         self.ctl[cb.C_PLAY] = 0.0
-        self.desk.set_state("playing", False, source)
+        self.desk.set_state("playing", False, author)
 
-    def toggle_play(self, source: str = "") -> None:
+    def toggle_play(self, author: str = "") -> None:
         """Play if stopped, stop if playing."""
         if self.ctl[cb.C_PLAY] > 0.5:
-            self.halt(source)
+            self.halt(author)
         else:
-            self.play(source)
+            self.play(author)
 
     @property
     def ended(self) -> bool:
@@ -304,7 +304,7 @@ class Engine:
             self.rt[cb.R_ENDED] = 0.0
 
     def set_loop(self, start: float | None = None, end: float | None = None,
-                 on: bool | None = None, source: str = "") -> None:
+                 on: bool | None = None, author: str = "") -> None:
         """Set the loop region in seconds and/or switch looping on or off.
 
         Checked as a whole before anything changes: a refused loop leaves the
@@ -321,7 +321,7 @@ class Engine:
         self.ctl[cb.C_LOOP_START] = round(new_start)
         self.ctl[cb.C_LOOP_END] = round(new_end)
         self.ctl[cb.C_LOOP] = 1.0 if new_on else 0.0
-        self.desk.set_state("loop", self.loop_info(), source)
+        self.desk.set_state("loop", self.loop_info(), author)
 
     def loop_info(self) -> dict[str, Any]:
         """The loop region in seconds and whether looping is on."""
@@ -334,21 +334,21 @@ class Engine:
         """What is heard: master, bypass or reference."""
         return next(k for k, v in SOURCES.items() if v == int(self.ctl[cb.C_SOURCE]))
 
-    def set_source(self, name: str, source: str = "") -> None:
+    def set_source(self, name: str, author: str = "") -> None:
         """Listen to ``master``, ``bypass`` (unprocessed) or ``reference``; crossfades."""
         if name not in SOURCES:
             raise MasterdeckError(f"source {name!r}: use one of {', '.join(SOURCES)}")
         if name == "reference" and self.reference is None:
             raise MasterdeckError("no reference track is loaded")
         self.ctl[cb.C_SOURCE] = SOURCES[name]
-        self.desk.set_state("source", name, source)
-        self.desk.set_state("bypass", name == "bypass", source)
-        self.desk.set_state("reference", name == "reference", source)
+        self.desk.set_state("source", name, author)
+        self.desk.set_state("bypass", name == "bypass", author)
+        self.desk.set_state("reference", name == "reference", author)
 
-    def set_match(self, on: bool, source: str = "") -> None:
+    def set_match(self, on: bool, author: str = "") -> None:
         """Switch loudness matching of master, bypass and reference on or off."""
         self.match = bool(on)
-        self.desk.set_state("match", self.match, source)
+        self.desk.set_state("match", self.match, author)
 
     def set_reference_follow(self, follow: bool) -> None:
         """Play the reference at the song's position (True) or from its own (False)."""

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from console.engine.tracks import Track
 
 log = logging.getLogger(__name__)
-QUIET_SOURCES = ("automation", "session")
+QUIET_AUTHORS = ("automation", "session")
 _ALBUM_OPS = {"album", "song_add", "song_move", "song_remove", "song_set", "current", "lane",
               "automation", "ref_add", "ref_remove", "ref_current"}
 """Desk changes that are not edits: playback following lanes, a song's settings loading."""
@@ -74,7 +74,8 @@ class SessionController(Editing):
             log.error("session: %s", problem)
         if self.store.broken is not None:
             log.error("session: started from %s; %s is left as it is until it is fixed "
-                      "(saves go to backups/ meanwhile)", loaded.source, self.store.broken.path)
+                      "(saves go to backups/ meanwhile)", loaded.loaded_from,
+                      self.store.broken.path)
         if self.session.sample_rate != self.engine.sample_rate:
             log.warning("session: written at %d Hz, the console runs at %d Hz; automation "
                         "positions are in the session's samples", self.session.sample_rate,
@@ -82,7 +83,7 @@ class SessionController(Editing):
         generation = self.session.generation
         self.journal = jn.Journal(jn.journal_path(self.folder, generation), generation,
                                   self.journal_interval_s)
-        if loaded.replayed or loaded.source == "new":
+        if loaded.replayed or loaded.loaded_from == "new":
             self.save()  # one clean save to build on: the journals replayed are in it
         self._apply_automation_settings()
         self._unsubscribe = [self.desk.on_params(self._on_params)]
@@ -102,7 +103,7 @@ class SessionController(Editing):
             except Exception as exc:
                 log.error("session: cannot load reference %s: %s", ref, exc)
         log.info("session %s open (%s, generation %d, %d operations replayed)", self.folder,
-                 loaded.source, self.session.generation, loaded.replayed)
+                 loaded.loaded_from, self.session.generation, loaded.replayed)
         return loaded
 
     def close(self, save: bool = True) -> None:
@@ -170,8 +171,8 @@ class SessionController(Editing):
         return report
 
     # desk ---------------------------------------------------------------------------------
-    def _on_params(self, changes: dict[str, float], source: str) -> None:
-        if source in QUIET_SOURCES:
+    def _on_params(self, changes: dict[str, float], author: str) -> None:
+        if author in QUIET_AUTHORS:
             return
         song = self.session.current_song()
         if song is None:
@@ -184,16 +185,16 @@ class SessionController(Editing):
             if self.journal is not None:
                 self.journal.append(op)
             edits = {k: v for k, v in changes.items() if k not in writing}
-            if source != "undo" and edits and not getattr(self._local, "quiet", False):
+            if author != "undo" and edits and not getattr(self._local, "quiet", False):
                 self.history.record_params(song.id, {k: before[k] for k in edits}, edits,
-                                           source, time.monotonic())
+                                           author, time.monotonic())
 
     def _register_actions(self) -> None:
         desk = self.desk
-        desk.register_action("next_song", lambda source="": self.step_song(1, source))
-        desk.register_action("previous_song", lambda source="": self.step_song(-1, source))
-        desk.register_action("undo", lambda source="": self.undo(source))
-        desk.register_action("redo", lambda source="": self.redo(source))
+        desk.register_action("next_song", lambda author="": self.step_song(1, author))
+        desk.register_action("previous_song", lambda author="": self.step_song(-1, author))
+        desk.register_action("undo", lambda author="": self.undo(author))
+        desk.register_action("redo", lambda author="": self.redo(author))
         desk.register_action("automation_mode", self.set_automation_mode)
         desk.register_action("snapshot_store", self.store_snapshot)
         desk.register_action("snapshot_recall", self.recall_snapshot)
@@ -250,22 +251,22 @@ class SessionController(Editing):
             if "file" in fields:
                 self._load(song)
 
-    def select_song(self, song_id: str, source: str = "") -> dict[str, Any]:
+    def select_song(self, song_id: str, author: str = "") -> dict[str, Any]:
         """Make a song current: audio, settings and automation load with it, click-free."""
         song = self.session.song(song_id)
         self._load(song)
         self.change({"op": "current", "id": song.id})
-        self.desk.set_state("session_song", song.id, source)
+        self.desk.set_state("session_song", song.id, author)
         return self.describe_song(song)
 
-    def step_song(self, delta: int, source: str = "") -> dict[str, Any]:
+    def step_song(self, delta: int, author: str = "") -> dict[str, Any]:
         """Go to the next (1) or previous (-1) song of the album."""
         songs = self.session.songs
         if not songs:
             raise SessionError("the album has no songs yet")
         ids = [s.id for s in songs]
         at = ids.index(self.session.current) if self.session.current in ids else 0
-        return self.select_song(ids[min(max(at + delta, 0), len(ids) - 1)], source)
+        return self.select_song(ids[min(max(at + delta, 0), len(ids) - 1)], author)
 
     def _load(self, song: Song) -> Track:
         with self._switch_lock:
@@ -346,7 +347,7 @@ class SessionController(Editing):
                                "thinning_factor": s.thinning_factor,
                                "writing": self.runner.writing()},
                 "undo": self.history.describe(),
-                "source": self.loaded.source if self.loaded else None,
+                "loaded_from": self.loaded.loaded_from if self.loaded else None,
                 "broken_file": self.store.broken.path if self.store.broken else None,
                 "last_save": self.last_save}
 

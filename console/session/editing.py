@@ -47,20 +47,20 @@ class Editing:
     def _apply_automation_settings(self) -> None:  # pragma: no cover
         raise NotImplementedError
 
-    def store_snapshot(self, slot: str, source: str = "") -> None:
+    def store_snapshot(self, slot: str, author: str = "") -> None:
         """Store the desk in snapshot ``slot`` of the current song."""
-        self.desk.store_snapshot(slot, source)
+        self.desk.store_snapshot(slot, author)
         song = self._need_song()
         self.change({"op": "snapshot", "id": song.id, "slot": slot,
                      "values": self.desk.snapshots[slot.upper()]})
 
-    def recall_snapshot(self, slot: str, source: str = "") -> None:
+    def recall_snapshot(self, slot: str, author: str = "") -> None:
         """Recall snapshot ``slot``: every parameter glides there, as one undo step."""
         song = self._need_song()
         before = self.desk.values()
         self._local.quiet = True
         try:
-            self.desk.recall_snapshot(slot, source)
+            self.desk.recall_snapshot(slot, author)
         finally:
             self._local.quiet = False
         after = self.desk.values()
@@ -69,10 +69,10 @@ class Editing:
             with self._lock:
                 self.history.push(Entry("snapshot", song.id, f"snapshot {slot.upper()} recall",
                                         {k: before[k] for k in moved},
-                                        {k: after[k] for k in moved}, source, time.monotonic()))
+                                        {k: after[k] for k in moved}, author, time.monotonic()))
 
     def set_automation_mode(self, mode: str | None = None, param: str | None = None,
-                            source: str = "", **settings: float) -> str:
+                            author: str = "", **settings: float) -> str:
         """Set the global mode, or one lane's (``param``); no mode cycles to the next one.
 
         ``mode="global"`` for a lane makes it follow the global mode again.
@@ -83,7 +83,7 @@ class Editing:
             mode = mode or MODES[(MODES.index(current) + 1) % len(MODES)]
             self.change({"op": "automation", "mode": mode, **settings})
             self._apply_automation_settings()
-            self.desk.set_state("automation_mode", mode, source)
+            self.desk.set_state("automation_mode", mode, author)
             return mode
         song = self._need_song()
         lane = song.automation.lane(param)
@@ -126,7 +126,7 @@ class Editing:
                 {k: after[k] for k in changed}, "automation", time.monotonic()))
 
     # undo -------------------------------------------------------------------------------------
-    def undo(self, source: str = "") -> dict[str, Any] | None:
+    def undo(self, author: str = "") -> dict[str, Any] | None:
         """Undo the newest step (parameter moves, snapshot recall or automation pass)."""
         with self._lock:
             entry = self.history.undo()
@@ -134,7 +134,7 @@ class Editing:
             self._restore(entry, entry.before)
         return entry.describe() if entry else None
 
-    def redo(self, source: str = "") -> dict[str, Any] | None:
+    def redo(self, author: str = "") -> dict[str, Any] | None:
         """Redo the step last undone."""
         with self._lock:
             entry = self.history.redo()

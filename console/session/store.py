@@ -60,7 +60,7 @@ class Loaded:
     """What opening a session found."""
 
     session: Session
-    source: str
+    loaded_from: str
     """``session.toml``, ``backups/000012`` (recovered) or ``new``."""
     problems: list[str] = field(default_factory=list)
     """Errors met on the way (a broken file, an unreadable journal line), for the log."""
@@ -119,14 +119,14 @@ class SessionStore:
             if not self.path.exists():
                 raise SessionFileError(self.path, None, "missing (backups exist)")
             session = self._read(self.folder, top_level=True)
-            source = SESSION_FILE
+            loaded_from = SESSION_FILE
         except NewerSessionError:
             raise
         except SessionFileError as exc:
             self.broken = exc
             problems.append(str(exc))
-            session, source = self._newest_good_backup(backups, problems, exc)
-        loaded = Loaded(session, source, problems)
+            session, loaded_from = self._newest_good_backup(backups, problems, exc)
+        loaded = Loaded(session, loaded_from, problems)
         if replay:
             self._replay(loaded)
         return loaded

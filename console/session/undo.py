@@ -3,7 +3,7 @@
 An entry holds the values (or lanes) before and after, never a diff to replay,
 so undoing is setting the "before" side and redoing the "after" side, however
 the console got there. A knob turn arrives as hundreds of small changes; they
-are gathered into one entry while the same source keeps moving the same
+are gathered into one entry while the same author keeps moving the same
 parameters with pauses shorter than :data:`GESTURE_GAP_S`.
 """
 
@@ -31,7 +31,7 @@ class Entry:
     label: str
     before: dict[str, Any]
     after: dict[str, Any]
-    source: str = ""
+    author: str = ""
     time: float = 0.0
     open: bool = field(default=True, repr=False)
     """Still gathering moves of one gesture."""
@@ -51,18 +51,18 @@ class UndoHistory:
         self._redo: list[Entry] = []
 
     def record_params(self, song: str, before: dict[str, float], after: dict[str, float],
-                      source: str, now: float) -> None:
+                      author: str, now: float) -> None:
         """Note parameter changes; merged into the open gesture when they continue it."""
         top = self._undo[-1] if self._undo else None
         if (top is not None and top.open and top.kind == "params" and top.song == song
-                and top.source == source and now - top.time <= GESTURE_GAP_S):
+                and top.author == author and now - top.time <= GESTURE_GAP_S):
             for key, value in before.items():
                 top.before.setdefault(key, value)
             top.after.update(after)
             top.time = now
             top.label = _label(top.after)
             return
-        self.push(Entry("params", song, _label(after), dict(before), dict(after), source, now))
+        self.push(Entry("params", song, _label(after), dict(before), dict(after), author, now))
 
     def push(self, entry: Entry) -> None:
         """Add a step (and close the previous one)."""

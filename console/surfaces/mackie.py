@@ -162,9 +162,9 @@ class MackieSurface(Surface):
             self._show_lcd(c.channel)
 
     # feedback extras ----------------------------------------------------------------
-    def on_params(self, changes: dict[str, float], source: str) -> None:
+    def on_params(self, changes: dict[str, float], author: str) -> None:
         """Generic feedback, then the scribble strips showing those parameters."""
-        super().on_params(changes, source)
+        super().on_params(changes, author)
         for i, strip in enumerate(self.bank.strips):
             if strip.fader in changes or strip.vpot in changes:
                 self._show_lcd(i)

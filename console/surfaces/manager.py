@@ -240,18 +240,18 @@ class SurfaceManager(HotPlug):
                 log.exception("surface watcher")
 
     # desk listeners ------------------------------------------------------------------
-    def _on_params(self, changes: dict[str, float], source: str) -> None:
+    def _on_params(self, changes: dict[str, float], author: str) -> None:
         for surface in self.surfaces():
             try:
-                surface.on_params(changes, source)
+                surface.on_params(changes, author)
             except Exception:
                 surface.counters["errors"] += 1
                 log.exception("surface %s: feedback", surface.name)
 
-    def _on_state(self, key: str, value: Any, source: str) -> None:
+    def _on_state(self, key: str, value: Any, author: str) -> None:
         for surface in self.surfaces():
             try:
-                surface.on_state(key, value, source)
+                surface.on_state(key, value, author)
             except Exception:
                 surface.counters["errors"] += 1
                 log.exception("surface %s: feedback", surface.name)

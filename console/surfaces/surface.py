@@ -81,7 +81,7 @@ class Surface:
     profile : Profile
         Device capabilities and bindings.
     name : str
-        A unique name for this surface (the desk ``source`` is ``surface:<name>``).
+        A unique name for this surface (the desk ``author`` is ``surface:<name>``).
     wake : callable
         Called after feedback is posted, to wake the scheduler.
     """
@@ -90,7 +90,7 @@ class Surface:
                  wake: Callable[[], None] = lambda: None) -> None:
         self.desk, self.profile, self.name = desk, profile, name
         self.device = profile.device
-        self.source = f"surface:{name}"
+        self.author = f"surface:{name}"
         self.queue = CellQueue(self.device.max_bytes_per_tick, self.device.tick_ms / 1000.0)
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.input: InputPort | None = None
@@ -99,7 +99,7 @@ class Surface:
         self.connected_at: float | None = None
         self._wake = wake
         self._lock = threading.Lock()
-        self._origin = threading.local()
+        self._acting = threading.local()
         self._recent: dict[bytes, float] = {}  # feedback sent -> when (the echo guard)
         self._layer = ""
         self._touched: dict[ControlKey, float] = {}  # control -> until (inf = touch held)
@@ -256,7 +256,7 @@ class Surface:
             return
         self.counters["actions"] += 1
         try:
-            self.desk.perform(name, source=self.source, **args)
+            self.desk.perform(name, author=self.author, **args)
         except MasterdeckError as exc:
             self.counters["action_errors"] += 1
             log.info("%s: %s", self.name, exc)
@@ -265,12 +265,12 @@ class Surface:
         p = bound.param
         assert p is not None
         value = min(max(value, p.min), p.max)
-        self._origin.bound = bound
+        self._acting.bound = bound
         try:
-            self.desk.set(p.id, value, source=self.source)
+            self.desk.set(p.id, value, author=self.author)
             self.counters["applied"] += 1
         finally:
-            self._origin.bound = None
+            self._acting.bound = None
 
     def _touch(self, bound: Bound, touched: bool) -> None:
         with self._lock:
@@ -279,7 +279,7 @@ class Surface:
             else:
                 self._touched.pop(bound.binding.control.key, None)
         if bound.param is not None:  # automation writes in touch and latch modes on this
-            self.desk.touch(bound.param.id, touched, self.source)
+            self.desk.touch(bound.param.id, touched, self.author)
         if not touched and bound.param is not None:
             self._show_value(bound, self.desk.get(bound.param.id))
         self.on_touch(bound, touched)
@@ -305,25 +305,25 @@ class Surface:
         """Bank navigation; only surfaces with banks (Mackie) do anything."""
 
     # feedback -----------------------------------------------------------------
-    def on_params(self, changes: dict[str, float], source: str) -> None:
+    def on_params(self, changes: dict[str, float], author: str) -> None:
         """Desk listener: show parameter changes on the surface.
 
         An absolute control that made the change already sits where the value
         is (a motor fader has had its echo), so nothing goes back to it;
         buttons and encoders made it too but still need their LED or ring.
         """
-        origin = getattr(self._origin, "bound", None) if source == self.source else None
+        acting = getattr(self._acting, "bound", None) if author == self.author else None
         table = self._bindings
         for param_id, value in changes.items():
             for bound in table.by_param.get(param_id, ()):
-                if bound is origin and bound.binding.mode == "absolute":
+                if bound is acting and bound.binding.mode == "absolute":
                     continue
                 if bound.binding.pickup:
                     with self._lock:
                         bound.pickup = disengage(bound.pickup)
                 self._show_value(bound, value)
 
-    def on_state(self, key: str, value: Any, source: str) -> None:
+    def on_state(self, key: str, value: Any, author: str) -> None:
         """Desk listener: light LEDs that show a console state."""
         for bound in self._bindings.by_state.get(key, ()):
             state = bound.binding.feedback.state or key
@@ -337,7 +337,7 @@ class Surface:
 
     def on_state_local(self, key: str, value: Any) -> None:
         """A surface-local state changed (``surface.shift``, ``surface.bank``)."""
-        self.on_state(key, value, self.source)
+        self.on_state(key, value, self.author)
 
     def _show_value(self, bound: Bound, value: float) -> None:
         b = bound.binding

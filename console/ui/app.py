@@ -109,7 +109,7 @@ class MasterdeckApp(ConsoleActions):
     def on_params_changed(self, message: ParamsChanged) -> None:
         """Parameters changed on the daemon (by anyone, us included)."""
         touched = self.model.touched
-        changed = self.model.apply_params(message.values, message.source, time.monotonic())
+        changed = self.model.apply_params(message.values, message.author, time.monotonic())
         if changed:
             self.refresh_screens("params", changed)
         if self.model.touched is not touched:

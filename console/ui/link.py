@@ -116,9 +116,9 @@ class Link:
                 if kind == "meters":
                     self.post(MetersFrame(data))
                 elif kind == "params":
-                    self.post(ParamsChanged(data.get("values") or {}, str(data.get("source"))))
+                    self.post(ParamsChanged(data.get("values") or {}, str(data.get("author"))))
                 elif kind == "state":
-                    self.post(StateChanged(data.get("values") or {}, str(data.get("source"))))
+                    self.post(StateChanged(data.get("values") or {}, str(data.get("author"))))
                 elif kind == "closing":
                     problem = f"the daemon closed the connection ({data.get('code')}: " \
                               f"{data.get('message')})"

@@ -51,7 +51,7 @@ class ParamsChanged(Message, bubble=False):
     """Parameters changed (the ``params`` event), and who changed them."""
 
     values: dict[str, float]
-    source: str
+    author: str
 
 
 @dataclass
@@ -59,7 +59,7 @@ class StateChanged(Message, bubble=False):
     """Console state flags changed (the ``state`` event)."""
 
     values: dict[str, Any]
-    source: str
+    author: str
 
 
 @dataclass

@@ -21,7 +21,7 @@ TOUCH_S = 3.0
 """How long a touched parameter stays highlighted."""
 HISTORY_BIN_S = 0.5
 """Resolution of the loudness-over-time strip."""
-UNTOUCHED_SOURCES = ("automation",)
+UNTOUCHED_AUTHORS = ("automation",)
 """Changes that are no one's hand: a lane playing back moves values but touches nothing."""
 NICE_STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
 
@@ -49,7 +49,7 @@ class Touch:
     """The parameter someone just moved, and who."""
 
     param_id: str
-    source: str
+    author: str
     at: float
 
 
@@ -116,7 +116,7 @@ class ConsoleModel:
     problem: str = "connecting"
     """Why there is no connection (shown plainly in the banner)."""
     changed_at: float = field(default_factory=time.monotonic)
-    own_source: str = ""
+    own_author: str = ""
     """The name our own changes carry in events (``protocol:N``)."""
     values: dict[str, float] = field(default_factory=lambda: {p.id: p.default for p in P.PARAMS})
     meters: dict[str, Any] = field(default_factory=dict)
@@ -157,7 +157,7 @@ class ConsoleModel:
         """Start from the full picture a fresh connection gives."""
         self.connected, self.problem = True, ""
         self.changed_at = time.monotonic()
-        self.own_source = str(hello.get("source", ""))
+        self.own_author = str(hello.get("author", ""))
         self._local.clear()
         self.values.update({k: float(v) for k, v in values.items() if k in self.values})
         self.song, self.reference = status.get("song"), status.get("reference")
@@ -189,7 +189,7 @@ class ConsoleModel:
         for key, hold in self.holds.items():
             self.held[key] = hold.update(data.get(key), now)
 
-    def apply_params(self, values: dict[str, Any], source: str, now: float) -> list[str]:
+    def apply_params(self, values: dict[str, Any], author: str, now: float) -> list[str]:
         """Take changed parameters; return the ids whose shown value changed.
 
         Our own changes come back as events; one older than a later key
@@ -202,7 +202,7 @@ class ConsoleModel:
             if param_id not in self.values:
                 continue  # a newer daemon's parameter: ignore what we cannot show
             value = float(value)
-            if source == self.own_source and param_id in self._local:
+            if author == self.own_author and param_id in self._local:
                 if self._local[param_id] != value:
                     continue
                 del self._local[param_id]
@@ -211,8 +211,8 @@ class ConsoleModel:
             if self.values[param_id] != value:
                 self.values[param_id] = value
                 changed.append(param_id)
-        if len(values) == 1 and source not in (self.own_source, *UNTOUCHED_SOURCES):
-            self.touched = Touch(next(iter(values)), source, now)
+        if len(values) == 1 and author not in (self.own_author, *UNTOUCHED_AUTHORS):
+            self.touched = Touch(next(iter(values)), author, now)
         return changed
 
     def apply_state(self, values: dict[str, Any]) -> None:

@@ -182,7 +182,7 @@ class MetersScreen(ConsoleScreen):
         param = model.selected_param
         why = "selected"
         if touch is not None:
-            param, why = P.get(touch.param_id), f"touched by {touch.source}"
+            param, why = P.get(touch.param_id), f"touched by {touch.author}"
         key = (param.id, model.values[param.id], why, tuple(model.bindings.get(param.id, ())))
         if key != getattr(self, "_focus_key", None):
             self._focus_key = key
