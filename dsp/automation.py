@@ -9,15 +9,15 @@ Why it is built this way:
   stream cut its blocks.
 - **A fixed grid aligned to absolute positions.** The stages glide ``current``
   toward a target per sample, but they read the target as a whole array. So the
-  kernel keeps its own *effective* target ``eff`` (what the chain actually
-  reads), evaluates the lanes at every position that is a multiple of
+  kernel keeps the ``target`` the chain reads apart from the desk's ``values``,
+  evaluates the lanes at every position that is a multiple of
   :data:`GRID` (and wherever the position jumps: locate, loop), and cuts the
   block there, but only when a value actually changed. The chain's output does
   not depend on where blocks are cut, so the result is identical for any block
   size; the 12 ms parameter glide turns the 0.67 ms staircase into a smooth
   curve, so playback is click-free.
-- **The desk still owns ``target``.** For a parameter not under automation,
-  ``eff`` is a copy of ``target`` taken at the start of each block, so a knob
+- **The desk still owns ``values``.** For a parameter not under automation,
+  ``target`` is a copy of ``values`` taken at the start of each block, so a knob
   move takes effect at a known sample: the block's first position. While a
   parameter is being written, each change is put in a ring with that position,
   so a move is recorded where it was heard, not where Python saw it.
@@ -30,7 +30,7 @@ Arrays (all float64, preallocated, one writer each):
     fade-in, fade-out, song length and chain latency in samples.
 ``st`` (kernel writes, :data:`STATE_SIZE`)
     last position seen, the ring's write count, a force flag, per parameter
-    the previous mode, the last target recorded, the lane cursor and a scratch
+    the previous mode, the last value recorded, the lane cursor and a scratch
     value, then the record ring of (position, parameter, value, kind).
 ``lanes`` (control side builds, double-buffered by the caller)
     from :func:`pack_lanes`: a header of (start, count, interpolation) per
@@ -65,7 +65,7 @@ CTL_FADE_IN, CTL_FADE_OUT, CTL_END, CTL_LATENCY = 3 * N, 3 * N + 1, 3 * N + 2, 3
 CTL_SIZE = 3 * N + 4
 
 S_LAST_POS, S_RING_COUNT, S_FORCE, S_RECORDING = 0, 1, 2, 3
-S_PREV_MODE, S_LAST_TARGET, S_CURSOR, S_NEXT = 8, 8 + N, 8 + 2 * N, 8 + 3 * N
+S_PREV_MODE, S_LAST_VALUE, S_CURSOR, S_NEXT = 8, 8 + N, 8 + 2 * N, 8 + 3 * N
 S_RING = 8 + 4 * N
 RING = 8192
 """Record ring entries (a knob moved every millisecond fills it in 8 s; drained every 20 ms)."""
@@ -179,7 +179,7 @@ def lane_value(lanes: np.ndarray, p: int, pos: float, st: np.ndarray) -> float:
 
 
 @kernel
-def _automated(ctl: np.ndarray, target: np.ndarray, lanes: np.ndarray, p: int, pos: float,
+def _automated(ctl: np.ndarray, values: np.ndarray, lanes: np.ndarray, p: int, pos: float,
                st: np.ndarray) -> float:
     """The value a lane-driven parameter plays at ``pos`` (lane, trimmed, clamped, biased)."""
     v = lane_value(lanes, p, pos, st)
@@ -188,9 +188,9 @@ def _automated(ctl: np.ndarray, target: np.ndarray, lanes: np.ndarray, p: int, p
         ref = ctl[CTL_TRIM_REF + p]
         kind = INTERP[p]
         if kind == INTERP_LINEAR:
-            v += target[p] - ref
+            v += values[p] - ref
         elif kind == INTERP_LOG and ref > 0.0:
-            v *= target[p] / ref
+            v *= values[p] / ref
     v = min(max(v, PMIN[p]), PMAX[p])
     return v + ctl[CTL_BIAS + p]
 
@@ -207,7 +207,7 @@ def _record(st: np.ndarray, pos: float, p: int, value: float, kind: int) -> None
 
 
 @kernel
-def _begin_block(pos0: float, target: np.ndarray, eff: np.ndarray, ctl: np.ndarray,
+def _begin_block(pos0: float, values: np.ndarray, target: np.ndarray, ctl: np.ndarray,
                  lanes: np.ndarray, st: np.ndarray) -> int:
     """Per block: follow the desk, note mode changes, record moves. Return lanes in play."""
     playing = 0
@@ -221,24 +221,24 @@ def _begin_block(pos0: float, target: np.ndarray, eff: np.ndarray, ctl: np.ndarr
         if mode != prev:
             st[S_FORCE] = 1.0
             if was_rec and not rec:
-                _record(st, pos0, p, st[S_LAST_TARGET + p], KIND_END)
+                _record(st, pos0, p, st[S_LAST_VALUE + p], KIND_END)
             if rec and not was_rec:
-                _record(st, pos0, p, target[p], KIND_START)
-                st[S_LAST_TARGET + p] = target[p]
+                _record(st, pos0, p, values[p], KIND_START)
+                st[S_LAST_VALUE + p] = values[p]
             st[S_PREV_MODE + p] = mode
         if rec:
             recording += 1
-        if rec and target[p] != st[S_LAST_TARGET + p]:
-            _record(st, pos0, p, target[p], KIND_CHANGE)
-            st[S_LAST_TARGET + p] = target[p]
+        if rec and values[p] != st[S_LAST_VALUE + p]:
+            _record(st, pos0, p, values[p], KIND_CHANGE)
+            st[S_LAST_VALUE + p] = values[p]
             if mode == M_TRIM_REC:
                 st[S_FORCE] = 1.0  # the trim offset moved: apply it now
         if mode == M_DESK or mode == M_DESK_REC or not has_lane:
-            eff[p] = target[p] + ctl[CTL_BIAS + p]
+            target[p] = values[p] + ctl[CTL_BIAS + p]
         else:
             playing += 1
-            if mode == M_TRIM and target[p] != st[S_LAST_TARGET + p]:
-                st[S_LAST_TARGET + p] = target[p]
+            if mode == M_TRIM and values[p] != st[S_LAST_VALUE + p]:
+                st[S_LAST_VALUE + p] = values[p]
                 st[S_FORCE] = 1.0
     st[S_RECORDING] = recording
     return playing
@@ -254,24 +254,24 @@ def _record_jumps(pos: np.ndarray, st: np.ndarray) -> None:
             for q in range(N):
                 mode = int(st[S_PREV_MODE + q])
                 if mode == M_DESK_REC or mode == M_TRIM_REC:
-                    _record(st, last + 1.0, q, st[S_LAST_TARGET + q], KIND_END)
-                    _record(st, p, q, st[S_LAST_TARGET + q], KIND_START)
+                    _record(st, last + 1.0, q, st[S_LAST_VALUE + q], KIND_END)
+                    _record(st, p, q, st[S_LAST_VALUE + q], KIND_START)
         last = p
 
 
 @kernel
-def _evaluate(pos: float, target: np.ndarray, eff: np.ndarray, ctl: np.ndarray,
+def _evaluate(pos: float, values: np.ndarray, target: np.ndarray, ctl: np.ndarray,
               lanes: np.ndarray, st: np.ndarray) -> bool:
     """Evaluate every lane in play at ``pos`` into the scratch; True if any value changed."""
     changed = False
     for p in range(N):
         mode = int(ctl[CTL_MODE + p])
         if mode < M_LANE or lanes[3 * p + 1] <= 0.0:
-            st[S_NEXT + p] = eff[p]
+            st[S_NEXT + p] = target[p]
             continue
-        v = _automated(ctl, target, lanes, p, pos, st)
+        v = _automated(ctl, values, lanes, p, pos, st)
         st[S_NEXT + p] = v
-        if v != eff[p]:
+        if v != target[p]:
             changed = True
     return changed
 
@@ -296,8 +296,8 @@ def _fade(x: np.ndarray, pos: np.ndarray, ctl: np.ndarray) -> None:
 
 
 @kernel(inline="always")
-def process(x: np.ndarray, pos: np.ndarray, from_song: bool, target: np.ndarray,
-            eff: np.ndarray, current: np.ndarray, ctl: np.ndarray, lanes: np.ndarray,
+def process(x: np.ndarray, pos: np.ndarray, from_song: bool, values: np.ndarray,
+            target: np.ndarray, current: np.ndarray, ctl: np.ndarray, lanes: np.ndarray,
             st: np.ndarray, io: np.ndarray, st_eq: np.ndarray, st_comp: np.ndarray,
             st_exciter: np.ndarray, st_stereo: np.ndarray, st_limiter: np.ndarray,
             tap: np.ndarray) -> None:
@@ -311,10 +311,10 @@ def process(x: np.ndarray, pos: np.ndarray, from_song: bool, target: np.ndarray,
         Song position (samples) of each input sample of the block.
     from_song : bool
         False for live input: there is no timeline, so no fades.
+    values : ndarray, shape (params.COUNT,)
+        The desk's values (the control side writes them).
     target : ndarray, shape (params.COUNT,)
-        The desk's values (the control side writes it).
-    eff : ndarray, shape (params.COUNT,)
-        What the chain plays (written here): the desk's value or the lane's.
+        What the chain glides to (written here): the desk's value or the lane's.
     current, io, st_* , tap
         As :func:`dsp.chain.process_block`.
     ctl, lanes, st
@@ -329,7 +329,7 @@ def process(x: np.ndarray, pos: np.ndarray, from_song: bool, target: np.ndarray,
         return
     if st[S_RECORDING] > 0.0:  # writing during the previous block
         _record_jumps(pos[:n], st)
-    playing = _begin_block(pos[0], target, eff, ctl, lanes, st)
+    playing = _begin_block(pos[0], values, target, ctl, lanes, st)
     force = st[S_FORCE] > 0.0
     last = st[S_LAST_POS] if playing > 0 else pos[n - 1]
     start = 0
@@ -341,17 +341,17 @@ def process(x: np.ndarray, pos: np.ndarray, from_song: bool, target: np.ndarray,
             due = (force and i == 0) or (p != last and (p != last + 1.0 or p % GRID == 0.0))
             last = p
             i += 1
-            if due and _evaluate(p, target, eff, ctl, lanes, st):
+            if due and _evaluate(p, values, target, ctl, lanes, st):
                 stop = i - 1
                 break
         if stop > start:
-            process_block(x[start:stop], eff, current, io, st_eq, st_comp, st_exciter,
+            process_block(x[start:stop], target, current, io, st_eq, st_comp, st_exciter,
                           st_stereo, st_limiter, tap)
             start = stop
         if stop == n:
             break
         for q in range(N):
-            eff[q] = st[S_NEXT + q]
+            target[q] = st[S_NEXT + q]
     st[S_FORCE] = 0.0
     st[S_LAST_POS] = last
     if from_song:

@@ -209,8 +209,8 @@ def process_block(
     x : ndarray, shape (n, 2), float64, C-contiguous
         The block; any n from 1 up. Replaced by the output.
     target, current : ndarray, shape (params.COUNT,)
-        Parameter arrays: the control side writes ``target``, the stages
-        glide ``current`` toward it per sample.
+        Parameter arrays: ``target`` is what the stages glide ``current``
+        toward per sample (the desk's values, or automation's).
     io, st_eq, st_comp, st_exciter, st_stereo, st_limiter : ndarray
         Per-stage state from each stage's ``prepare``.
     tap : ndarray, shape (taps.COUNT,)
@@ -288,16 +288,17 @@ def process_packed(x: np.ndarray, target: np.ndarray, current: np.ndarray,
 class Chain:
     """The mastering chain at one sample rate, with everything its kernel touches.
 
-    Keep the object alive while a stream uses its arrays. ``target`` is the
-    only array the control side writes; ``taps`` is read by copying it.
+    Keep the object alive while a stream uses its arrays. ``values`` is the
+    only array the control side writes (the settings; with no automation they
+    are the target the stages glide to); ``taps`` is read by copying it.
     """
 
     def __init__(self, sample_rate: float) -> None:
         if not 8000.0 <= sample_rate <= 384000.0:
             raise ParameterError(f"sample rate {sample_rate:g} Hz is not supported")
         self.sample_rate = float(sample_rate)
-        self.target = P.defaults()
-        self.current = self.target.copy()
+        self.values = P.defaults()
+        self.current = self.values.copy()
         self.eq = eq.prepare(self.sample_rate)
         self.comp = compressor.prepare(self.sample_rate)
         self.exciter = exciter.prepare(self.sample_rate)
@@ -319,25 +320,25 @@ class Chain:
         """Set a parameter (checked against the table); it glides unless ``glide`` is False."""
         i = P.index(param_id)
         value = P.PARAMS[i].check(value)
-        self.target[i] = value
+        self.values[i] = value
         if not glide:
             self.current[i] = value
 
     def get(self, param_id: str) -> float:
         """The value a parameter is heading to."""
-        return float(self.target[P.index(param_id)])
+        return float(self.values[P.index(param_id)])
 
     def reset(self) -> None:
-        """Clear all history: filters, envelopes, delay lines; jump to the targets."""
+        """Clear all history: filters, envelopes, delay lines; jump to the values."""
         for module, state in self._stages():
             module.reset(state)
         _reset_io(self.io)
-        self.current[:] = self.target
+        self.current[:] = self.values
         self.taps[:] = 0.0
 
     def process(self, x: np.ndarray) -> np.ndarray:
         """Process ``x`` (float64, shape (n, 2), C-contiguous) in place and return it."""
-        process_packed(x, self.target, self.current, self._pack)
+        process_packed(x, self.values, self.current, self._pack)
         return x
 
     def _stages(self) -> tuple[tuple[object, np.ndarray], ...]:

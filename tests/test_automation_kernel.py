@@ -20,7 +20,7 @@ class Rig:
         self.chain = Chain(RATE)
         self.ctl = K.prepare_ctl()
         self.st = K.prepare_state()
-        self.eff = self.chain.target.copy()
+        self.target = self.chain.values.copy()
         self.lanes = lanes
         for p, mode in (modes or {}).items():
             self.ctl[K.CTL_MODE + p] = mode
@@ -30,7 +30,7 @@ class Rig:
         y = np.ascontiguousarray(x, dtype=np.float64).copy()
         pos = np.arange(start, start + len(y), dtype=np.float64)
         for s in range(0, len(y), block):
-            K.process(y[s:s + block], pos[s:s + block], True, c.target, self.eff, c.current,
+            K.process(y[s:s + block], pos[s:s + block], True, c.values, self.target, c.current,
                       self.ctl, self.lanes, self.st, c.io, c.eq, c.comp, c.exciter, c.stereo,
                       c.limiter, c.taps)
         return y
@@ -94,29 +94,29 @@ def test_the_desk_plays_where_no_lane_plays_and_trim_rides_on_the_lane():
     lanes = K.pack_lanes({GAIN: ([0, RATE], [-12.0, -12.0])})
     x = np.full((RATE, 2), 0.1)
     rig = Rig(lanes, {GAIN: K.M_DESK})
-    rig.chain.target[GAIN] = -6.0
+    rig.chain.values[GAIN] = -6.0
     rig.run(x, 512)
-    assert rig.eff[GAIN] == -6.0
+    assert rig.target[GAIN] == -6.0
     rig.ctl[K.CTL_MODE + GAIN] = K.M_TRIM
     rig.ctl[K.CTL_TRIM_REF + GAIN] = -6.0
-    rig.chain.target[GAIN] = -3.0  # the fader up 3 dB from where trimming began
+    rig.chain.values[GAIN] = -3.0  # the fader up 3 dB from where trimming began
     rig.run(x, 512, start=RATE)
-    assert rig.eff[GAIN] == pytest.approx(-9.0)
+    assert rig.target[GAIN] == pytest.approx(-9.0)
     rig.ctl[K.CTL_BIAS + GAIN] = -2.0  # the song's level offset rides on top
     rig.st[K.S_FORCE] = 1.0
     rig.run(x[:64], 64, start=2 * RATE)
-    assert rig.eff[GAIN] == pytest.approx(-11.0)
+    assert rig.target[GAIN] == pytest.approx(-11.0)
 
 
 def test_writing_records_each_change_at_the_first_sample_it_played():
     rig = Rig(K.empty_lanes(), {GAIN: K.M_DESK_REC})
     x = np.zeros((256, 2))
     read = 0
-    rig.chain.target[GAIN] = -10.0
+    rig.chain.values[GAIN] = -10.0
     rig.run(x, 256, start=1000)
-    rig.chain.target[GAIN] = -9.0
+    rig.chain.values[GAIN] = -9.0
     rig.run(x, 256, start=1256)
-    rig.chain.target[GAIN] = -8.0
+    rig.chain.values[GAIN] = -8.0
     rig.run(x, 256, start=5000)  # a locate: the pass ends where it left and starts anew
     rig.ctl[K.CTL_MODE + GAIN] = K.M_LANE
     rig.run(x, 256, start=5256)

@@ -85,7 +85,7 @@ def test_a_trim_pass_rides_the_lane_by_the_fader_move(trim_rig):
     desk.set("output.gain_db", -3.0, "surface:x")  # +3 dB on top of the lane
     start = rig.position
     rig.blocks(40)
-    assert rig.engine.eff[GAIN] == pytest.approx(value_at(
+    assert rig.engine.target[GAIN] == pytest.approx(value_at(
         "output.gain_db", rig.lanes.lanes["output.gain_db"].points, rig.position - 1) + 3.0,
         abs=0.01)
     runner.tracker.touch("output.gain_db", False, 0.0)

@@ -169,18 +169,18 @@ def test_steady_input_and_output_passes_match_the_per_sample_path():
         chain.set("output.gain_db", -2.0, glide=False)
         block = x.copy()
         tap = np.zeros(taps.COUNT)
-        C._input(block[:1].copy(), chain.target, chain.current, chain.io, tap)  # gains cached
+        C._input(block[:1].copy(), chain.values, chain.current, chain.io, tap)  # gains cached
         chain.io[C._MUTE] = 1.0  # unmuted, as after the start-up fade
         if forget:
             chain.io[C._TRIM_DB] = np.nan
-        tripped = C._input(block, chain.target, chain.current, chain.io, tap)
+        tripped = C._input(block, chain.values, chain.current, chain.io, tap)
         peak_in = tap[taps.INPUT_PEAK]
         out = np.clip(block * 0.9, -2.0, 2.0)
         out[70, 0] = np.nan
-        C._output(out[:1].copy(), chain.target, chain.current, chain.io, tap)
+        C._output(out[:1].copy(), chain.values, chain.current, chain.io, tap)
         if forget:
             chain.io[C._OUT_DB] = np.nan
-        C._output(out, chain.target, chain.current, chain.io, tap)
+        C._output(out, chain.values, chain.current, chain.io, tap)
         results.append((block, tripped, peak_in, out, tap[taps.OUTPUT_PEAK]))
     (b0, t0, p0, o0, q0), (b1, t1, p1, o1, q1) = results
     np.testing.assert_array_equal(b0, b1)
@@ -217,7 +217,7 @@ def test_the_packed_state_runs_the_same_chain_as_separate_arrays():
     a, b = x.copy(), x.copy()
     for s in range(0, 4096, 256):
         packed.process(a[s:s + 256])
-        C.process_block(b[s:s + 256], separate.target, separate.current, *arrays)
+        C.process_block(b[s:s + 256], separate.values, separate.current, *arrays)
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(packed.taps, arrays[-1])
     assert np.shares_memory(packed.limiter, packed._pack)

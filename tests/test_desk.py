@@ -9,12 +9,13 @@ from dsp import params as P
 from dsp.errors import ParameterError
 
 
-def test_set_writes_the_target_array_and_tells_listeners_who_changed_it():
-    desk = Desk()
+def test_set_writes_the_chain_values_array_and_tells_listeners_who_changed_it():
+    values = P.defaults()
+    desk = Desk(values)
     seen = []
     desk.on_params(lambda changes, author: seen.append((changes, author)))
     desk.set("limiter.ceiling_dbtp", -0.5, author="surface:x-touch")
-    assert desk.target[P.index("limiter.ceiling_dbtp")] == -0.5
+    assert values[P.index("limiter.ceiling_dbtp")] == -0.5
     assert seen == [({"limiter.ceiling_dbtp": -0.5}, "surface:x-touch")]
     desk.set("limiter.ceiling_dbtp", -0.5)  # no change, no news
     assert len(seen) == 1

@@ -11,7 +11,7 @@ A thread ticks every :data:`TICK_S`:
 2. it runs every lane through :func:`modes.step` with the touch state
    (:class:`touch.TouchTracker`) and the transport, and hands the kernel the
    resulting mode of each parameter;
-3. at :data:`FOLLOW_S` it reads back what the lanes play (``engine.eff``)
+3. at :data:`FOLLOW_S` it reads back what the lanes play (``engine.target``)
    and tells the desk (author ``"automation"``), so motor faders, rings,
    displays and protocol clients follow the playback.
 
@@ -226,7 +226,7 @@ class AutomationRunner:
             if kernel_mode != old_mode:
                 if kernel_mode in (K.M_TRIM, K.M_TRIM_REC) and old_mode not in (K.M_TRIM,
                                                                                  K.M_TRIM_REC):
-                    ctl[K.CTL_TRIM_REF + p] = engine.chain.target[p]
+                    ctl[K.CTL_TRIM_REF + p] = engine.chain.values[p]
                 if kernel_mode == K.M_TRIM_REC:  # the kernel's START entry will be a trim
                     self._trim_armed[p] = float(ctl[K.CTL_TRIM_REF + p])
                 elif kernel_mode == K.M_DESK_REC:
@@ -244,7 +244,7 @@ class AutomationRunner:
 
     def _played(self, p: int) -> float:
         param = P.PARAMS[p]
-        value = float(self.engine.eff[p] - self.engine.auto_ctl[K.CTL_BIAS + p])
+        value = float(self.engine.target[p] - self.engine.auto_ctl[K.CTL_BIAS + p])
         return min(max(value, param.min), param.max)
 
     def _drain(self, commits: dict[str, Lane]) -> None:
@@ -306,13 +306,13 @@ class AutomationRunner:
         engine = self.engine
         ctl = engine.auto_ctl
         values: dict[str, float] = {}
-        target = engine.chain.target
+        desk_values = engine.chain.values
         for p, param in enumerate(P.PARAMS):
             lane = self.automation.lanes.get(param.id)
             if int(ctl[K.CTL_MODE + p]) != K.M_LANE or lane is None or not lane.points:
                 continue
             value = self._played(p)
-            if abs(value - target[p]) > 1e-9 * (1.0 + abs(value)):
+            if abs(value - desk_values[p]) > 1e-9 * (1.0 + abs(value)):
                 values[param.id] = value
         if values:
             self.desk.set_many(values, AUTHOR)

@@ -2,8 +2,8 @@
 
 Everything that changes the console goes through one :class:`Desk`: control
 surfaces, the control protocol, automation playback and recording, sessions
-and snapshots. It writes parameter values into the chain's ``target`` array
-(the spine the audio kernels read), checks every value against the parameter
+and snapshots. It writes parameter values into the chain's ``values`` array
+(the spine the audio kernels read, through automation), checks every value against the parameter
 table, and tells its listeners what changed and who changed it, so a surface
 can light an LED for a change made in the UI, and never echo a change back to
 the control that made it.
@@ -56,13 +56,13 @@ class Desk:
 
     Parameters
     ----------
-    target : ndarray, shape (params.COUNT,), optional
-        The chain's target array to write into. Without one the desk keeps
+    values : ndarray, shape (params.COUNT,), optional
+        The chain's values array to write into. Without one the desk keeps
         its own (offline tools and tests).
     """
 
-    def __init__(self, target: np.ndarray | None = None) -> None:
-        self.target = P.defaults() if target is None else target
+    def __init__(self, values: np.ndarray | None = None) -> None:
+        self._values = P.defaults() if values is None else values
         self._lock = threading.RLock()
         self._param_listeners: list[ParamListener] = []
         self._state_listeners: list[StateListener] = []
@@ -76,12 +76,12 @@ class Desk:
     # parameters ----------------------------------------------------------
     def get(self, param_id: str) -> float:
         """The current value of a parameter (the value it is heading to)."""
-        return float(self.target[P.index(param_id)])
+        return float(self._values[P.index(param_id)])
 
     def values(self) -> dict[str, float]:
         """Every parameter's value, by id."""
         with self._lock:
-            return {p.id: float(v) for p, v in zip(P.PARAMS, self.target, strict=True)}
+            return {p.id: float(v) for p, v in zip(P.PARAMS, self._values, strict=True)}
 
     def set(self, param_id: str, value: float, author: str = "") -> float:
         """Set one parameter (checked); return the value set."""
@@ -94,8 +94,8 @@ class Desk:
         with self._lock:
             for param_id, value in checked.items():
                 i = P.index(param_id)
-                if self.target[i] != value:
-                    self.target[i] = value
+                if self._values[i] != value:
+                    self._values[i] = value
                     changed[param_id] = value
             listeners = list(self._param_listeners)
         if changed:
@@ -109,8 +109,8 @@ class Desk:
         with self._lock:  # read and write under one lock, but tell listeners after it
             value = p.from_normal(p.to_normal(self.get(param_id)) + normal_delta)
             i = P.index(param_id)
-            changed = self.target[i] != value
-            self.target[i] = value
+            changed = self._values[i] != value
+            self._values[i] = value
             listeners = list(self._param_listeners) if changed else []
         for listener in listeners:
             listener({p.id: value}, author)

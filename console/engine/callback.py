@@ -52,9 +52,9 @@ def kernel(*args, **options):
 
 
 # table rows: (address, length); 2-D arrays are (length, 2)
-(T_CTL, T_RT, T_TARGET, T_CURRENT, T_IO, T_EQ, T_COMP, T_EXCITER, T_STEREO, T_LIMITER,
+(T_CTL, T_RT, T_VALUES, T_CURRENT, T_IO, T_EQ, T_COMP, T_EXCITER, T_STEREO, T_LIMITER,
  T_TAPS, T_WORK, T_DRY, T_REFBUF, T_DELAY, T_METER_OUT, T_PEAK_OUT, T_METER_DRY,
- T_TIMES, T_SONG0, T_SONG1, T_REF0, T_REF1, T_EFF, T_AUTO_CTL, T_AUTO_ST, T_POSBUF,
+ T_TIMES, T_SONG0, T_SONG1, T_REF0, T_REF1, T_TARGET, T_AUTO_CTL, T_AUTO_ST, T_POSBUF,
  T_LANES0, T_LANES1) = range(29)
 TABLE_ROWS = 29
 
@@ -249,8 +249,8 @@ def run_block(table, inp, out, frames, in_channels, out_channels, status):
 
     ctl = carray(_row(table, T_CTL)[0], (CTL_SIZE,), np.float64)
     rt = carray(_row(table, T_RT)[0], (RT_SIZE,), np.float64)
-    ptr, size = _row(table, T_TARGET)
-    target = carray(ptr, (size,), np.float64)
+    ptr, size = _row(table, T_VALUES)
+    values = carray(ptr, (size,), np.float64)
     ptr, size = _row(table, T_CURRENT)
     current = carray(ptr, (size,), np.float64)
     ptr, size = _row(table, T_IO)
@@ -281,8 +281,8 @@ def run_block(table, inp, out, frames, in_channels, out_channels, status):
     meter_dry = carray(ptr, (size,), np.float64)
     ptr, size = _row(table, T_TIMES)
     times = carray(ptr, (size,), np.float64)
-    ptr, size = _row(table, T_EFF)
-    eff = carray(ptr, (size,), np.float64)
+    ptr, size = _row(table, T_TARGET)
+    target = carray(ptr, (size,), np.float64)
     ptr, size = _row(table, T_AUTO_CTL)
     auto_ctl = carray(ptr, (size,), np.float64)
     ptr, size = _row(table, T_AUTO_ST)
@@ -344,7 +344,7 @@ def run_block(table, inp, out, frames, in_channels, out_channels, status):
         for i in range(n):  # a loop: slice assignment compiles numba's shape-error messages
             dry[i, 0] = work[i, 0]
             dry[i, 1] = work[i, 1]
-        automation.process(work, posbuf, from_song, target, eff, current, auto_ctl, lanes,
+        automation.process(work, posbuf, from_song, values, target, current, auto_ctl, lanes,
                            auto_st, io, st_eq, st_comp, st_exc, st_stereo, st_lim, tap)
         _delay(dry, n, line, rt)
         loudness.process(work, meter_out)

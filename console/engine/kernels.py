@@ -131,7 +131,7 @@ def _automation() -> None:
     from dsp.chain import Chain
 
     c = Chain(RATE)
-    automation.process(np.zeros((FRAMES, 2)), np.zeros(FRAMES), True, c.target, c.target.copy(),
+    automation.process(np.zeros((FRAMES, 2)), np.zeros(FRAMES), True, c.values, c.values.copy(),
                        c.current, automation.prepare_ctl(), automation.empty_lanes(),
                        automation.prepare_state(), c.io, c.eq, c.comp, c.exciter, c.stereo,
                        c.limiter, c.taps)

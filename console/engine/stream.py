@@ -8,8 +8,9 @@ Contract with the audio thread (see :mod:`console.engine.callback`):
 - everything it touches is allocated here before the stream starts and kept
   alive by this object for the stream's whole life;
 - one writer per array: the control side writes ``ctl`` and the chain's
-  ``target`` (through the :class:`~console.control.desk.Desk`), the callback writes
-  ``rt``, the stage states and the meters;
+  ``values`` (through the :class:`~console.control.desk.Desk`), the callback writes
+  ``rt``, ``target`` (what the chain glides to: the desk's values or the
+  lanes'), the stage states and the meters;
 - everything is compiled and warmed before ``start`` returns.
 
 A meter thread reads the taps at a steady rate, keeps the loudness histories,
@@ -74,7 +75,7 @@ class Engine:
         self.live_input = live_input
         self.python_callback = python_callback
         self.chain = Chain(self.sample_rate)
-        self.desk = Desk(self.chain.target)
+        self.desk = Desk(self.chain.values)
         self.ctl = np.zeros(cb.CTL_SIZE)
         self.rt = np.zeros(cb.RT_SIZE)
         self.ctl[[cb.C_GAIN_MASTER, cb.C_GAIN_DRY, cb.C_GAIN_REF]] = 1.0
@@ -88,7 +89,7 @@ class Engine:
         self.meter_out = LoudnessMeter(self.sample_rate, 2)
         self.meter_dry = LoudnessMeter(self.sample_rate, 2)
         self.times = np.zeros(cb.TIME_RING)
-        self.eff = self.chain.target.copy()
+        self.target = self.chain.values.copy()
         """What the chain plays: the desk's values, or the automation lanes' (callback writes)."""
         self.auto_ctl = automation.prepare_ctl()
         """Automation modes, trim references, bias and fades (control side writes)."""
@@ -118,7 +119,7 @@ class Engine:
     # set-up ----------------------------------------------------------------
     def _fill_table(self) -> None:
         rows = {
-            cb.T_CTL: self.ctl, cb.T_RT: self.rt, cb.T_TARGET: self.chain.target,
+            cb.T_CTL: self.ctl, cb.T_RT: self.rt, cb.T_VALUES: self.chain.values,
             cb.T_CURRENT: self.chain.current, cb.T_IO: self.chain.io, cb.T_EQ: self.chain.eq,
             cb.T_COMP: self.chain.comp, cb.T_EXCITER: self.chain.exciter,
             cb.T_STEREO: self.chain.stereo, cb.T_LIMITER: self.chain.limiter,
@@ -128,7 +129,7 @@ class Engine:
             cb.T_METER_DRY: self.meter_dry.state, cb.T_TIMES: self.times,
             cb.T_SONG0: self.songs[0], cb.T_SONG1: self.songs[1],
             cb.T_REF0: self.refs[0], cb.T_REF1: self.refs[1],
-            cb.T_EFF: self.eff, cb.T_AUTO_CTL: self.auto_ctl, cb.T_AUTO_ST: self.auto_st,
+            cb.T_TARGET: self.target, cb.T_AUTO_CTL: self.auto_ctl, cb.T_AUTO_ST: self.auto_st,
             cb.T_POSBUF: self.posbuf, cb.T_LANES0: self.lanes[0], cb.T_LANES1: self.lanes[1],
         }
         for row, array in rows.items():

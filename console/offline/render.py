@@ -52,7 +52,7 @@ class Mastering:
         for param_id, value in settings.items():
             chain.set(param_id, value, glide=False)
         ctl = K.prepare_ctl()
-        ctl[K.CTL_TRIM_REF:K.CTL_TRIM_REF + K.N] = chain.target
+        ctl[K.CTL_TRIM_REF:K.CTL_TRIM_REF + K.N] = chain.values
         ctl[K.CTL_LATENCY] = chain.latency
         return cls(chain, ctl, K.empty_lanes())
 
@@ -87,7 +87,7 @@ def master_to_file(read: Reader, frames: int, mastering: Mastering, dst: str | P
     rate = int(chain.sample_rate)
     ctl[K.CTL_END] = frames
     state = K.prepare_state()
-    eff = chain.target.copy()
+    target = chain.values.copy()
     result = Pass(frames=frames)
     buffers = (np.zeros((block, 2)), np.zeros((block, 2)))
     positions = np.zeros(block)
@@ -108,7 +108,7 @@ def master_to_file(read: Reader, frames: int, mastering: Mastering, dst: str | P
             if got:
                 result.input_peak = max(result.input_peak, float(np.abs(buffer[:got]).max()))
             positions[:n] = np.arange(start, start + n, dtype=np.float64)
-            K.process(buffer[:n], positions[:n], True, chain.target, eff, chain.current, ctl,
+            K.process(buffer[:n], positions[:n], True, chain.values, target, chain.current, ctl,
                       lanes, state, chain.io, chain.eq, chain.comp, chain.exciter,
                       chain.stereo, chain.limiter, chain.taps)
             result.max_comp_gr_db = max(result.max_comp_gr_db, chain.taps[taps.COMP_GR_DB])

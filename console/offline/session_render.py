@@ -52,7 +52,7 @@ def prepare(song: Song, session: Session, chain: Chain) -> Mastering:
     for param_id, value in song.settings.items():
         chain.set(param_id, value, glide=False)
     ctl = K.prepare_ctl()
-    ctl[K.CTL_TRIM_REF:K.CTL_TRIM_REF + K.N] = chain.target
+    ctl[K.CTL_TRIM_REF:K.CTL_TRIM_REF + K.N] = chain.values
     for param_id, lane in song.automation.lanes.items():
         mode = lane.mode or session.automation_mode
         if lane.points and mode != "off":

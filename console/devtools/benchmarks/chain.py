@@ -81,7 +81,7 @@ def _stage_runner(module, audio: np.ndarray, block: int) -> Callable[[], None]:
     def run() -> None:
         x = audio.copy()
         for s in range(0, x.shape[0], block):
-            module.process(x[s:s + block], chain.target, chain.current, state, tap)
+            module.process(x[s:s + block], chain.values, chain.current, state, tap)
 
     return run
 

@@ -44,7 +44,7 @@ def _kernel_ns_per_frame(seconds: float, repeats: int, lanes: dict[int, tuple] |
     times = []
     for _ in range(repeats):
         c = Chain(RATE)
-        ctl, st, eff = K.prepare_ctl(), K.prepare_state(), c.target.copy()
+        ctl, st, target = K.prepare_ctl(), K.prepare_state(), c.values.copy()
         for p in lanes or {}:
             ctl[K.CTL_MODE + p] = K.M_LANE
         x = x0.copy()
@@ -52,11 +52,11 @@ def _kernel_ns_per_frame(seconds: float, repeats: int, lanes: dict[int, tuple] |
         for s in range(0, len(x), 256):
             if bare:
                 for p, (t, v) in (lanes or {}).items():
-                    c.target[p] = np.interp(s, t, v)
-                process_block(x[s:s + 256], c.target, c.current, c.io, c.eq, c.comp, c.exciter,
+                    c.values[p] = np.interp(s, t, v)
+                process_block(x[s:s + 256], c.values, c.current, c.io, c.eq, c.comp, c.exciter,
                               c.stereo, c.limiter, c.taps)
             else:
-                K.process(x[s:s + 256], pos[s:s + 256], True, c.target, eff, c.current, ctl,
+                K.process(x[s:s + 256], pos[s:s + 256], True, c.values, target, c.current, ctl,
                           packed, st, c.io, c.eq, c.comp, c.exciter, c.stereo, c.limiter,
                           c.taps)
         times.append(time.perf_counter() - started)
