@@ -53,7 +53,7 @@ def test_a_session_survives_a_round_trip_through_its_folder(tmp_path):
     album = _album()
     _saved(tmp_path / "album", album).close()
     loaded = SessionStore(tmp_path / "album").load()
-    assert loaded.source == "session.toml" and loaded.problems == []
+    assert loaded.loaded_from == "session.toml" and loaded.problems == []
     again = loaded.session
     assert tomlfile.dump(again) == tomlfile.dump(album)
     assert [s.id for s in again.songs] == ["finale", "intro", "ballade-f-r-anna"]
@@ -124,7 +124,7 @@ def test_a_process_killed_mid_save_leaves_the_previous_save_intact(tmp_path):
         saver.stdout.close()
         store = SessionStore(folder, keep_backups=5)
         loaded = store.load()
-        assert loaded.source == "session.toml", loaded.problems
+        assert loaded.loaded_from == "session.toml", loaded.problems
         assert loaded.session.title.startswith("save ")
         # the save it was in the middle of, or the one before: both complete
         assert loaded.session.song("intro").automation.lanes["output.gain_db"].points[1] == (
@@ -166,7 +166,7 @@ def test_a_broken_session_file_is_reported_by_line_and_the_last_good_save_is_use
 
     store = SessionStore(folder)
     loaded = store.load()
-    assert loaded.source == "backups/000002"
+    assert loaded.loaded_from == "backups/000002"
     assert loaded.problems == [f"{path}:{at + 1}: output.gain_db: 12 is out of range "
                                "-30..0 dB"]
     assert loaded.session.title == "second save"
@@ -175,9 +175,9 @@ def test_a_broken_session_file_is_reported_by_line_and_the_last_good_save_is_use
     assert path.read_text() == broken  # never overwritten
     for p, data in backups_before.items():
         assert p.read_bytes() == data  # nor any backup
-    assert store.load().source == "backups/000003"  # the newest good save, next time too
+    assert store.load().loaded_from == "backups/000003"  # the newest good save, next time too
     store.save(loaded.session, store.next_generation(loaded.session), force=True)
-    assert store.load().source == "session.toml"
+    assert store.load().loaded_from == "session.toml"
     assert len(list(folder.glob("session.toml.broken-*"))) == 1  # moved aside, not lost
 
 
@@ -209,7 +209,7 @@ def test_a_broken_automation_file_names_its_line_and_the_last_good_save_is_used(
     loaded = store.load()
     line = text.splitlines().index("48000 loud") + 1
     assert loaded.problems[0].startswith(f"{auto}:{line}: cannot read '48000 loud'")
-    assert loaded.source == "backups/000001"
+    assert loaded.loaded_from == "backups/000001"
     assert loaded.session.song("intro").automation.lanes["output.gain_db"].points[1] == (
         48000, -12.5)
 
@@ -238,7 +238,7 @@ def test_a_save_cut_between_the_automation_and_the_session_file_loads_consistent
     (folder / "automation" / "intro.auto").write_text(
         fileformat.dump(album.song("intro").automation, "intro", 2, 48000))
     loaded = store.load()
-    assert loaded.source == "session.toml" and loaded.session.generation == 1
+    assert loaded.loaded_from == "session.toml" and loaded.session.generation == 1
     assert loaded.session.song("intro").automation.lanes["output.gain_db"].points[0] == (
         0, -20.0)
 
