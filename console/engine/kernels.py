@@ -347,7 +347,9 @@ def _key() -> dict[str, object]:
     """What the cached machine code depends on: the sources, numba, Python and the CPU.
 
     The sources: ``dsp/`` (its hash names the cache folder) and the callback's
-    modules, whose kernels numba caches beside the DSP's.
+    modules, whose kernels numba caches beside the DSP's, and where they are:
+    numba files its cache under each source file's full path, so a second
+    checkout (or an installed wheel) beside this one finds nothing of it.
     """
     import hashlib
 
@@ -360,6 +362,7 @@ def _key() -> dict[str, object]:
     for name in ("callback.py", "rtintrinsics.py"):
         callback.update((Path(__file__).parent / name).read_bytes())
     return {"sources": _jit.source_hash(), "callback": callback.hexdigest()[:16],
+            "where": [str(Path(_jit.__file__).resolve().parent), str(Path(__file__).parent)],
             "numba": numba.__version__, "python": "{}.{}".format(*sys.version_info[:2]),
             "target": [str(part) for part in cpu_target.target_context.codegen().magic_tuple()]}
 
