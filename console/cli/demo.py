@@ -26,28 +26,26 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import IO, Any
 
 from console import config as configuration
 from console.cli.serve import add_audio_arguments
+from console.devtools.demo_processes import (
+    SIGNALS,
+    AlbumPlayer,
+    Processes,
+    Relay,
+    StopFlag,
+    say,
+    terminal_state,
+)
 
 READY_TIMEOUT_S = 900.0
 """Longest wait for the daemon's socket (a cold start compiles every kernel first)."""
 QUIET_NOTE_S = 15.0
 """Say that the daemon is still starting after this long without a word from it."""
-STOP_TIMEOUT_S = 30.0
-"""How long the daemon may take to fade out and save before it is killed."""
-STARTING_STOP_TIMEOUT_S = 10.0
-"""The same while it is still starting (it finishes compiling before it looks at SIGTERM)."""
-UI_STOP_TIMEOUT_S = 5.0
-END_EPSILON_S = 0.05
-"""A playing song this close to its end has run off it (the console stops there)."""
-TERMINAL_RESET = "\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?2004l\x1b[?1049l\x1b[?25h"
-"""Mouse reporting and bracketed paste off, the main screen back, the cursor shown."""
-SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 SOCKET_BASE_MAX = 60
 """Longest runtime folder for the private socket (a Unix socket path has 107 bytes at most)."""
 
@@ -67,223 +65,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--jack", choices=("auto", "always", "never"), default="auto",
                         help="start a dummy JACK server: when no output device exists (auto)")
     parser.set_defaults(run=run)
-
-
-def say(text: str) -> None:
-    """One line from the demo itself, on stderr (stdout carries the meter line).
-
-    A terminal that has gone (closed window: SIGHUP) must not stop the demo
-    from stopping what it started, so a failed write is let go.
-    """
-    try:
-        print(f"masterdeck demo: {text}", file=sys.stderr, flush=True)
-    except (OSError, ValueError):
-        pass
-
-
-class _Stop:
-    """SIGTERM, SIGINT and SIGHUP only raise this flag; every wait in the demo polls it.
-
-    Nothing is raised inside the demo's own code, so a signal can never cut
-    a start or a stop in half and leave a process behind.
-    """
-
-    def __init__(self) -> None:
-        self.signal: int | None = None
-        self._previous: dict[int, Any] = {}
-
-    def __bool__(self) -> bool:
-        return self.signal is not None
-
-    def _handle(self, signum: int, _frame: object) -> None:
-        self.signal = signum
-
-    def install(self) -> None:
-        for sig in SIGNALS:
-            self._previous[sig] = signal.signal(sig, self._handle)
-
-    def restore(self) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-
-    def sleep(self, seconds: float) -> bool:
-        """Sleep up to ``seconds``; True if asked to stop meanwhile."""
-        deadline = time.monotonic() + seconds
-        while not self and time.monotonic() < deadline:
-            time.sleep(min(0.05, max(deadline - time.monotonic(), 0.0)))
-        return bool(self)
-
-
-class _Relay:
-    """Copies a child's output, line by line, into the demo's log and (while ``echo``) here."""
-
-    def __init__(self, stream: IO[Any], log: IO[str], prefix: str = "", echo: bool = True) -> None:
-        self.stream, self.log, self.prefix, self.echo = stream, log, prefix, echo
-        self.last_line_at = time.monotonic()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            for raw in self.stream:
-                line = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
-                self.last_line_at = time.monotonic()
-                self.log.write(self.prefix + line)
-                self.log.flush()
-                if self.echo:
-                    self._echo(self.prefix + line)
-        except (OSError, ValueError):  # the stream or the log was closed under us
-            pass
-        finally:
-            self.stream.close()
-
-    def _echo(self, text: str) -> None:
-        try:
-            sys.stderr.write(text)
-            sys.stderr.flush()
-        except (OSError, ValueError):  # the terminal has gone: the log still gets it all
-            self.echo = False
-
-    def join(self, timeout: float = 5.0) -> None:
-        self._thread.join(timeout)
-
-
-class _Processes:
-    """What the demo started; :meth:`stop` ends all of it, the UI first, JACK last."""
-
-    def __init__(self) -> None:
-        self.jack: Any = None
-        self.daemon: subprocess.Popen | None = None
-        self.daemon_ready = False
-        self.daemon_relay: _Relay | None = None
-        self.jack_relay: _Relay | None = None
-        self.player: _AlbumPlayer | None = None
-        self.ui: subprocess.Popen | None = None
-        self.terminal: list | None = None
-        self._status: int | None = None
-        self._ui_stopped = False
-
-    def stop(self) -> int:
-        """Stop everything (once); return the daemon's exit status (0: it stopped cleanly)."""
-        if self._status is not None:
-            return self._status
-        self._status = 1
-        failure: BaseException | None = None
-        steps = (self.stop_ui, self.player and self.player.stop, self._stop_daemon,
-                 self.jack and self.jack.stop, self.daemon_relay and self.daemon_relay.join,
-                 self.jack_relay and self.jack_relay.join)
-        for step in steps:  # each one whatever happened to the one before
-            if not step:
-                continue
-            try:
-                result = step()
-            except Exception as exc:
-                failure = failure or exc
-                continue
-            if step == self._stop_daemon:
-                self._status = result
-        if failure is not None:
-            raise failure
-        return self._status
-
-    def stop_ui(self) -> None:
-        """End the UI: it is asked to quit, and killed if it does not."""
-        ui = self.ui
-        if ui is None or self._ui_stopped:
-            return
-        self._ui_stopped = True
-        if ui.poll() is None:
-            ui.send_signal(signal.SIGTERM)  # `masterdeck ui` quits cleanly on it
-            try:
-                ui.wait(UI_STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                ui.kill()
-                ui.wait()
-        if ui.returncode < 0:  # killed: it could not put the terminal back itself
-            _restore_terminal(self.terminal, reset=True)
-            say(f"the console UI was ended by signal {-ui.returncode}")
-
-    def _stop_daemon(self) -> int:
-        daemon = self.daemon
-        if daemon is None:
-            return 0
-        if daemon.poll() is None:
-            if self.daemon_relay is not None:
-                self.daemon_relay.echo = True
-            say("stopping the daemon (it fades out and saves the session)")
-            daemon.send_signal(signal.SIGTERM)
-            timeout = STOP_TIMEOUT_S if self.daemon_ready else STARTING_STOP_TIMEOUT_S
-            try:
-                daemon.wait(timeout)
-            except subprocess.TimeoutExpired:
-                say(f"the daemon did not stop within {timeout:g} s; killing it")
-                daemon.kill()
-                daemon.wait()
-                return 0 if not self.daemon_ready else 1
-        return daemon.returncode
-
-
-class _AlbumPlayer:
-    """Plays the album: when a song runs off its end, the next one after its gap; round again.
-
-    The daemon plays one song at a time (a session is an album to work on,
-    not a playlist), so the demo is the hand that moves the album on. It
-    leaves a song alone that someone stopped, looped or moved away from.
-    """
-
-    def __init__(self, socket_path: str, stop: _Stop) -> None:
-        self.socket_path = socket_path
-        self.stop_flag = stop
-        self._done = False
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._done = True
-        self._thread.join(5)
-
-    def _idle(self, seconds: float) -> bool:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self._done or self.stop_flag:
-                return True
-            time.sleep(0.05)
-        return self._done or bool(self.stop_flag)
-
-    def _run(self) -> None:
-        from console.control.client import Client
-        from dsp.errors import MasterdeckError
-
-        try:
-            with Client(self.socket_path, timeout=30.0, name="masterdeck-demo") as client:
-                client.request("play")
-                while not self._idle(0.2):
-                    if _ran_off_the_end(client.request("status")):
-                        self._next_song(client)
-        except (MasterdeckError, OSError):  # the daemon is going away: the demo is stopping
-            return
-
-    def _next_song(self, client: Any) -> None:
-        album = client.request("session")["session"]
-        songs = album["songs"]
-        ids = [song["id"] for song in songs]
-        at = ids.index(album["current"]) if album["current"] in ids else -1
-        following = songs[(at + 1) % len(songs)]
-        began = time.monotonic()
-        client.request("stop")
-        client.request("song_select", id=following["id"])
-        if self._idle(following["gap_s"] - (time.monotonic() - began)):
-            return
-        client.request("play")
-
-
-def _ran_off_the_end(status: dict[str, Any]) -> bool:
-    transport, song = status.get("transport") or {}, status.get("song")
-    if not song or not transport.get("playing") or (transport.get("loop") or {}).get("on"):
-        return False
-    return transport.get("position_s", 0.0) >= song.get("duration_s", 0.0) - END_EPSILON_S
 
 
 def _has_output_device() -> bool:
@@ -336,30 +117,6 @@ def _private_socket(args: argparse.Namespace) -> tuple[str, str | None]:
     return os.path.join(folder, "control.sock"), folder
 
 
-def _terminal_state() -> list | None:
-    import termios
-
-    try:
-        return termios.tcgetattr(sys.stdin.fileno())
-    except (termios.error, OSError, ValueError):
-        return None
-
-
-def _restore_terminal(state: list | None, reset: bool) -> None:
-    """Put the terminal back as it was before the UI (after a UI that was killed)."""
-    import termios
-
-    if state is None:
-        return
-    try:
-        termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, state)
-        if reset:  # on stderr, where the UI draws
-            sys.stderr.write(TERMINAL_RESET)
-            sys.stderr.flush()
-    except (termios.error, OSError, ValueError):
-        pass
-
-
 def run(args: argparse.Namespace) -> int:
     """Build the demo session, start JACK (if needed), the daemon and the UI; stop them all."""
     from console.devtools import demo_session
@@ -372,9 +129,9 @@ def run(args: argparse.Namespace) -> int:
     say(f"building the demo album in {root} (afresh each run)")
     demo = demo_session.build(root, args.sample_rate or 48000)
     socket_path, private = _private_socket(args)
-    stop = _Stop()
+    stop = StopFlag()
     stop.install()
-    processes = _Processes()
+    processes = Processes()
     status = 1
     try:
         with open(root / "daemon.log", "w", encoding="utf-8") as log:
@@ -395,8 +152,8 @@ def run(args: argparse.Namespace) -> int:
     return status
 
 
-def _run(args: argparse.Namespace, demo: Any, socket_path: str, headless: bool, stop: _Stop,
-         processes: _Processes, log: IO[str]) -> int:
+def _run(args: argparse.Namespace, demo: Any, socket_path: str, headless: bool, stop: StopFlag,
+         processes: Processes, log: IO[str]) -> int:
     """Start everything and run until the UI ends, ``--seconds`` pass or a signal comes."""
     from console.devtools.jackd import DummyJackServer
 
@@ -406,7 +163,7 @@ def _run(args: argparse.Namespace, demo: Any, socket_path: str, headless: bool, 
         processes.jack = DummyJackServer(args.sample_rate or 48000, args.block_size or 256,
                                          detach=True)
         processes.jack.start()
-        processes.jack_relay = _Relay(processes.jack.process.stderr, log, "jackd: ", echo=False)
+        processes.jack_relay = Relay(processes.jack.process.stderr, log, "jackd: ", echo=False)
         processes.jack.process.stderr = None  # the relay reads it; stop() must not close it
         env = processes.jack.env()
         say(f"no sound card: playing into a dummy JACK server ({processes.jack.name})")
@@ -419,18 +176,18 @@ def _run(args: argparse.Namespace, demo: Any, socket_path: str, headless: bool, 
         _serve_command(args, demo.folder, socket_path), env=env, stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
         start_new_session=True)  # a Ctrl-C at the terminal reaches the demo alone
-    processes.daemon_relay = _Relay(processes.daemon.stdout, log)
+    processes.daemon_relay = Relay(processes.daemon.stdout, log)
     if not _wait_until_ready(processes, socket_path, stop):
         return 0 if stop else 1
     processes.daemon_ready = True
-    processes.player = _AlbumPlayer(socket_path, stop)
+    processes.player = AlbumPlayer(socket_path, stop)
     processes.player.start()
     if headless:
         return _meter_lines(socket_path, args.seconds, stop)
     return _console_ui(socket_path, args.seconds, stop, processes)
 
 
-def _wait_until_ready(processes: _Processes, socket_path: str, stop: _Stop) -> bool:
+def _wait_until_ready(processes: Processes, socket_path: str, stop: StopFlag) -> bool:
     """Wait until the daemon's socket answers (saying why it takes long); False if it died."""
     from console.control.client import Client, NoDaemonError
 
@@ -460,13 +217,13 @@ def _wait_until_ready(processes: _Processes, socket_path: str, stop: _Stop) -> b
     return False
 
 
-def _console_ui(socket_path: str, seconds: float, stop: _Stop, processes: _Processes) -> int:
+def _console_ui(socket_path: str, seconds: float, stop: StopFlag, processes: Processes) -> int:
     """Run ``masterdeck ui`` in this terminal until it ends (or ``seconds``, or a signal)."""
     assert processes.daemon_relay is not None
     say("opening the console UI: F2 meters, F3 album, F4 automation, F5 surfaces, F1 keys; "
         "q quits")
     processes.daemon_relay.echo = False  # the UI owns the terminal now; the log has the rest
-    processes.terminal = _terminal_state()
+    processes.terminal = terminal_state()
     processes.ui = subprocess.Popen([sys.executable, "-m", "console", "ui",
                                      "--socket", socket_path])
     began = time.monotonic()
@@ -478,7 +235,7 @@ def _console_ui(socket_path: str, seconds: float, stop: _Stop, processes: _Proce
     return 0 if code == 0 or stop or seconds > 0 else code
 
 
-def _meter_lines(socket_path: str, seconds: float, stop: _Stop) -> int:
+def _meter_lines(socket_path: str, seconds: float, stop: StopFlag) -> int:
     """Print the meter line (in place on a terminal) until ``seconds`` or a signal."""
     from console.control.client import Client
     from dsp.errors import MasterdeckError
