@@ -31,7 +31,6 @@ from console.session.model import Session, Song
 from console.session.store import SessionStore
 from dsp import automation as K
 from dsp import params as P
-from dsp.chain import Chain
 
 
 def open_for_render(folder: str | Path) -> Session:
@@ -42,17 +41,16 @@ def open_for_render(folder: str | Path) -> Session:
     return store.load().session
 
 
-def prepare(song: Song, session: Session, chain: Chain) -> Mastering:
-    """Set the chain up as the live console has it at the song's start.
+def prepare(song: Song, session: Session) -> Mastering:
+    """The chain set up as the live console has it at the song's start.
 
-    The song's settings are set without a glide, and every automated
-    parameter starts at its lane's first value (as it sits when the song is
-    located to 0 before playing).
+    The song's settings are set without a glide (as for a plain file), and
+    every automated parameter starts at its lane's first value (as it sits
+    when the song is located to 0 before playing); the level offset and the
+    fades come from the level plan.
     """
-    for param_id, value in song.settings.items():
-        chain.set(param_id, value, glide=False)
-    ctl = K.prepare_ctl()
-    ctl[K.CTL_TRIM_REF:K.CTL_TRIM_REF + K.N] = chain.values
+    mastering = Mastering.plain(session.sample_rate, song.settings)
+    chain, ctl = mastering.chain, mastering.ctl
     for param_id, lane in song.automation.lanes.items():
         mode = lane.mode or session.automation_mode
         if lane.points and mode != "off":
@@ -64,8 +62,8 @@ def prepare(song: Song, session: Session, chain: Chain) -> Mastering:
     chain.current[P.OUTPUT_GAIN] += song.level_offset_db
     ctl[K.CTL_FADE_IN] = round(song.fade_in_s * rate)
     ctl[K.CTL_FADE_OUT] = round(song.fade_out_s * rate)
-    ctl[K.CTL_LATENCY] = chain.latency
-    return Mastering(chain, ctl, song.automation.packed())
+    mastering.lanes = song.automation.packed()
+    return mastering
 
 
 def render_song(folder: str | Path, number: int, out: str | Path, bit_depth: str = "24",
@@ -82,7 +80,7 @@ def render_song(folder: str | Path, number: int, out: str | Path, bit_depth: str
     rate = session.sample_rate
     audio = load_track(path, rate, song.title).audio
     frames = audio.shape[0]
-    mastering = prepare(song, session, Chain(rate))
+    mastering = prepare(song, session)
     at = 0
 
     def read(into: np.ndarray) -> int:
