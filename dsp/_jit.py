@@ -6,21 +6,33 @@ Our kernels read module constants (parameter indices, meter tap slots) from
 alone would leave a cached kernel reading the old indices. So the cache folder
 is named after a hash of every source file in this package, and any edit here
 starts a fresh cache. ``NUMBA_CACHE_DIR`` set by the user still wins.
+
+A process that asked for the prebuilt kernels (:mod:`dsp.prebuilt`) and
+finds them current does not import numba at all: every kernel is then an
+:class:`~dsp.prebuilt.Entry`, and numba starts only if one must compile.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
+
+from dsp import prebuilt
 
 _PACKAGE = Path(__file__).resolve().parent
 
 
 def source_hash() -> str:
-    """A hash of every source file of this package: the name of the cache folder."""
+    """A hash of every source file a kernel may depend on: the name of the cache folder.
+
+    That is every module here but :mod:`dsp.prebuilt`, which keys its own module.
+    """
     digest = hashlib.sha256()
     for path in sorted(_PACKAGE.glob("*.py")):
+        if path.name == "prebuilt.py":
+            continue
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
@@ -39,11 +51,13 @@ if "NUMBA_CACHE_DIR" not in os.environ:
     except OSError:  # read-only home: numba falls back to __pycache__ or no cache
         pass
 
-import numba  # noqa: E402  (must come after NUMBA_CACHE_DIR is set)
-from numba.core import types  # noqa: E402
+CACHE_FOLDER = Path(os.environ["NUMBA_CACHE_DIR"]) if "NUMBA_CACHE_DIR" in os.environ else None
+"""numba's cache folder (named after the sources); the prebuilt module is kept in it too."""
 
-if "NUMBA_CACHE_DIR" in os.environ:  # numba may have been imported before us
-    numba.config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
+PREBUILT = (prebuilt.load(CACHE_FOLDER) if prebuilt.requested() and CACHE_FOLDER is not None
+            else None)
+"""The prebuilt kernels when this process asked for them (:func:`dsp.prebuilt.use`) and
+they are current, else None."""
 
 FULL_WIDTH_CPUS = frozenset({
     "icelake-server", "sapphirerapids", "emeraldrapids", "graniterapids", "znver4", "znver5",
@@ -69,9 +83,37 @@ def _full_width_features() -> str | None:
         return features + ",-prefer-256-bit"
     return None
 
+_numba_started = False
 
-if numba.config.CPU_FEATURES is None and os.environ.get("MASTERDECK_VECTOR_WIDTH") != "256":
-    numba.config.CPU_FEATURES = _full_width_features()
+
+def _start_numba() -> None:
+    """Import numba and give it the project's settings, once.
+
+    With the prebuilt kernels in use, numba also learns that an
+    :class:`~dsp.prebuilt.Entry` or :class:`~dsp.prebuilt.Deferred` a kernel
+    refers to stands for its dispatcher or intrinsic.
+    """
+    global _numba_started
+    if _numba_started:
+        return
+    import numba
+
+    if CACHE_FOLDER is not None:  # numba may have been imported before us
+        numba.config.CACHE_DIR = str(CACHE_FOLDER)
+    if numba.config.CPU_FEATURES is None and os.environ.get("MASTERDECK_VECTOR_WIDTH") != "256":
+        numba.config.CPU_FEATURES = _full_width_features()
+    if PREBUILT is not None:
+        from numba.core.typing.typeof import typeof, typeof_impl
+
+        typeof_impl.register(prebuilt.Entry)(
+            lambda entry, c: typeof(entry.dispatcher, c.purpose))
+        typeof_impl.register(prebuilt.Deferred)(
+            lambda deferred, c: typeof(deferred.intrinsic, c.purpose))
+    _numba_started = True
+
+
+if PREBUILT is None:
+    _start_numba()
 
 
 def kernel(*args, literals: bool | None = None, **kwargs):
@@ -100,12 +142,39 @@ def kernel(*args, literals: bool | None = None, **kwargs):
     signatures = () if args and callable(args[0]) else args
 
     def decorate(function):
-        dispatcher = numba.njit(*signatures, **options)(function)
-        keep = literals if literals is not None else function.__module__.startswith(
-            LITERAL_MODULES)
-        return dispatcher if keep else _one_version(dispatcher)
+        if PREBUILT is None:
+            return _dispatcher(function, signatures, options, literals)
+        qualified = f"{function.__module__}.{function.__name__}"
+        built = qualified in prebuilt.ENTRIES
+        return prebuilt.Entry(function,
+                              lambda: _dispatcher(function, signatures, options, literals),
+                              getattr(PREBUILT, prebuilt.export_name(qualified)) if built else None,
+                              prebuilt.accepts(qualified) if built else None)
 
     return decorate(args[0]) if args and callable(args[0]) else decorate
+
+
+def _dispatcher(function: Callable, signatures: tuple, options: dict,
+                literals: bool | None):
+    """The numba dispatcher for ``function`` (see :func:`kernel`)."""
+    _start_numba()
+    import numba
+
+    dispatcher = numba.njit(*signatures, **options)(function)
+    keep = literals if literals is not None else function.__module__.startswith(LITERAL_MODULES)
+    return dispatcher if keep else _one_version(dispatcher)
+
+
+def intrinsic(function: Callable):
+    """An intrinsic (code a kernel emits itself), made by numba when it compiles."""
+
+    def make():
+        _start_numba()
+        from numba.extending import intrinsic as numba_intrinsic
+
+        return numba_intrinsic(function)
+
+    return make() if PREBUILT is None else prebuilt.Deferred(function, make)
 
 
 LITERAL_MODULES = ("dsp.limiter",)
@@ -129,6 +198,8 @@ def _one_version(dispatcher):
     every call; the callee is linked into its callers, where LLVM can still
     inline it and fold the constant.
     """
+    from numba.core import types
+
     call_template = dispatcher.get_call_template
 
     def get_call_template(args, kws):

@@ -12,16 +12,14 @@ from __future__ import annotations
 import math
 
 import llvmlite.ir as ir
-from numba import types
-from numba.core import cgutils
-from numba.extending import intrinsic
 
-from dsp._jit import kernel
+from dsp._jit import intrinsic, kernel
 
 
 @intrinsic
 def as_bits(typingctx, value):
     """The IEEE-754 bits of a float64, as an int64 (a register move)."""
+    from numba import types
 
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], ir.IntType(64))
@@ -32,6 +30,7 @@ def as_bits(typingctx, value):
 @intrinsic
 def from_bits(typingctx, bits):
     """The float64 whose IEEE-754 bits are the int64 ``bits``."""
+    from numba import types
 
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], ir.DoubleType())
@@ -43,6 +42,8 @@ def _fma_codegen(llvm_type: ir.Type, name: str):
     """Code for a call to LLVM's fused multiply-add ``name`` on ``llvm_type`` operands."""
 
     def codegen(context, builder, signature, args):
+        from numba.core import cgutils
+
         fn = cgutils.get_or_insert_function(
             builder.module, ir.FunctionType(llvm_type, [llvm_type] * 3), name
         )
@@ -58,6 +59,8 @@ def fma(typingctx, a, b, c):
     Unlike contraction under fastmath, an explicit fma gives the same bits in
     scalar and vector code, so it is safe where results are compared exactly.
     """
+    from numba import types
+
     return (types.float64(types.float64, types.float64, types.float64),
             _fma_codegen(ir.DoubleType(), "llvm.fma.f64"))
 
@@ -65,6 +68,8 @@ def fma(typingctx, a, b, c):
 @intrinsic
 def fma32(typingctx, a, b, c):
     """:func:`fma` in single precision, for estimates that need speed more than digits."""
+    from numba import types
+
     return (types.float32(types.float32, types.float32, types.float32),
             _fma_codegen(ir.FloatType(), "llvm.fma.f32"))
 

@@ -31,11 +31,8 @@ the order of :data:`ROWS`; the memories ``x1, x2, y1, y2`` likewise.
 from __future__ import annotations
 
 import llvmlite.ir as ir
-from numba import types
-from numba.core import cgutils
-from numba.extending import intrinsic
 
-from dsp._jit import kernel
+from dsp._jit import intrinsic, kernel
 
 ROWS = ("b0", "b1", "b2", "na1", "na2", "alpha", "beta", "tau", "w", "stereo", "keep")
 """Rows of the lane constants (``na1 = -a1``; ``stereo`` and ``keep`` are 1.0 or 0.0)."""
@@ -71,6 +68,8 @@ def _paired_codegen(plain: bool):
     """Code for :func:`paired_run` (``plain``: both bands stereo and fully on)."""
 
     def codegen(context, builder, signature, args):
+        from numba.core import cgutils
+
         a_data = context.make_array(signature.args[0])(context, builder, args[0]).data
         b_data = context.make_array(signature.args[1])(context, builder, args[1]).data
         consts = context.make_array(signature.args[3])(context, builder, args[3]).data
@@ -135,6 +134,8 @@ def paired_run(typingctx, a, b, frames, consts, mems):
     ``consts`` holds :data:`CONSTANTS` values, ``mems`` :data:`MEMORIES`
     (updated).
     """
+    from numba import types
+
     sig = types.void(a, b, types.int64, consts, mems)
     return sig, _paired_codegen(plain=False)
 
@@ -142,6 +143,8 @@ def paired_run(typingctx, a, b, frames, consts, mems):
 @intrinsic
 def paired_run_plain(typingctx, a, b, frames, consts, mems):
     """:func:`paired_run` when both bands are stereo and fully on (``stereo``, ``keep`` all 1)."""
+    from numba import types
+
     sig = types.void(a, b, types.int64, consts, mems)
     return sig, _paired_codegen(plain=True)
 

@@ -53,6 +53,10 @@ def run(args: argparse.Namespace) -> int:
     """Measure every file, print a table or JSON; return 1 if any file failed."""
     import soundfile as sf
 
+    from dsp import prebuilt
+
+    prebuilt.use()  # start without numba where ``masterdeck compile`` prebuilt the kernels
+
     from console.offline.analyze import analyze_file, failure
     from dsp.errors import MasterdeckError
 

@@ -74,6 +74,9 @@ class UsageError(MasterdeckError):
 
 def run(args: argparse.Namespace) -> int:
     """Render and print the summary."""
+    from dsp import prebuilt
+
+    prebuilt.use()  # start without numba where ``masterdeck compile`` prebuilt the kernels
     if args.session:
         return _run_session(args)
     if args.song is not None or args.all_dir:

@@ -5,8 +5,10 @@ numba compiles a kernel on its first call and keeps the machine code on disk
 ``dsp/`` compiles; every later start loads. That first compile is over a
 minute of one core, so it is split here into jobs: one per stage of the
 chain, the meters, dither, the small kernels the chain and the callback are
-built of, then the audio callback and the chain with automation (which
-``render`` calls). The jobs run in worker processes side by side, each as
+built of, then the audio callback and what ``render`` and ``analyze`` call
+(the chain with automation, the meters, dither), which is also built into
+the module of :mod:`dsp.prebuilt` that those commands load without numba.
+The jobs run in worker processes side by side, each as
 soon as the jobs it builds on are done, longest chain first: numba caches
 each function in files of its own, so a worker loads what another compiled.
 
@@ -71,11 +73,14 @@ JOBS = (
     Job("dither", (), 0.5, "dither"),
     Job("callback", _CALLBACK_NEEDS, 8.0, "the audio callback (with the chain, automation "
         "and meters)"),
-    Job("automation", (*STAGES, "chain-parts"), 5.5, "the chain with automation (render)"),
+    Job("render", (*STAGES, "chain-parts", "meters", "dither"), 9.0,
+        "render's and analyze's kernels, prebuilt to load without numba"),
     Job("callback-live", _CALLBACK_NEEDS, 8.0, "the audio callback with live input",
         rare=True),
     Job("chain-pack", (*STAGES, "chain-parts"), 5.0, "the chain as Chain.process runs it",
         rare=True),
+    Job("automation", (*STAGES, "chain-parts"), 5.5, "the chain with automation through numba "
+        "(render where nothing could be prebuilt)", rare=True),
 )
 BY_NAME = {job.name: job for job in JOBS}
 USUAL = tuple(job.name for job in JOBS if not job.rare)
@@ -169,6 +174,29 @@ def _chain_parts() -> None:
     automation._fade(x, pos, ctl)
 
 
+def _render() -> None:
+    """:mod:`dsp.prebuilt`'s module: what render and analyze call, loaded without numba.
+
+    A machine that cannot build it (no C compiler, no Python headers) gets
+    the chain with automation through numba instead, which always works,
+    and is told why.
+    """
+    from dsp import _jit, prebuilt
+
+    if _jit.CACHE_FOLDER is None:  # no cache: nothing to keep the module in
+        _automation()
+        return
+    try:
+        prebuilt.build(_jit.CACHE_FOLDER)
+    except Exception as exc:  # pycc fails in many ways; none may stop the compile
+        _automation()
+        raise PrebuiltError(f"{type(exc).__name__}: {exc}") from None
+
+
+class PrebuiltError(Exception):
+    """The prebuilt module cannot be built here: render and analyze load through numba."""
+
+
 def _callback(live_input: bool) -> list[str]:
     from console.engine import callback
 
@@ -180,7 +208,7 @@ _RUN: dict[str, Callable[[], list[str] | None]] = {
     **{name: (lambda name=name: _stage(name)) for name in STAGES},
     "meters": _meters, "dither": _dither, "callback-parts": _callback_parts,
     "chain-parts": _chain_parts, "chain-pack": _chain_pack,
-    "automation": _automation, "callback": lambda: _callback(False),
+    "render": _render, "automation": _automation, "callback": lambda: _callback(False),
     "callback-live": lambda: _callback(True),
 }
 
@@ -193,6 +221,8 @@ class Outcome:
     seconds: float
     compiled: list[str] = field(default_factory=list)
     """Kernels numba compiled (the rest were loaded from the cache)."""
+    problem: str = ""
+    """Why the prebuilt module could not be built (the kernels themselves never fail so)."""
 
 
 def run_job(name: str) -> Outcome:
@@ -211,9 +241,13 @@ def run_job(name: str) -> Outcome:
             pass
 
     started = time.perf_counter()
+    problem = ""
     with event.install_listener("numba:compile", _Compiles()):
-        compiled += _RUN[name]() or []
-    return Outcome(name, time.perf_counter() - started, compiled)
+        try:
+            compiled += _RUN[name]() or []
+        except PrebuiltError as exc:
+            problem = str(exc)
+    return Outcome(name, time.perf_counter() - started, compiled, problem)
 
 
 # ---- all of them, side by side -----------------------------------------------------
@@ -240,6 +274,8 @@ def describe(progress: Progress) -> str:
         return f"[{progress.done}/{progress.total}] running: {', '.join(progress.running)}"
     how = (f"{len(outcome.compiled)} kernels compiled" if outcome.compiled
            else "loaded from the cache")
+    if outcome.problem:
+        how += f"; not prebuilt ({outcome.problem}): render and analyze load through numba"
     what = BY_NAME[outcome.name].what
     return f"[{progress.done}/{progress.total}] {what}: {how} ({outcome.seconds:.1f} s)"
 
