@@ -76,11 +76,12 @@ def master_to_file(read: Reader, frames: int, mastering: Mastering, dst: str | P
                    block: int = BLOCK) -> Pass:
     """Master ``frames`` frames that ``read`` supplies into ``dst``; what it measured.
 
-    The chain runs on this thread; metering, dithering and writing each
-    mastered block run on a second one while the chain works on the next
-    (every kernel releases the GIL, and so does libsndfile), from two
-    buffers used in turn. The file appears at ``dst`` only when every frame
-    is written.
+    The chain runs on this thread and nothing else does: a second thread
+    reads each block before the chain needs it and meters, dithers and
+    writes each mastered block (every kernel releases the GIL, and so do
+    libsndfile and numpy), in the order they were asked, so three buffers
+    used in turn are never touched by both at once. The file appears at
+    ``dst`` only when every frame is written.
     """
     started = time.perf_counter()
     chain, ctl, lanes = mastering.chain, mastering.ctl, mastering.lanes
@@ -89,24 +90,29 @@ def master_to_file(read: Reader, frames: int, mastering: Mastering, dst: str | P
     state = K.prepare_state()
     target = chain.values.copy()
     result = Pass(frames=frames)
-    buffers = (np.zeros((block, 2)), np.zeros((block, 2)))
+    buffers = [np.zeros((block, 2)) for _ in range(3)]
     positions = np.zeros(block)
     skip = chain.latency
     total = frames + chain.latency
+
+    def fill(buffer: np.ndarray, start: int) -> float:
+        """Read the block at ``start`` into ``buffer``; return its input peak."""
+        n = min(block, total - start)
+        got = read(buffer[:min(n, max(frames - start, 0))]) if start < frames else 0
+        buffer[got:n] = 0.0  # the source ran dry: flush the latency with silence
+        return float(np.abs(buffer[:got]).max()) if got else 0.0
+
     with atomic_writer(dst, rate, 2, bit_depth) as sink, \
-            ThreadPoolExecutor(1, "render-out") as out:
+            ThreadPoolExecutor(1, "render-io") as io:
         finish = _Output(sink, rate, bit_depth, int(chain.get("output.dither")), block, result)
-        pending: list[Future | None] = [None, None]
+        jobs: list[Future] = []
+        reading = io.submit(fill, buffers[0], 0) if total else None
         for k, start in enumerate(range(0, total, block)):
-            buffer = buffers[k % 2]
-            earlier = pending[k % 2]
-            if earlier is not None:
-                earlier.result()  # that buffer's last block is written
+            buffer = buffers[k % 3]
+            result.input_peak = max(result.input_peak, reading.result())
+            if start + block < total:  # its buffer's last block is written before it is read
+                reading = io.submit(fill, buffers[(k + 1) % 3], start + block)
             n = min(block, total - start)
-            got = read(buffer[:min(n, max(frames - start, 0))]) if start < frames else 0
-            buffer[got:n] = 0.0  # the source ran dry: flush the latency with silence
-            if got:
-                result.input_peak = max(result.input_peak, float(np.abs(buffer[:got]).max()))
             positions[:n] = np.arange(start, start + n, dtype=np.float64)
             K.process(buffer[:n], positions[:n], True, chain.values, target, chain.current, ctl,
                       lanes, state, chain.io, chain.eq, chain.comp, chain.exciter,
@@ -116,12 +122,14 @@ def master_to_file(read: Reader, frames: int, mastering: Mastering, dst: str | P
                                            chain.taps[taps.LIMITER_GR_DB])
             first = min(skip, n)
             skip -= first
-            pending[k % 2] = out.submit(finish, buffer[first:n])
+            for job in [job for job in jobs if job.done()]:
+                job.result()  # raises what the writer met (a full disk, say)
+                jobs.remove(job)
+            jobs.append(io.submit(finish, buffer[first:n]))
             if progress is not None:
                 progress(min(1.0, (start + n) / total) if total else 1.0)
-        for job in pending:
-            if job is not None:
-                job.result()
+        for job in jobs:
+            job.result()  # and any error it met
         result.output_true_peak = float(truepeak.channel_peaks(finish.meter).max())
     result.guard_trips = int(chain.taps[taps.GUARD_TRIPS])
     result.elapsed_s = time.perf_counter() - started
