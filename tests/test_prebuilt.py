@@ -8,6 +8,7 @@ check is shown to see numba where it is imported (``MASTERDECK_PREBUILT=0``).
 import importlib.machinery
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -185,8 +186,10 @@ def test_the_key_follows_the_cpu_and_the_installs():
     assert len(k["cpu"]) == 16 and len(k["builder"]) == 16
 
 
-def test_a_machine_that_cannot_build_it_is_told_why_and_keeps_what_it_had(built):
-    env = {**os.environ, "CC": "/nonexistent/cc"}
+def test_a_machine_that_cannot_build_it_is_told_why_and_still_renders(built, song, tmp_path):
+    cache = tmp_path / "numba"
+    shutil.copytree(built, cache, ignore=shutil.ignore_patterns(prebuilt.FOLDER))
+    env = {**os.environ, "CC": "/nonexistent/cc", "NUMBA_CACHE_DIR": str(cache)}
     code = ("from console.engine import kernels; o = kernels.run_job('render'); "
             "print(o.problem)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -196,7 +199,12 @@ def test_a_machine_that_cannot_build_it_is_told_why_and_keeps_what_it_had(built)
     line = kernels.describe(kernels.Progress(1, 1, 1.0, (), kernels.Outcome(
         "render", 1.0, [], done.stdout.strip())))
     assert "render and analyze load through numba" in line
-    assert prebuilt.load(built) is not None  # the module built before still loads
+    assert prebuilt.load(cache) is None
+    rendered = subprocess.run([sys.executable, "-m", "console", "render", str(song / "song.wav"),
+                               str(tmp_path / "out.wav")], capture_output=True, text=True,
+                              env=env, timeout=300)
+    assert rendered.returncode == 0, rendered.stderr[-3000:]
+    assert sf.info(str(tmp_path / "out.wav")).frames == 3 * RATE
 
 
 def test_an_entry_takes_only_the_arguments_it_was_built_for():

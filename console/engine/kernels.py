@@ -174,23 +174,35 @@ def _chain_parts() -> None:
     automation._fade(x, pos, ctl)
 
 
-def _render() -> None:
+def _render() -> list[str]:
     """:mod:`dsp.prebuilt`'s module: what render and analyze call, loaded without numba.
 
-    A machine that cannot build it (no C compiler, no Python headers) gets
-    the chain with automation through numba instead, which always works,
-    and is told why.
+    Built unless a current one is there. A machine that cannot build it (no
+    C compiler, no Python headers) gets the chain with automation through
+    numba instead, which always works, and is told why.
     """
     from dsp import _jit, prebuilt
 
     if _jit.CACHE_FOLDER is None:  # no cache: nothing to keep the module in
         _automation()
-        return
+        return []
+    if prebuilt.load(_jit.CACHE_FOLDER) is not None:
+        return []
     try:
         prebuilt.build(_jit.CACHE_FOLDER)
     except Exception as exc:  # pycc fails in many ways; none may stop the compile
         _automation()
         raise PrebuiltError(f"{type(exc).__name__}: {exc}") from None
+    return []
+
+
+def _render_check() -> list[str]:
+    """For ``--check``: the prebuilt module loads, or it is named as missing."""
+    from dsp import _jit, prebuilt
+
+    if _jit.CACHE_FOLDER is None or prebuilt.load(_jit.CACHE_FOLDER) is not None:
+        return []
+    return ["dsp.prebuilt (the module is not built for this install)"]
 
 
 class PrebuiltError(Exception):
@@ -225,8 +237,12 @@ class Outcome:
     """Why the prebuilt module could not be built (the kernels themselves never fail so)."""
 
 
-def run_job(name: str) -> Outcome:
-    """Compile (or load) the kernels of job ``name`` in this process."""
+def run_job(name: str, checking: bool = False) -> Outcome:
+    """Compile (or load) the kernels of job ``name`` in this process.
+
+    ``checking``: build nothing that is not a kernel (the prebuilt module is
+    only looked for).
+    """
     from numba.core import event
 
     compiled: list[str] = []
@@ -244,7 +260,8 @@ def run_job(name: str) -> Outcome:
     problem = ""
     with event.install_listener("numba:compile", _Compiles()):
         try:
-            compiled += _RUN[name]() or []
+            run = _render_check if checking and name == "render" else _RUN[name]
+            compiled += run() or []
         except PrebuiltError as exc:
             problem = str(exc)
     return Outcome(name, time.perf_counter() - started, compiled, problem)
@@ -366,7 +383,7 @@ def check(names: Iterable[str] | None = None) -> list[Outcome]:
 
     On a complete cache nothing compiles: every kernel loads.
     """
-    return [run_job(job.name) for job in _jobs(names)]
+    return [run_job(job.name, checking=True) for job in _jobs(names)]
 
 
 # ---- the stamp ----------------------------------------------------------------------
