@@ -133,8 +133,8 @@ def kernel(*args, literals: bool | None = None, **kwargs):
     ``literals``: whether a call from another kernel with a constant
     argument compiles a version of this kernel for that constant (numba's
     way), or one version serves every call (ours, see :func:`_one_version`).
-    Left unsaid, the limiter's kernels keep numba's way (see
-    :data:`LITERAL_MODULES`) and every other kernel has one version.
+    Left unsaid, kernels of the modules in :data:`LITERAL_MODULES` keep
+    numba's way (none do now) and every other kernel has one version.
     """
     options = {"cache": True, "error_model": "numpy", "nogil": True, "_nrt": False}
     options.update(kwargs)
@@ -177,13 +177,15 @@ def intrinsic(function: Callable):
     return make() if PREBUILT is None else prebuilt.Deferred(function, make)
 
 
-LITERAL_MODULES = ("dsp.limiter",)
+LITERAL_MODULES: tuple[str, ...] = ()
 """Modules whose kernels are compiled per constant argument unless they say otherwise.
 
-The limiter ran 1-3 % faster (the stage alone, best of 9 passes at 64 and
-256 frames) with the versions numba makes of its inner runs for an offset
-of 0, worth their two seconds or so of compile; a kernel there that wants
-one version says ``kernel(literals=False)``.
+None now. The limiter (``"dsp.limiter"`` here) ran 1-3 % faster, the stage
+alone, with the versions numba makes of its inner runs for an offset of 0,
+but they cost 4 s of its compile, the longest job; with the prebuilt module
+for render and analyze added, the cold compile went over the 40 s it is held
+to (39.6 s with them, 36.9 s without, the same run's machine). A kernel can
+still ask for them with ``kernel(literals=True)``.
 """
 
 
