@@ -1,10 +1,11 @@
 """Offline render: audio through the same kernel the live callback runs, to a file.
 
-One loop (:func:`master_to_file`) serves a plain file (``masterdeck render IN
-OUT``) and a session's songs (:mod:`console.offline.session_render`): every
-block goes through :func:`dsp.automation.process`, the chain with automation
-evaluated at each sample's song position, exactly as the audio callback calls
-it. A file with no automation is a song whose lanes are empty.
+One loop (:func:`master`) serves a plain file (``masterdeck render IN OUT``),
+a session's songs (:mod:`console.offline.session_render`) and its album
+(:mod:`console.offline.album`): every block goes through
+:func:`dsp.automation.process`, the chain with automation evaluated at each
+sample's song position, exactly as the audio callback calls it. A file with
+no automation is a song whose lanes are empty.
 
 The output has exactly the input's length and timing: the chain's latency
 (exciter and limiter lookahead) is skipped at the start and the tail is
@@ -71,21 +72,25 @@ class Pass:
     elapsed_s: float = 0.0
 
 
-def master_to_file(read: Reader, frames: int, mastering: Mastering, dst: str | Path,
-                   bit_depth: str, progress: Callable[[float], None] | None = None,
-                   block: int = BLOCK) -> Pass:
-    """Master ``frames`` frames that ``read`` supplies into ``dst``; what it measured.
+Take = Callable[[np.ndarray], None]
+"""Receives each mastered block, in order, on the render's second thread; the block's
+buffer is reused once it returns, so it copies what it keeps."""
 
-    The chain runs on this thread and nothing else does: a second thread
-    reads each block before the chain needs it and meters, dithers and
-    writes each mastered block (every kernel releases the GIL, and so do
-    libsndfile and numpy), in the order they were asked, so three buffers
-    used in turn are never touched by both at once. The file appears at
-    ``dst`` only when every frame is written.
+
+def master(read: Reader, frames: int, mastering: Mastering, take: Take,
+           progress: Callable[[float], None] | None = None, block: int = BLOCK) -> Pass:
+    """Master ``frames`` frames that ``read`` supplies, handing the result to ``take``.
+
+    ``take`` gets exactly ``frames`` frames in all, lined up with the input
+    (the chain's latency skipped, its tail flushed with silence). The chain
+    runs on this thread and nothing else does: a second thread reads each
+    block before the chain needs it and hands each mastered block to
+    ``take`` (every kernel releases the GIL, and so do libsndfile and
+    numpy), in the order they were asked, so three buffers used in turn are
+    never touched by both at once.
     """
     started = time.perf_counter()
     chain, ctl, lanes = mastering.chain, mastering.ctl, mastering.lanes
-    rate = int(chain.sample_rate)
     ctl[K.CTL_END] = frames
     state = K.prepare_state()
     target = chain.values.copy()
@@ -102,15 +107,17 @@ def master_to_file(read: Reader, frames: int, mastering: Mastering, dst: str | P
         buffer[got:n] = 0.0  # the source ran dry: flush the latency with silence
         return float(np.abs(buffer[:got]).max()) if got else 0.0
 
-    with atomic_writer(dst, rate, 2, bit_depth) as sink, \
-            ThreadPoolExecutor(1, "render-io") as io:
-        finish = _Output(sink, rate, bit_depth, int(chain.get("output.dither")), block, result)
+    def hand_over(kept: np.ndarray) -> None:
+        if kept.shape[0]:
+            take(kept)
+
+    with ThreadPoolExecutor(1, "render-io") as io:
         jobs: list[Future] = []
         reading = io.submit(fill, buffers[0], 0) if total else None
         for k, start in enumerate(range(0, total, block)):
             buffer = buffers[k % 3]
             result.input_peak = max(result.input_peak, reading.result())
-            if start + block < total:  # its buffer's last block is written before it is read
+            if start + block < total:  # its buffer's last block is handed over before it is read
                 reading = io.submit(fill, buffers[(k + 1) % 3], start + block)
             n = min(block, total - start)
             positions[:n] = np.arange(start, start + n, dtype=np.float64)
@@ -123,43 +130,69 @@ def master_to_file(read: Reader, frames: int, mastering: Mastering, dst: str | P
             first = min(skip, n)
             skip -= first
             for job in [job for job in jobs if job.done()]:
-                job.result()  # raises what the writer met (a full disk, say)
+                job.result()  # raises what ``take`` met (a full disk, say)
                 jobs.remove(job)
-            jobs.append(io.submit(finish, buffer[first:n]))
+            jobs.append(io.submit(hand_over, buffer[first:n]))
             if progress is not None:
                 progress(min(1.0, (start + n) / total) if total else 1.0)
         for job in jobs:
-            job.result()  # and any error it met
-        result.output_true_peak = float(truepeak.channel_peaks(finish.meter).max())
+            job.result()
     result.guard_trips = int(chain.taps[taps.GUARD_TRIPS])
     result.elapsed_s = time.perf_counter() - started
     return result
 
 
-class _Output:
-    """The second thread's work: meter, dither and write each mastered block, in order."""
+def master_to_file(read: Reader, frames: int, mastering: Mastering, dst: str | Path,
+                   bit_depth: str, progress: Callable[[float], None] | None = None,
+                   block: int = BLOCK) -> Pass:
+    """Master ``frames`` frames that ``read`` supplies into ``dst``; what it measured.
 
-    def __init__(self, sink: object, rate: int, bit_depth: str, dither_mode: int, block: int,
-                 result: Pass) -> None:
+    Each mastered block is metered, dithered and written on the second
+    thread (:func:`master`). The file appears at ``dst`` only when every
+    frame is written.
+    """
+    chain = mastering.chain
+    rate = int(chain.sample_rate)
+    with atomic_writer(dst, rate, 2, bit_depth) as sink:
+        output = Output(sink, rate, bit_depth, int(chain.get("output.dither")), block)
+        result = master(read, frames, mastering, output, progress, block)
+    result.output_peak = output.peak
+    result.output_true_peak = output.true_peak()
+    return result
+
+
+class Output:
+    """The output side: meter, dither and write each mastered block, in order.
+
+    Blocks may be of any length up to ``block`` frames.
+    """
+
+    def __init__(self, sink: object, rate: int, bit_depth: str, dither_mode: int,
+                 block: int) -> None:
         self.sink = sink
         self.meter = truepeak.prepare(rate, 2)
         self.bits = {"16": 16, "24": 24}.get(bit_depth, 0)
         self.mode = dither_mode
         self.errors, self.rng = dither.prepare(2)
         self.quantized = np.zeros((block, 2), dtype=np.int32)
-        self.result = result
+        self.peak = 0.0
 
     def __call__(self, kept: np.ndarray) -> None:
+        """Meter, dither and write one block."""
         if not kept.shape[0]:
             return
         truepeak.process(kept, self.meter)
-        self.result.output_peak = max(self.result.output_peak, float(np.abs(kept).max()))
+        self.peak = max(self.peak, float(np.abs(kept).max()))
         if self.bits:
             q = self.quantized[:kept.shape[0]]
             dither.quantize(kept, q, self.bits, self.mode, self.errors, self.rng)
             self.sink.write(q.astype(np.int16) if self.bits == 16 else q << 8)
         else:
             self.sink.write(kept.astype(np.float32))
+
+    def true_peak(self) -> float:
+        """The output's true peak so far (linear)."""
+        return float(truepeak.channel_peaks(self.meter).max())
 
 
 def db(linear: float) -> float | None:

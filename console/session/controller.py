@@ -330,7 +330,8 @@ class SessionController(Editing):
         return {"id": song.id, "title": song.title, "file": song.file,
                 "current": song.id == self.session.current,
                 "level_offset_db": song.level_offset_db, "gap_s": song.gap_s,
-                "fade_in_s": song.fade_in_s, "fade_out_s": song.fade_out_s,
+                "crossfade_s": song.crossfade_s, "fade_in_s": song.fade_in_s,
+                "fade_out_s": song.fade_out_s,
                 "settings": dict(song.settings), "snapshots": sorted(song.snapshots),
                 "markers": [vars(m) for m in song.markers],
                 "automation": {k: {"mode": v.mode, "points": len(v.points)}

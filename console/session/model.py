@@ -23,8 +23,8 @@ from console.session.errors import SessionError
 from dsp import params as P
 from dsp.errors import ParameterError
 
-SONG_FIELDS = {"title": str, "level_offset_db": float, "gap_s": float, "fade_in_s": float,
-               "fade_out_s": float, "file": str}
+SONG_FIELDS = {"title": str, "level_offset_db": float, "gap_s": float, "crossfade_s": float,
+               "fade_in_s": float, "fade_out_s": float, "file": str}
 """Song fields an operation may set, and their types."""
 LEVEL_OFFSET_RANGE_DB = (-30.0, 6.0)
 
@@ -52,6 +52,9 @@ class Song:
     """The album level plan: a gain on top of the chain's output for this song."""
     gap_s: float = 2.0
     """Silence before this song on the album."""
+    crossfade_s: float = 0.0
+    """Overlap with the previous song on the album (equal power); when set, it replaces
+    the gap."""
     fade_in_s: float = 0.0
     fade_out_s: float = 0.0
     markers: list[Marker] = field(default_factory=list)

@@ -30,7 +30,8 @@ AUTOMATION_DIR = "automation"
 
 _TOP = {"format", "generation", "written_by", "title", "sample_rate", "current", "reference",
         "automation", "song", "reference_track"}
-_SONG = {"id", "title", "file", "level_offset_db", "gap_s", "fade_in_s", "fade_out_s",
+_SONG = {"id", "title", "file", "level_offset_db", "gap_s", "crossfade_s", "fade_in_s",
+         "fade_out_s",
          "automation", "settings", "snapshots", "marker"}
 
 
@@ -73,7 +74,8 @@ def dump(session: Session) -> str:
     for song in session.songs:
         out += ["", "[[song]]", f"id = {_s(song.id)}", f"title = {_s(song.title)}",
                 f"file = {_s(song.file)}", f"level_offset_db = {_n(song.level_offset_db)}",
-                f"gap_s = {_n(song.gap_s)}", f"fade_in_s = {_n(song.fade_in_s)}",
+                f"gap_s = {_n(song.gap_s)}", f"crossfade_s = {_n(song.crossfade_s)}",
+                f"fade_in_s = {_n(song.fade_in_s)}",
                 f"fade_out_s = {_n(song.fade_out_s)}"]
         if song.automation.lanes:
             out.append(f"automation = {_s(automation_path(song.id))}")
@@ -195,7 +197,7 @@ class _Reader:
                             "'_' and '-' (it names the automation file)")
         song = Song(id=song_id, title=self.get(table, where, "title", str, song_id),
                     file=self.get(table, where, "file", str))
-        for key in ("level_offset_db", "gap_s", "fade_in_s", "fade_out_s"):
+        for key in ("level_offset_db", "gap_s", "crossfade_s", "fade_in_s", "fade_out_s"):
             if key in table:
                 value = self.get(table, where, key, (int, float))
                 try:
