@@ -2,7 +2,10 @@
 
 The output has exactly the input's length and timing. ``--session DIR --song N
 OUT`` renders a song of a session with its settings, level offset, fades and
-automation, exactly as the console played it; ``--all OUTDIR`` renders them all.
+automation, exactly as the console played it; ``--all OUTDIR`` renders them all;
+``--album OUT`` renders the album as one file: every song mastered through its
+own chain, in order, after its gap or crossfading into the last (``--json``
+gives where each song starts: the split points).
 Settings come from the parameter defaults, then ``--preset``, then each
 ``--set`` in order. Errors (an unreadable file, an unknown id, a value out of
 range) are reported before anything is written, with exit status 2.
@@ -34,6 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(from 1, album order)")
     parser.add_argument("--all", metavar="OUTDIR", dest="all_dir",
                         help="with --session: every song to OUTDIR/NN-<id>.wav")
+    parser.add_argument("--album", metavar="OUT", dest="album_out",
+                        help="with --session: the album timeline as one file")
     parser.add_argument("--set", dest="assignments", metavar="ID=VALUE", action="append",
                         nargs="+", default=[], help="set a parameter (repeatable)")
     parser.add_argument("--preset", metavar="FILE", help="TOML file of parameter settings")
@@ -43,9 +48,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def _run_album(args: argparse.Namespace) -> int:
+    from console.cli.album import print_arc
+    from console.offline.album import render_album
+
+    if args.song is not None or args.all_dir or args.paths:
+        raise UsageError("--album OUT renders the whole album: give no --song, --all or OUT")
+    bar = ProgressBar(sys.stderr, label="album") if sys.stderr.isatty() else None
+    report = render_album(args.session, args.album_out, args.bit_depth,
+                          progress=bar.update if bar else None)
+    if bar:
+        bar.close()
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"{report['output']}: {report['album']['length_s']:.2f} s, {len(report['songs'])} "
+          f"songs, {report['bit_depth']}-bit at {report['sample_rate']} Hz")
+    print_arc(report)
+    return 0
+
+
 def _run_session(args: argparse.Namespace) -> int:
     from console.offline.session_render import render_all, render_song
 
+    if args.album_out:
+        return _run_album(args)
     if args.all_dir:
         if args.song is not None or args.paths:
             raise UsageError("--all OUTDIR renders every song: give no --song and no OUT")
@@ -79,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
     prebuilt.use()  # start without numba where ``masterdeck compile`` prebuilt the kernels
     if args.session:
         return _run_session(args)
-    if args.song is not None or args.all_dir:
-        raise UsageError("--song and --all need --session DIR")
+    if args.song is not None or args.all_dir or args.album_out:
+        raise UsageError("--song, --all and --album need --session DIR")
     if len(args.paths) != 2:
         raise UsageError("give IN and OUT (or --session DIR --song N OUT)")
     from console.offline.presets import load_preset, parse_assignment
