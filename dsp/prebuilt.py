@@ -210,7 +210,8 @@ def _forwarder(kernel: Callable, arity: int) -> Callable:
     """
     import numba
 
-    twin = numba.njit(**kernel.targetoptions)(kernel.py_func)
+    options = {k: v for k, v in kernel.targetoptions.items() if k != "nopython"}  # njit's own
+    twin = numba.njit(**options)(kernel.py_func)
     names = ", ".join(f"a{k}" for k in range(arity))
     namespace: dict[str, object] = {"twin": twin}
     exec(f"def forward({names}):\n    return twin({names})\n", namespace)
