@@ -167,10 +167,13 @@ def test_the_album_arc_agrees_with_ffmpeg(tmp_path):
         integrated, _ = _ffmpeg_integrated(tmp_path / f"{number}.wav")
         assert song["integrated_lufs"] == pytest.approx(integrated, abs=0.1)
         assert song["true_peak_dbtp"] <= -0.9 and song["max_short_term_lufs"] is not None
+        assert len(song["short_term_lufs"]) == 6  # a figure a second: the shape over time
+        assert song["short_term_lufs"][-1] == pytest.approx(song["integrated_lufs"], abs=1.0)
         if before is not None:
             assert song["change_lu"] == pytest.approx(song["integrated_lufs"] - before, abs=0.011)
         before = song["integrated_lufs"]
     assert arc["songs"][0]["change_lu"] is None
+    assert [s["level_offset_db"] for s in arc["songs"]] == [0.0, -1.0, 0.0]
     assert arc["songs"][1]["change_lu"] > 3.0  # the album builds: each song louder
     integrated, _ = _ffmpeg_integrated(tmp_path / "album.wav")
     assert arc["album"]["integrated_lufs"] == pytest.approx(integrated, abs=0.1)

@@ -1,4 +1,4 @@
-"""``masterdeck album --session DIR``: the album's shape, song by song, as it will be mastered.
+"""``masterdeck album``: the album's shape, song by song, as it will be mastered.
 
 Every song is mastered through its own chain (settings, automation, level
 offset, fades), placed on the album timeline after its gap or crossfading
@@ -10,6 +10,11 @@ normalisation will do: the gain it plays each song at alone, and the one gain
 it plays the album at in order where it does (how sure each fact is is
 shown). ``--json`` prints one object: ``songs`` (with ``start_s``/``length_s``
 and ``start``/``frames`` in samples), ``album`` and ``platforms``.
+
+With ``--session DIR`` it measures the session folder here (no daemon
+needed); without, it asks the running daemon, which keeps the arc of its
+session current in a worker process (``--wait`` waits for a measurement
+under way to land).
 """
 
 from __future__ import annotations
@@ -17,9 +22,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from typing import Any
 
 from console.cli.progress import ProgressBar
+from console.control.client import add_connection_arguments, client_from_args
+from dsp.errors import MasterdeckError
+
+WAIT_S = 600.0
+"""How long ``--wait`` waits for a measurement under way."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,10 +38,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("album", help="the album arc: every song mastered and "
                                    "measured in order", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--session", metavar="DIR", required=True,
-                        help="the session folder (read only; no daemon needed)")
+    parser.add_argument("--session", metavar="DIR",
+                        help="measure this session folder here (read only; no daemon needed)")
+    parser.add_argument("--wait", action="store_true",
+                        help="from the daemon: wait for a measurement under way")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_connection_arguments(parser)
     parser.set_defaults(run=run)
+
+
+class AlbumError(MasterdeckError):
+    """The daemon has no arc to give (no session, no songs, a song it cannot read)."""
+
+
+def _from_daemon(args: argparse.Namespace) -> dict[str, Any]:
+    deadline = time.monotonic() + WAIT_S
+    with client_from_args(args) as client:
+        while True:
+            answer = client.request("album")["album"]
+            if not (args.wait and answer["measuring"]) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    arc = answer["arc"]
+    if arc is None:
+        raise AlbumError("the daemon has no album arc yet" + (
+            " (measuring now: try --wait)" if answer["measuring"] else ""))
+    if "error" in arc:
+        raise AlbumError(f"the daemon could not measure the album: {arc['error']}")
+    return arc
 
 
 def _figure(value: float | None, width: int = 7, signed: bool = False) -> str:
@@ -63,17 +98,22 @@ def print_arc(arc: dict[str, Any]) -> None:
               f"{_figure(row['album_gain_db'], 7, True)}  {row['confidence']}")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Measure the album and print the arc."""
+def _here(folder: str) -> dict[str, Any]:
     from dsp import prebuilt
 
     prebuilt.use()  # start without numba where ``masterdeck compile`` prebuilt the kernels
     from console.offline.album import measure_album
 
     bar = ProgressBar(sys.stderr, label="album") if sys.stderr.isatty() else None
-    arc = measure_album(args.session, progress=bar.update if bar else None)
+    arc = measure_album(folder, progress=bar.update if bar else None)
     if bar:
         bar.close()
+    return arc
+
+
+def run(args: argparse.Namespace) -> int:
+    """Measure the album (here or in the daemon) and print the arc."""
+    arc = _here(args.session) if args.session else _from_daemon(args)
     if args.json:
         print(json.dumps(arc))
     else:

@@ -117,6 +117,10 @@ def _automation_lane(ctx: Context, param: str, points: list | None = None,
     return {"param": lane.param, "mode": lane.mode, "points": [list(p) for p in lane.points]}
 
 
+def _album(ctx: Context) -> dict[str, Any]:
+    return {"album": _session(ctx).arc.describe()}
+
+
 def _undo(ctx: Context) -> dict[str, Any]:
     return {"undone": _session(ctx).undo(ctx.author)}
 
@@ -128,6 +132,7 @@ def _redo(ctx: Context) -> dict[str, Any]:
 _ID = {"id": Arg("str", required=True)}
 SESSION_COMMANDS: dict[str, Command] = {
     "session": Command({}, _describe),
+    "album": Command({}, _album),
     "session_save": Command({"force": Arg("bool")}, _save, blocking=True),
     "song_add": Command({"path": Arg("str", required=True), "title": Arg("str"),
                          "index": Arg("int")}, _song_add, blocking=True),

@@ -37,6 +37,8 @@ from dsp.meter import LoudnessMeter
 
 DECIMALS = 2
 """Loudness figures are reported to 0.01 LU, as meters show them."""
+SHAPE_S = 1.0
+"""The arc's short-term loudness is kept once a second of each song."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class Placed:
     """Silence before it (0 where it crossfades)."""
     crossfade: int
     """How long it overlaps the song before it (0: none)."""
+    level_offset_db: float
+    """Its place in the level plan (in its master already)."""
 
     @property
     def end(self) -> int:
@@ -109,6 +113,8 @@ class Measured:
     max_short_term_lufs: float | None
     lra_lu: float | None
     true_peak_dbtp: float | None
+    short_term_lufs: list[float | None]
+    """Short-term loudness (the last 3 s) at the end of each :data:`SHAPE_S` of the song."""
 
 
 def _rounded(value: float | None) -> float | None:
@@ -117,12 +123,16 @@ def _rounded(value: float | None) -> float | None:
 
 def _measure(mastered: np.ndarray, rate: int, placed: Placed) -> Measured:
     meter = LoudnessMeter(rate, 2)
-    for at in range(0, mastered.shape[0], BLOCK):
-        meter.process(mastered[at:at + BLOCK])
+    step = round(SHAPE_S * rate)
+    shape = []
+    for at in range(0, mastered.shape[0], step):
+        for part in range(at, min(at + step, mastered.shape[0]), BLOCK):
+            meter.process(mastered[part:min(part + BLOCK, at + step)])
+        shape.append(_rounded(meter.reading().short_term_lufs))
     reading = meter.reading()
     return Measured(placed, _rounded(reading.integrated_lufs),
                     _rounded(reading.short_term_max_lufs), _rounded(reading.loudness_range_lu),
-                    _rounded(reading.true_peak_dbtp))
+                    _rounded(reading.true_peak_dbtp), shape)
 
 
 def assemble(folder: str | Path, session: Session, emit: Callable[[np.ndarray], None],
@@ -150,11 +160,13 @@ def assemble(folder: str | Path, session: Session, emit: Callable[[np.ndarray], 
                                    f"({song.crossfade_s:g} s) is longer than the song")
             fade_out, fade_in = equal_power(crossfade)
             _pieces(emit, held * fade_out + mastered[:crossfade] * fade_in)
-            placed = Placed(k + 1, song.id, song.title, end - crossfade, frames, 0, crossfade)
+            placed = Placed(k + 1, song.id, song.title, end - crossfade, frames, 0, crossfade,
+                            song.level_offset_db)
         else:
             gap = _frames(song.gap_s, rate)
             _pieces(emit, None, silence=gap)
-            placed = Placed(k + 1, song.id, song.title, end + gap, frames, gap, 0)
+            placed = Placed(k + 1, song.id, song.title, end + gap, frames, gap, 0,
+                            song.level_offset_db)
         following = session.songs[k + 1] if k + 1 < len(session.songs) else None
         kept_back = _frames(following.crossfade_s, rate) if following is not None else 0
         body = mastered[crossfade:]
@@ -195,9 +207,11 @@ def _arc(measured: Sequence[Measured], album: LoudnessMeter, rate: int) -> dict[
                       "start": m.placed.start, "frames": m.placed.frames,
                       "gap_s": round(m.placed.gap / rate, 6),
                       "crossfade_s": round(m.placed.crossfade / rate, 6),
+                      "level_offset_db": m.placed.level_offset_db,
                       "integrated_lufs": m.integrated_lufs,
                       "max_short_term_lufs": m.max_short_term_lufs, "lra_lu": m.lra_lu,
-                      "true_peak_dbtp": m.true_peak_dbtp, "change_lu": change})
+                      "true_peak_dbtp": m.true_peak_dbtp, "change_lu": change,
+                      "short_term_lufs": m.short_term_lufs})
         before = m.integrated_lufs if m.integrated_lufs is not None else before
     reading = album.reading()
     length = measured[-1].placed.end if measured else 0

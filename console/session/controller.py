@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from console.automation.runner import AutomationRunner
 from console.session import journal as jn
+from console.session.arc import ArcWatcher
 from console.session.editing import Editing
 from console.session.errors import SessionError
 from console.session.model import Session, Song
@@ -41,6 +42,8 @@ QUIET_AUTHORS = ("automation", "session")
 _ALBUM_OPS = {"album", "song_add", "song_move", "song_remove", "song_set", "current", "lane",
               "automation", "ref_add", "ref_remove", "ref_current"}
 """Desk changes that are not edits: playback following lanes, a song's settings loading."""
+_ARC_OPS = {"song_add", "song_move", "song_remove", "song_set", "params", "lane", "automation"}
+"""Operations that change what the album will sound like: the arc is measured again."""
 
 
 class SessionController(Editing):
@@ -58,6 +61,8 @@ class SessionController(Editing):
         self.loaded: Loaded | None = None
         self.journal: jn.Journal | None = None
         self.runner = AutomationRunner(engine, self._on_commit, self._on_pass)
+        self.arc = ArcWatcher(self.folder, self._snapshot,
+                              lambda arc: self.desk.set_state("album_arc", arc))
         self.last_save: dict[str, Any] | None = None
         self._lock = threading.RLock()
         self._switch_lock = threading.RLock()
@@ -90,6 +95,7 @@ class SessionController(Editing):
         self._register_actions()
         self.runner.start()
         self.publish()
+        self.arc.changed()  # the first arc, once the daemon has settled
         song = self.session.current_song()
         if song is not None:
             try:
@@ -108,6 +114,7 @@ class SessionController(Editing):
 
     def close(self, save: bool = True) -> None:
         """Finish passes, save (unless told not to), stop the journal, unlock the folder."""
+        self.arc.close()
         self.runner.stop()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
@@ -131,6 +138,13 @@ class SessionController(Editing):
                 self.journal.append(op, urgent)
         if op["op"] in _ALBUM_OPS:
             self.publish()
+        if op["op"] in _ARC_OPS:
+            self.arc.changed()
+
+    def _snapshot(self) -> Session:
+        """A copy of the album as it is now, for the arc's worker."""
+        with self._lock:
+            return _copy(self.session)
 
     def publish(self) -> None:
         """Tell desk listeners the album and the current song's lanes.

@@ -1,0 +1,106 @@
+"""The daemon keeps its session's album arc current, measured in a worker process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from console.control.client import Client
+from console.offline.album import measure_album
+from console.session.model import Session
+from console.session.store import SessionStore
+from tests.test_session_daemon import Daemon
+
+RATE = 48000
+
+
+def _tone(path, seconds, freq, level_db):
+    t = np.arange(int(seconds * RATE)) / RATE
+    x = 10 ** (level_db / 20) * np.sin(2 * np.pi * freq * t)
+    sf.write(path, np.stack([x, x], 1), RATE)
+
+
+@pytest.fixture
+def daemon(jack, tmp_path):
+    _tone(tmp_path / "one.wav", 4.0, 440, -22)
+    _tone(tmp_path / "two.wav", 4.0, 550, -18)
+    session = Session(title="arc")
+    for name in ("one", "two"):
+        session.apply({"op": "song_add", "song": {"title": name.title(),
+                                                  "file": f"../{name}.wav"}})
+    store = SessionStore(tmp_path / "album")
+    store.save(session, 1)
+    store.close()
+    d = Daemon(jack, tmp_path)
+    yield d
+    d.close()
+
+
+def _arc_after(client, runs, timeout=120.0):
+    """The arc once ``runs`` measurements have finished and none is under way."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = client.request("album")["album"]
+        if answer["runs"] >= runs and not answer["measuring"]:
+            return answer["arc"]
+        time.sleep(0.2)
+    raise AssertionError(f"no arc after {runs} measurements: {answer}")
+
+
+def test_the_arc_is_measured_and_measured_again_when_the_level_plan_changes(daemon):
+    daemon.start()
+    with Client(socket_path=daemon.socket) as client:
+        first = _arc_after(client, 1)
+        assert "error" not in first, first
+        here = measure_album(daemon.folder)  # the same session, measured in this process
+        assert first == here
+        change = first["songs"][1]["change_lu"]
+        assert change == pytest.approx(4.0, abs=0.1)  # the second mix is 4 dB hotter
+        client.request("song_set", id="two", level_offset_db=-3.0)
+        second = _arc_after(client, 2)
+    assert second["songs"][1]["integrated_lufs"] == pytest.approx(
+        first["songs"][1]["integrated_lufs"] - 3.0, abs=0.02)
+    assert second["songs"][1]["change_lu"] == pytest.approx(change - 3.0, abs=0.02)
+    assert second["songs"][0] == first["songs"][0]
+    done = subprocess.run([sys.executable, "-m", "console", "album", "--json", "--wait",
+                           "--socket", daemon.socket], capture_output=True, text=True,
+                          env=daemon.env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == second
+    assert daemon.stop() == 0
+
+
+def test_a_ride_is_one_measurement_not_one_per_move(daemon):
+    daemon.start()
+    with Client(socket_path=daemon.socket) as client:
+        before = _arc_after(client, 1)
+        for k in range(40):  # a fader ridden for a second
+            client.request("song_set", id="one", level_offset_db=-0.1 * (k + 1))
+            time.sleep(0.025)
+        arc = _arc_after(client, 2)
+        time.sleep(2.0)  # nothing more was asked for
+        answer = client.request("album")["album"]
+    assert answer["runs"] == 2 and not answer["measuring"]
+    assert arc["songs"][0]["integrated_lufs"] == pytest.approx(
+        before["songs"][0]["integrated_lufs"] - 4.0, abs=0.02)
+
+
+def test_a_song_that_cannot_be_read_is_reported_and_the_daemon_goes_on(daemon, tmp_path):
+    daemon.start()
+    with Client(socket_path=daemon.socket) as client:
+        _arc_after(client, 1)
+        (tmp_path / "broken.wav").write_bytes(b"RIFF not really")
+        client.request("song_set", id="two", file="../broken.wav")
+        arc = _arc_after(client, 2)
+        assert "error" in arc and "broken.wav" in arc["error"]
+        assert isinstance(client.request("status"), dict)  # still answering
+    done = subprocess.run([sys.executable, "-m", "console", "album", "--socket",
+                           daemon.socket], capture_output=True, text=True, env=daemon.env,
+                          timeout=60)
+    assert done.returncode == 2 and "could not measure the album" in done.stderr
