@@ -146,3 +146,28 @@ def test_screenshots_of_the_main_screens(deck, tmp_path):
     for mode, path in shots.items():
         assert Path(path).read_text().startswith("<svg"), mode
     assert "MOMENTARY" in Path(shots["meters"]).read_text()
+
+
+def test_the_arc_screen_draws_the_album_as_mastered(deck):
+    from console.ui.screens.arc import BARS, ArcScreen
+
+    async def scenario(app, pilot):
+        await press(app, pilot, "f6")
+        await until(pilot, lambda: len((app.model.state.get("album_arc") or {})
+                                       .get("songs", [])) == 2, timeout=120.0,
+                    what="the daemon's arc")
+        screen = app.screen
+        assert isinstance(screen, ArcScreen)
+        await pilot.pause(0.3)
+        arc = app.model.state["album_arc"]
+        assert arc == deck.daemon.session.arc.arc  # what the daemon measured, as it sent it
+        shape = str(screen.shape.render())
+        line = shape.splitlines()[0]
+        assert len(line) >= 20 and set(line) <= set(BARS) and line.strip(" ")
+        assert " " in line.strip(" ") or arc["songs"][1]["gap_s"] == 0  # the gap shows
+        text = screen_text(app)
+        for song in arc["songs"]:
+            assert song["title"][:22] in text
+        assert "album" in str(screen.table.render())
+
+    drive(deck, scenario)

@@ -34,6 +34,7 @@ from console.ui.messages import (
 )
 from console.ui.model import ConsoleModel, DeliveryTarget
 from console.ui.screens.album import AlbumScreen
+from console.ui.screens.arc import ArcScreen
 from console.ui.screens.automation import AutomationScreen
 from console.ui.screens.base import ConsoleScreen
 from console.ui.screens.help import HelpScreen
@@ -55,7 +56,7 @@ class MasterdeckApp(ConsoleActions):
     TITLE = "masterdeck"
     MODES: ClassVar[dict[str, Any]] = {"meters": MetersScreen, "album": AlbumScreen,
                                        "automation": AutomationScreen,
-                                       "surfaces": SurfacesScreen}
+                                       "surfaces": SurfacesScreen, "arc": ArcScreen}
     DEFAULT_MODE = "meters"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = keys.bindings()  # type: ignore[assignment]

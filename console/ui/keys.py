@@ -88,6 +88,7 @@ KEYMAP: tuple[Key, ...] = (
     Key("f3", "switch_mode('album')", "album and transport", "Screens", "F3", footer="album"),
     Key("f4", "switch_mode('automation')", "automation", "Screens", "F4", footer="automation"),
     Key("f5", "switch_mode('surfaces')", "surfaces and learn", "Screens", "F5", footer="surfaces"),
+    Key("f6", "switch_mode('arc')", "the album arc", "Screens", "F6", footer="arc"),
     Key("f1,question_mark", "help", "this help", "Screens", "F1 ?", footer="keys"),
     Key("v", "toggle_view", "narrow terminal: meters or chain", "Screens", "v"),
     Key("g", "cycle_target", "next delivery target (-14, -16, -15, -23 LUFS)", "Screens", "g"),

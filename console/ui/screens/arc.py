@@ -1,0 +1,152 @@
+"""The album arc: the whole album on one line, loud where it is loud, and each song's figures.
+
+The picture the brief draws: two songs that build, the waveform growing. The
+line is the album timeline across the screen: each song's mastered
+short-term loudness over time as bars (higher is louder), the gaps blank,
+crossfades where the songs overlap, and the playhead in the current song.
+Below, a row per song: where it starts, its level-plan offset, integrated
+loudness, the loudest 3 s, LRA, true peak, and the change from the song
+before in LU. The daemon measures it in a worker process whenever the album
+changes (``album_arc`` in the state); the screen says when a newer one is
+being measured.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import Label, Static
+
+from console.ui.draw import clock
+from console.ui.model import ConsoleModel
+from console.ui.screens.base import ConsoleScreen
+
+BARS = " ▁▂▃▄▅▆▇█"
+"""Heights of a column: from quieter than :data:`FLOOR_LUFS` to :data:`CEILING_LUFS`."""
+FLOOR_LUFS, CEILING_LUFS = -36.0, -6.0
+
+
+def _height(lufs: float | None) -> int:
+    """A sounding stretch's bar: 1 (the lowest) to 8; None (under 3 s in) is the lowest."""
+    if lufs is None:
+        return 1
+    span = (lufs - FLOOR_LUFS) / (CEILING_LUFS - FLOOR_LUFS)
+    return 1 + min(max(round(span * (len(BARS) - 2)), 0), len(BARS) - 2)
+
+
+def shape_line(arc: dict[str, Any], width: int,
+               playhead_s: float | None = None) -> tuple[str, int | None]:
+    """The album as ``width`` columns of bars, and the playhead's column (or None).
+
+    A column shows the loudest short-term figure of any song sounding in its
+    stretch of the album; a stretch where no song sounds (a gap) is blank,
+    and a song's first seconds, before the meter has 3 s, show as the lowest
+    bar.
+    """
+    length = arc["album"]["length_s"]
+    if width <= 0 or not length:
+        return "", None
+    columns: list[int] = [0] * width
+    for song in arc["songs"]:
+        start, shape = song["start_s"], song["short_term_lufs"]
+        for k in range(max(1, len(shape))):
+            t0 = start + k * song["length_s"] / max(1, len(shape))
+            t1 = start + (k + 1) * song["length_s"] / max(1, len(shape))
+            first = min(int(t0 / length * width), width - 1)
+            last = min(max(int(t1 / length * width), first + 1), width)
+            height = _height(shape[k]) if shape else 1
+            for c in range(first, last):
+                columns[c] = max(columns[c], max(height, 1))
+    head = None if playhead_s is None else min(max(int(playhead_s / length * width), 0),
+                                               width - 1)
+    return "".join(BARS[h] for h in columns), head
+
+
+def _number(value: float | None, width: int, signed: bool = False) -> str:
+    if value is None:
+        return "–".rjust(width)
+    return f"{value:+{width}.1f}" if signed else f"{value:{width}.1f}"
+
+
+def table_rows(arc: dict[str, Any], current: str | None) -> list[str]:
+    """A header and a row per song, then the album's."""
+    rows = [f"  {'#':>2} {'song':<22} {'start':>7} {'plan':>5} {'LUFS':>6} {'ST max':>6} "
+            f"{'LRA':>5} {'dBTP':>6} {'change':>7}"]
+    for song in arc["songs"]:
+        mark = "▶" if song["id"] == current else " "
+        rows.append(f"{mark} {song['number']:>2} {song['title'][:22]:<22} "
+                    f"{clock(song['start_s']):>7} {song['level_offset_db']:+5.1f} "
+                    f"{_number(song['integrated_lufs'], 6)} "
+                    f"{_number(song['max_short_term_lufs'], 6)} {_number(song['lra_lu'], 5)} "
+                    f"{_number(song['true_peak_dbtp'], 6)} "
+                    f"{_number(song['change_lu'], 7, signed=True)}")
+    album = arc["album"]
+    rows.append(f"     {'album':<22} {clock(album['length_s']):>7} {'':>5} "
+                f"{_number(album['integrated_lufs'], 6)} {'':>6} {_number(album['lra_lu'], 5)} "
+                f"{_number(album['true_peak_dbtp'], 6)}")
+    return rows
+
+
+def album_playhead(arc: dict[str, Any], current: str | None,
+                   position_s: float | None) -> float | None:
+    """Where the playhead is on the album timeline: the current song's start plus its position."""
+    for song in arc["songs"]:
+        if song["id"] == current and position_s is not None:
+            return song["start_s"] + min(position_s, song["length_s"])
+    return None
+
+
+class ArcScreen(ConsoleScreen):
+    """The album's shape and each song's loudness, as mastered."""
+
+    def compose_body(self) -> ComposeResult:
+        """A status line, the shape, the song labels, the figures."""
+        self.status = Label(id="arc-status")
+        self.shape = Static(id="arc-shape")
+        self.table = Static(id="arc-table")
+        yield Label("Album arc (as mastered)", classes="section")
+        yield self.status
+        yield self.shape
+        yield self.table
+
+    def show_meters(self, model: ConsoleModel) -> None:
+        """The playhead moves."""
+        super().show_meters(model)
+        self._draw(model)
+
+    def show_state(self, model: ConsoleModel) -> None:
+        """A new arc, another current song."""
+        super().show_state(model)
+        self._draw(model)
+
+    def _draw(self, model: ConsoleModel) -> None:
+        arc = model.state.get("album_arc")
+        if not arc:
+            self.status.update("No arc yet: the daemon measures it with a session open "
+                               "(masterdeck serve --session DIR), a moment after it changes.")
+            self.shape.update("")
+            self.table.update("")
+            return
+        if "error" in arc:
+            self.status.update(Text(f"The album could not be measured: {arc['error']}"))
+            return
+        current = (model.album or {}).get("current")
+        width = max(self.shape.size.width, 20)
+        line, head = shape_line(arc, width,
+                                album_playhead(arc, current, model.meters.get("position_s")))
+        shape = Text(line, style="bold")
+        if head is not None:
+            shape.stylize("reverse", head, head + 1)
+        labels = [" "] * width
+        for song in arc["songs"]:
+            at = min(int(song["start_s"] / arc["album"]["length_s"] * width), width - 1)
+            for i, ch in enumerate(str(song["number"])):
+                if at + i < width:
+                    labels[at + i] = ch
+        self.status.update(f"{len(arc['songs'])} songs, {clock(arc['album']['length_s'])}; "
+                           "each song mastered through its own chain and placed as the album "
+                           "plays")
+        self.shape.update(Text.assemble(shape, "\n", "".join(labels)))
+        self.table.update("\n".join(table_rows(arc, current)))
