@@ -104,3 +104,27 @@ def test_a_song_that_cannot_be_read_is_reported_and_the_daemon_goes_on(daemon, t
                            daemon.socket], capture_output=True, text=True, env=daemon.env,
                           timeout=60)
     assert done.returncode == 2 and "could not measure the album" in done.stderr
+
+
+def test_the_level_plan_is_undone_and_redone_a_ride_at_a_time(daemon):
+    daemon.start()
+
+    def plan(client):
+        song = next(s for s in client.request("session")["session"]["songs"] if s["id"] == "two")
+        return song["level_offset_db"], song["gap_s"]
+
+    with Client(socket_path=daemon.socket) as client:
+        for k in range(20):  # one ride of the fader that is song two's level offset
+            client.request("song_set", id="two", level_offset_db=-0.25 * (k + 1))
+        assert plan(client) == (-5.0, 2.0)
+        time.sleep(1.2)  # a pause: the next change is a step of its own
+        client.request("song_set", id="two", gap_s=0.5)
+        undone = client.request("undo")["undone"]
+        assert undone["kind"] == "plan" and undone["song"] == "two"
+        assert plan(client) == (-5.0, 2.0)
+        client.request("undo")
+        assert plan(client) == (0.0, 2.0)  # the whole ride, at once
+        client.request("redo")
+        assert plan(client) == (-5.0, 2.0)
+        client.request("song_set", id="two", title="Renamed")  # not the level plan
+        assert client.request("session")["session"]["undo"]["undo"]["kind"] == "plan"

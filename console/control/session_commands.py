@@ -67,7 +67,7 @@ def _song_set(ctx: Context, id: str, **fields: Any) -> dict[str, Any]:
     session = _session(ctx)
     if not fields:
         raise ProtocolError("bad_argument", "song_set: give at least one field to change")
-    session.set_song(id, **fields)
+    session.set_song(id, author=ctx.author, **fields)
     return {"song": session.describe_song(session.session.song(id))}
 
 

@@ -42,6 +42,8 @@ QUIET_AUTHORS = ("automation", "session")
 _ALBUM_OPS = {"album", "song_add", "song_move", "song_remove", "song_set", "current", "lane",
               "automation", "ref_add", "ref_remove", "ref_current"}
 """Desk changes that are not edits: playback following lanes, a song's settings loading."""
+PLAN_FIELDS = ("level_offset_db", "gap_s", "crossfade_s", "fade_in_s", "fade_out_s")
+"""Song fields that make the album's level plan (undoable)."""
 _ARC_OPS = {"song_add", "song_move", "song_remove", "song_set", "params", "lane", "automation"}
 """Operations that change what the album will sound like: the arc is measured again."""
 
@@ -254,12 +256,25 @@ class SessionController(Editing):
         if was_current and song is not None:
             self._load(song)
 
-    def set_song(self, song_id: str, **fields: Any) -> None:
-        """Change a song's title, file, level offset, gap or fades."""
+    def set_song(self, song_id: str, author: str = "", undoable: bool = True,
+                 **fields: Any) -> None:
+        """Change a song's title, file, level offset, gap, crossfade or fades.
+
+        A change to the level plan (:data:`PLAN_FIELDS`) is an undo step (a
+        ride of one author's changes to one song is one step).
+        """
         if "file" in fields:
             fields["file"] = self.relative(fields["file"])
+        with self._lock:
+            before = {k: getattr(self.session.song(song_id), k)
+                      for k in fields if k in PLAN_FIELDS}
         self.change({"op": "song_set", "id": song_id, "fields": fields})
         song = self.session.song(song_id)
+        if before and undoable:
+            with self._lock:
+                self.history.record_params(song.id, before,
+                                           {k: getattr(song, k) for k in before},
+                                           author, time.monotonic(), kind="plan")
         if song.id == self.session.current:
             self.runner.set_bias(song.level_offset_db, song.fade_in_s, song.fade_out_s)
             if "file" in fields:

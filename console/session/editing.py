@@ -127,7 +127,7 @@ class Editing:
 
     # undo -------------------------------------------------------------------------------------
     def undo(self, author: str = "") -> dict[str, Any] | None:
-        """Undo the newest step (parameter moves, snapshot recall or automation pass)."""
+        """Undo the newest step (moves, a level-plan change, recall or automation pass)."""
         with self._lock:
             entry = self.history.undo()
         if entry is not None:
@@ -143,7 +143,9 @@ class Editing:
         return entry.describe() if entry else None
 
     def _restore(self, entry: Entry, side: dict[str, Any]) -> None:
-        if entry.kind == "pass":
+        if entry.kind == "plan":
+            self.set_song(entry.song, undoable=False, **side)
+        elif entry.kind == "pass":
             self._on_commit(entry.song, side)
             self.runner.reload(entry.song)
         elif entry.song == self.session.current:

@@ -1,4 +1,4 @@
-"""Undo and redo: parameter moves, snapshot recalls and automation passes.
+"""Undo and redo: parameter moves, level-plan changes, snapshot recalls, automation passes.
 
 An entry holds the values (or lanes) before and after, never a diff to replay,
 so undoing is setting the "before" side and redoing the "after" side, however
@@ -22,8 +22,10 @@ DEPTH = 500
 class Entry:
     """One undoable step.
 
-    ``kind`` is ``params`` (before/after: {param id: value}), ``snapshot``
-    (the same, for a recall) or ``pass`` (before/after: {param id: Lane}).
+    ``kind`` is ``params`` (before/after: {param id: value}), ``plan`` (a
+    song's place in the level plan: {field: value}, level offset, gap,
+    crossfade, fades), ``snapshot`` (the same as ``params``, for a recall)
+    or ``pass`` (before/after: {param id: Lane}).
     """
 
     kind: str
@@ -51,10 +53,10 @@ class UndoHistory:
         self._redo: list[Entry] = []
 
     def record_params(self, song: str, before: dict[str, float], after: dict[str, float],
-                      author: str, now: float) -> None:
-        """Note parameter changes; merged into the open gesture when they continue it."""
+                      author: str, now: float, kind: str = "params") -> None:
+        """Note parameter (or ``plan``) changes; merged into the open gesture that they continue."""
         top = self._undo[-1] if self._undo else None
-        if (top is not None and top.open and top.kind == "params" and top.song == song
+        if (top is not None and top.open and top.kind == kind and top.song == song
                 and top.author == author and now - top.time <= GESTURE_GAP_S):
             for key, value in before.items():
                 top.before.setdefault(key, value)
@@ -62,7 +64,7 @@ class UndoHistory:
             top.time = now
             top.label = _label(top.after)
             return
-        self.push(Entry("params", song, _label(after), dict(before), dict(after), author, now))
+        self.push(Entry(kind, song, _label(after), dict(before), dict(after), author, now))
 
     def push(self, entry: Entry) -> None:
         """Add a step (and close the previous one)."""
