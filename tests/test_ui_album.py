@@ -171,3 +171,27 @@ def test_the_arc_screen_draws_the_album_as_mastered(deck):
         assert "album" in str(screen.table.render())
 
     drive(deck, scenario)
+
+
+def test_the_arc_screen_keys_move_the_level_plan_and_u_undoes_it(deck):
+    controller = deck.daemon.session
+    second = controller.session.songs[1]
+
+    async def scenario(app, pilot):
+        await press(app, pilot, "f6")
+        await until(pilot, lambda: app.model.session is not None, what="the session")
+        await press(app, pilot, "down", "shift+right", "left")
+        await until(pilot, lambda: second.level_offset_db == pytest.approx(0.9),
+                    what="the level offset")
+        await pilot.pause(1.2)  # the ride is over: the gap is a step of its own
+        await press(app, pilot, "ctrl+right")
+        await until(pilot, lambda: second.gap_s == pytest.approx(second_gap + 0.5),
+                    what="the gap")
+        assert controller.session.songs[0].level_offset_db == 0.0  # only the picked song
+        await press(app, pilot, "u")
+        await until(pilot, lambda: second.gap_s == pytest.approx(second_gap), what="undo")
+        await press(app, pilot, "u")
+        await until(pilot, lambda: second.level_offset_db == 0.0, what="undo the ride")
+
+    second_gap = second.gap_s
+    drive(deck, scenario)

@@ -155,8 +155,14 @@ class ConsoleActions(App[None]):
             self.send("snapshot_recall", slot=slot)
 
     # parameters ---------------------------------------------------------------------------
+    def _screen_takes(self, kind: str, step: int, coarse: bool = False) -> bool:
+        take = getattr(self.screen, "take_arrows", None)
+        return bool(take is not None and take(kind, step, coarse))
+
     def action_select(self, delta: int) -> None:
-        """Select the previous or next parameter."""
+        """Select the previous or next parameter (unless the screen gives the keys a meaning)."""
+        if self._screen_takes("select", delta):
+            return
         self.model.select(delta)
         self.model.touched = None
         self.refresh_screens("selection")
@@ -169,6 +175,8 @@ class ConsoleActions(App[None]):
 
     def action_nudge(self, steps: int, coarse: bool = False) -> None:
         """Move the selected parameter by ``steps`` steps (ten times as far when coarse)."""
+        if self._screen_takes("nudge", steps, coarse):
+            return
         param = self.model.selected_param
         value = self.model.values[param.id]
         new = nudge_value(param, value, steps, coarse)

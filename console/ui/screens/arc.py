@@ -7,25 +7,36 @@ crossfades where the songs overlap, and the playhead in the current song.
 Below, a row per song: where it starts, its level-plan offset, integrated
 loudness, the loudest 3 s, LRA, true peak, and the change from the song
 before in LU. The daemon measures it in a worker process whenever the album
-changes (``album_arc`` in the state); the screen says when a newer one is
-being measured.
+changes (``album_arc`` in the state).
+
+The level plan is edited here: up and down pick a song, left and right move
+its level offset by 0.1 dB (with shift, 1 dB), ctrl+left and ctrl+right its
+gap by 0.5 s; each ride is one undo step (``u``), journalled and saved like
+every other change, and the arc follows once the album has settled. (On
+other screens the arrows pick and move parameters.)
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.widgets import Label, Static
 
 from console.ui.draw import clock
 from console.ui.model import ConsoleModel
 from console.ui.screens.base import ConsoleScreen
 
+if TYPE_CHECKING:
+    from console.ui.app import MasterdeckApp
+
 BARS = " ▁▂▃▄▅▆▇█"
 """Heights of a column: from quieter than :data:`FLOOR_LUFS` to :data:`CEILING_LUFS`."""
 FLOOR_LUFS, CEILING_LUFS = -36.0, -6.0
+LIMITS = {"level_offset_db": (-30.0, 6.0), "gap_s": (0.0, 60.0)}
+"""What the keys can set (the session refuses more anyway)."""
 
 
 def _height(lufs: float | None) -> int:
@@ -70,12 +81,13 @@ def _number(value: float | None, width: int, signed: bool = False) -> str:
     return f"{value:+{width}.1f}" if signed else f"{value:{width}.1f}"
 
 
-def table_rows(arc: dict[str, Any], current: str | None) -> list[str]:
-    """A header and a row per song, then the album's."""
-    rows = [f"  {'#':>2} {'song':<22} {'start':>7} {'plan':>5} {'LUFS':>6} {'ST max':>6} "
+def table_rows(arc: dict[str, Any], current: str | None, picked: str | None = None
+               ) -> list[str]:
+    """A header and a row per song (› the one the keys edit, ▶ the one playing), the album's."""
+    rows = [f"   {'#':>2} {'song':<22} {'start':>7} {'plan':>5} {'LUFS':>6} {'ST max':>6} "
             f"{'LRA':>5} {'dBTP':>6} {'change':>7}"]
     for song in arc["songs"]:
-        mark = "▶" if song["id"] == current else " "
+        mark = ("›" if song["id"] == picked else " ") + ("▶" if song["id"] == current else " ")
         rows.append(f"{mark} {song['number']:>2} {song['title'][:22]:<22} "
                     f"{clock(song['start_s']):>7} {song['level_offset_db']:+5.1f} "
                     f"{_number(song['integrated_lufs'], 6)} "
@@ -83,7 +95,7 @@ def table_rows(arc: dict[str, Any], current: str | None) -> list[str]:
                     f"{_number(song['true_peak_dbtp'], 6)} "
                     f"{_number(song['change_lu'], 7, signed=True)}")
     album = arc["album"]
-    rows.append(f"     {'album':<22} {clock(album['length_s']):>7} {'':>5} "
+    rows.append(f"      {'album':<22} {clock(album['length_s']):>7} {'':>5} "
                 f"{_number(album['integrated_lufs'], 6)} {'':>6} {_number(album['lra_lu'], 5)} "
                 f"{_number(album['true_peak_dbtp'], 6)}")
     return rows
@@ -99,7 +111,49 @@ def album_playhead(arc: dict[str, Any], current: str | None,
 
 
 class ArcScreen(ConsoleScreen):
-    """The album's shape and each song's loudness, as mastered."""
+    """The album's shape and each song's loudness, as mastered; the level plan's keys."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+right", "plan('gap_s', 0.5)", "longer gap", show=False),
+        Binding("ctrl+left", "plan('gap_s', -0.5)", "shorter gap", show=False),
+    ]
+    """The gap's keys; the arrows come through :meth:`take_arrows` (the app's own keys)."""
+
+    picked = 0
+    """The song the keys edit (its place on the album)."""
+
+    def take_arrows(self, kind: str, step: int, coarse: bool = False) -> bool:
+        """Up and down pick a song, left and right move its level offset."""
+        if kind == "select":
+            self.action_pick(step)
+        else:
+            self.action_plan("level_offset_db", step * (1.0 if coarse else 0.1))
+        return True
+
+    def action_pick(self, step: int) -> None:
+        """Pick the song above or below."""
+        songs = self.model.songs()
+        if songs:
+            self.picked = min(max(self.picked + step, 0), len(songs) - 1)
+            self._draw(self.model)
+
+    def action_plan(self, field: str, delta: float) -> None:
+        """Move the picked song's level offset or gap."""
+        songs = self.model.songs()
+        if not songs or self.model.session is None:
+            self.app.notify("The level plan needs a session (masterdeck serve --session DIR).",
+                            severity="warning")
+            return
+        song = songs[min(self.picked, len(songs) - 1)]
+        low, high = LIMITS[field]
+        value = round(min(max(float(song.get(field) or 0.0) + delta, low), high), 3)
+        for listed in self.model.session.get("songs", []):  # at once, so the next key
+            if listed.get("id") == song["id"]:  # builds on it; the session's answer
+                listed[field] = value  # confirms it
+        app = cast("MasterdeckApp", self.app)
+        app.send("song_set", id=song["id"], **{field: value})
+        app.run_worker(app.link.refresh_session(), group="requests")
+        self._draw(self.model)
 
     def compose_body(self) -> ComposeResult:
         """A status line, the shape, the song labels, the figures."""
@@ -145,8 +199,10 @@ class ArcScreen(ConsoleScreen):
             for i, ch in enumerate(str(song["number"])):
                 if at + i < width:
                     labels[at + i] = ch
-        self.status.update(f"{len(arc['songs'])} songs, {clock(arc['album']['length_s'])}; "
-                           "each song mastered through its own chain and placed as the album "
-                           "plays")
+        self.status.update(f"{len(arc['songs'])} songs, {clock(arc['album']['length_s'])}, "
+                           "each mastered through its own chain and placed.  ↑↓ pick a song, "
+                           "←→ its level (0.1 dB; shift 1 dB), ctrl+←→ its gap, u undo")
         self.shape.update(Text.assemble(shape, "\n", "".join(labels)))
-        self.table.update("\n".join(table_rows(arc, current)))
+        songs = self.model.songs()
+        picked = songs[min(self.picked, len(songs) - 1)]["id"] if songs else None
+        self.table.update("\n".join(table_rows(arc, current, picked)))

@@ -90,6 +90,14 @@ class ConsoleScreen(Screen):
     def show_selection(self, model: ConsoleModel) -> None:
         """The keyboard's parameter (or the touched one) changed."""
 
+    def take_arrows(self, kind: str, step: int, coarse: bool = False) -> bool:
+        """Give the arrow keys this screen's own meaning; False leaves them to the parameters.
+
+        ``kind`` is ``select`` (up, down) or ``nudge`` (left, right; ``coarse``
+        with shift). The arc screen takes them for the level plan.
+        """
+        return False
+
     def tick(self, model: ConsoleModel) -> None:
         """Twice a second: time-based changes (touch highlight fading, offline time)."""
         self.banner.show(model)
