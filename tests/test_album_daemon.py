@@ -128,3 +128,37 @@ def test_the_level_plan_is_undone_and_redone_a_ride_at_a_time(daemon):
         assert plan(client) == (-5.0, 2.0)
         client.request("song_set", id="two", title="Renamed")  # not the level plan
         assert client.request("session")["session"]["undo"]["undo"]["kind"] == "plan"
+
+
+def test_the_master_is_previewed_at_a_platforms_gain_from_the_arc(daemon):
+    from console.offline.platforms import BY_ID
+
+    daemon.start()
+    with Client(socket_path=daemon.socket) as client:
+        arc = _arc_after(client, 1)
+        one = arc["songs"][0]  # the current song: a -22 dBFS tone, quiet
+        state = client.request("preview", platform="spotify")["preview"]
+        want = BY_ID["spotify"].track_gain_db(one["integrated_lufs"], one["true_peak_dbtp"])
+        assert state["gain_db"] == pytest.approx(want, abs=0.01) and state["turns"] == "up"
+        assert state["gain_db"] <= -1.0 - one["true_peak_dbtp"] + 0.01  # up to -1 dBTP only
+        album = client.request("preview", platform="spotify", album=True)["preview"]
+        assert album["gain_db"] == pytest.approx(BY_ID["spotify"].album_gain_db(
+            arc["album"]["integrated_lufs"], arc["album"]["true_peak_dbtp"]), abs=0.01)
+        youtube = client.request("preview", platform="youtube", album=True)["preview"]
+        assert youtube["gain_db"] == 0.0 and youtube["turns"] == "neither"
+        assert "track by track" in youtube["why"]
+        client.request("song_select", number=2)
+        custom = client.request("preview", platform="custom", reference_lufs=-30.0)["preview"]
+        two = arc["songs"][1]
+        assert custom["gain_db"] == pytest.approx(-30.0 - two["integrated_lufs"], abs=0.01)
+        assert client.request("preview", platform="off")["preview"] == {"platform": None}
+    done = subprocess.run([sys.executable, "-m", "console", "preview", "apple", "--socket",
+                           daemon.socket], capture_output=True, text=True, env=daemon.env,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Apple Music" in done.stdout and "dB" in done.stdout
+    bad = subprocess.run([sys.executable, "-m", "console", "preview", "custom", "--socket",
+                          daemon.socket], capture_output=True, text=True, env=daemon.env,
+                         timeout=60)
+    assert bad.returncode == 2 and "reference_lufs" in bad.stderr
+

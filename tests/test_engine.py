@@ -179,6 +179,32 @@ def test_the_reference_plays_level_matched_and_switching_back_is_clean(rig):
     assert clicks(recorder.record_clean(0.6, during=back, setup=setup)) == []
 
 
+def test_a_platform_preview_gain_is_heard_on_the_monitor_and_glides_in(rig):
+    engine, recorder = rig
+    engine.set_source("master")
+    engine.match = False
+    time.sleep(0.3)
+    try:
+        plain = recorder.record(0.4)
+
+        def setup():
+            engine.preview_gain_db = 0.0
+            time.sleep(0.3)
+
+        def quieter(_):
+            time.sleep(0.2)
+            engine.preview_gain_db = -6.0  # what a platform would do to a loud master
+
+        switching = recorder.record_clean(0.8, during=quieter, setup=setup)
+        time.sleep(0.2)
+        previewed = recorder.record(0.4)
+    finally:
+        engine.preview_gain_db = 0.0
+        engine.match = True
+    assert _level(previewed) - _level(plain) == pytest.approx(-6.0, abs=0.2)
+    assert clicks(switching) == []
+
+
 def test_a_snapshot_recall_changes_the_sound_in_one_step_without_clicks(rig):
     engine, recorder = rig
     desk = engine.desk

@@ -20,8 +20,8 @@ import sys
 
 from dsp.errors import MasterdeckError
 
-COMMANDS = ("serve", "demo", "status", "get", "set", "transport", "session", "album", "render",
-            "analyze", "params", "surfaces", "compile", "bench", "ui")
+COMMANDS = ("serve", "demo", "status", "get", "set", "transport", "session", "album", "preview",
+            "render", "analyze", "params", "surfaces", "compile", "bench", "ui")
 """Modules in :mod:`console.cli`, in the order ``--help`` lists them."""
 
 

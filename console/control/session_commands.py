@@ -121,6 +121,11 @@ def _album(ctx: Context) -> dict[str, Any]:
     return {"album": _session(ctx).arc.describe()}
 
 
+def _preview(ctx: Context, platform: str, album: bool = False,
+             reference_lufs: float | None = None) -> dict[str, Any]:
+    return {"preview": _session(ctx).set_preview(platform, album, reference_lufs)}
+
+
 def _undo(ctx: Context) -> dict[str, Any]:
     return {"undone": _session(ctx).undo(ctx.author)}
 
@@ -133,6 +138,8 @@ _ID = {"id": Arg("str", required=True)}
 SESSION_COMMANDS: dict[str, Command] = {
     "session": Command({}, _describe),
     "album": Command({}, _album),
+    "preview": Command({"platform": Arg("str", required=True), "album": Arg("bool"),
+                        "reference_lufs": Arg("number")}, _preview),
     "session_save": Command({"force": Arg("bool")}, _save, blocking=True),
     "song_add": Command({"path": Arg("str", required=True), "title": Arg("str"),
                          "index": Arg("int")}, _song_add, blocking=True),

@@ -104,6 +104,9 @@ class Engine:
         self.reference: Track | None = None
         self.match = True
         """Loudness-match bypass and reference to the master (never boosting)."""
+        self.preview_gain_db = 0.0
+        """The gain a streaming platform would play the master at (platform preview): on the
+        monitor path only, never rendered; set by the session (:mod:`console.session.preview`)."""
         self.table = np.zeros((cb.TABLE_ROWS, 2), dtype=np.int64)
         self._fill_table()
         self._lock = threading.RLock()
@@ -507,6 +510,7 @@ class Engine:
             floor = min(known)
             for key, level in levels.items():
                 gains[key] = 0.0 if level is None else min(0.0, floor - level)
+        gains["master"] += self.preview_gain_db  # the callback glides to it: click-free
         self.ctl[cb.C_GAIN_MASTER] = 10 ** (gains["master"] / 20)
         self.ctl[cb.C_GAIN_DRY] = 10 ** (gains["dry"] / 20)
         self.ctl[cb.C_GAIN_REF] = 10 ** (gains["ref"] / 20)

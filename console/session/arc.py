@@ -23,6 +23,7 @@ import pickle
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ def _worker() -> None:
         os.nice(19)
     except OSError:  # not allowed here: it still runs, at the daemon's priority
         pass
+    threading.Thread(target=_orphaned, args=(os.getppid(),), daemon=True).start()
     from dsp import prebuilt
 
     prebuilt.use()
@@ -56,6 +58,13 @@ def _worker() -> None:
     except Exception as exc:  # a song that cannot be read, say: the daemon reports it
         answer = {"error": f"{type(exc).__name__}: {exc}"}
     sys.stdout.write(json.dumps(answer))
+
+
+def _orphaned(parent: int) -> None:
+    """End the worker if the daemon dies before it can (killed with SIGKILL, say)."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 class ArcWatcher:

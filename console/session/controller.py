@@ -29,6 +29,7 @@ from console.session.arc import ArcWatcher
 from console.session.editing import Editing
 from console.session.errors import SessionError
 from console.session.model import Session, Song
+from console.session.preview import PlatformPreview
 from console.session.store import KEEP_BACKUPS, Loaded, SessionStore
 from console.session.undo import UndoHistory
 from dsp import params as P
@@ -63,8 +64,8 @@ class SessionController(Editing):
         self.loaded: Loaded | None = None
         self.journal: jn.Journal | None = None
         self.runner = AutomationRunner(engine, self._on_commit, self._on_pass)
-        self.arc = ArcWatcher(self.folder, self._snapshot,
-                              lambda arc: self.desk.set_state("album_arc", arc))
+        self.arc = ArcWatcher(self.folder, self._snapshot, self._on_arc)
+        self.preview = PlatformPreview(engine, self.desk)
         self.last_save: dict[str, Any] | None = None
         self._lock = threading.RLock()
         self._switch_lock = threading.RLock()
@@ -142,6 +143,16 @@ class SessionController(Editing):
             self.publish()
         if op["op"] in _ARC_OPS:
             self.arc.changed()
+
+    def _on_arc(self, arc: dict[str, Any]) -> None:
+        self.desk.set_state("album_arc", arc)
+        self.preview.update(arc, self.session.current)
+
+    def set_preview(self, platform: str, album: bool = False,
+                    reference_lufs: float | None = None) -> dict[str, Any]:
+        """Hear the master as ``platform`` would play it (``off`` to stop); the state."""
+        self.preview.choose(platform, album, reference_lufs)
+        return self.preview.update(self.arc.arc, self.session.current)
 
     def _snapshot(self) -> Session:
         """A copy of the album as it is now, for the arc's worker."""
@@ -286,6 +297,8 @@ class SessionController(Editing):
         self._load(song)
         self.change({"op": "current", "id": song.id})
         self.desk.set_state("session_song", song.id, author)
+        if self.preview.platform is not None:
+            self.preview.update(self.arc.arc, song.id)
         return self.describe_song(song)
 
     def step_song(self, delta: int, author: str = "") -> dict[str, Any]:
