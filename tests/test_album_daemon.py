@@ -27,7 +27,8 @@ def _tone(path, seconds, freq, level_db):
 
 
 @pytest.fixture
-def daemon(jack, tmp_path):
+def daemon(jack, tmp_path):  # stopped with SIGTERM: a JACK client killed outright can wedge
+    # the dummy server for the clients of this process that close after it
     _tone(tmp_path / "one.wav", 4.0, 440, -22)
     _tone(tmp_path / "two.wav", 4.0, 550, -18)
     session = Session(title="arc")
@@ -39,6 +40,8 @@ def daemon(jack, tmp_path):
     store.close()
     d = Daemon(jack, tmp_path)
     yield d
+    if d.process is not None and d.process.poll() is None:
+        d.stop()
     d.close()
 
 
