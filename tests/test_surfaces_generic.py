@@ -391,7 +391,7 @@ def test_the_daemon_goes_on_without_midi_and_binds_once_the_server_is_up(user_ma
     try:
         assert "JACK" in manager.describe()["error"]
         server.start()
-        assert until(lambda: manager.error is None and manager.surfaces(), 5.0)
+        assert until(lambda: manager.error is None and manager.surfaces(), 15.0)
         assert manager.surfaces()[0].input is not None
         json.dumps(manager.describe())  # plain data all the way down
     finally:
