@@ -320,16 +320,19 @@ class AutomationRunner:
     def finish(self, timeout_s: float = 0.5) -> None:
         """End every pass now (song change, shutdown) and merge what was written."""
         engine = self.engine
+        recording = False
         with self._lock:
             ctl = engine.auto_ctl
             for p in range(K.N):
                 mode = int(ctl[K.CTL_MODE + p])
                 if mode == K.M_DESK_REC:
                     ctl[K.CTL_MODE + p] = K.M_LANE
+                    recording = True
                 elif mode == K.M_TRIM_REC:
                     ctl[K.CTL_MODE + p] = K.M_TRIM
+                    recording = True
             self._states.clear()
-        if engine.running:  # the kernel reports the ends at its next block
+        if engine.running and recording:  # the kernel reports the ends at its next block
             deadline = time.monotonic() + timeout_s
             st = engine.auto_st
             while time.monotonic() < deadline and any(

@@ -2,7 +2,9 @@
 
 ``masterdeck play``, ``stop``, ``locate POSITION``, ``loop START END | on |
 off``, ``bypass [on|off]``, ``reference [on|off]``, ``match on|off``,
-``load FILE [--reference]`` and ``snapshot store|recall SLOT``: thin clients
+``load FILE [--reference]``, ``snapshot store|recall SLOT``, ``mode album|song``
+(album mode: the session's songs on one timeline) and ``join [K] [--loop]``
+(audition the join into song K, or the next one): thin clients
 of the control protocol, so a shell script can drive a session. Each prints
 the transport afterwards (or what was loaded or stored).
 """
@@ -13,7 +15,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from console.cli.status import describe_track, describe_transport
+from console.cli.status import clock, describe_track, describe_transport
 from console.control.client import add_connection_arguments, client_from_args
 from dsp.errors import ParameterError
 
@@ -45,6 +47,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     load.add_argument("path", metavar="FILE")
     load.add_argument("--reference", action="store_true", help="load it as the reference")
     load.add_argument("--title", help="title to show (default: the file name)")
+    add("mode", "play the session's album on one timeline, or one song at a time").add_argument(
+        "mode", choices=("album", "song"))
+    join = add("join", "album mode: hear the join into song K (or the next join) from "
+               "3 s before")
+    join.add_argument("number", nargs="?", type=int, metavar="K", help="the song joined (2..)")
+    join.add_argument("--loop", action="store_true", help="loop 3 s either side of the join")
     snapshot = add("snapshot", "store or recall a snapshot of the whole chain (A-D)")
     snapshot.add_argument("op", choices=("store", "recall"))
     snapshot.add_argument("slot", type=str.upper, choices=("A", "B", "C", "D"))
@@ -85,16 +93,36 @@ def request_for(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         command = "load_reference" if args.reference else "load_song"
         extra = {"title": args.title} if args.title else {}
         return command, {"path": str(Path(args.path).resolve()), **extra}
+    if action == "mode":
+        return "album_mode", {"on": args.mode == "album"}
+    if action == "join":
+        number = {"number": args.number} if args.number is not None else {}
+        return "album_join", {**number, "loop": args.loop}
     return f"snapshot_{args.op}", {"slot": args.slot}
+
+
+def describe_album_mode(state: dict[str, Any]) -> str:
+    """One line: album mode on (its length, the song heard) or off."""
+    if not state.get("on"):
+        return "album mode off: one song at a time"
+    return (f"album mode: {len(state['songs'])} songs, {clock(state['length_s'])}; at "
+            f"{clock(state['position_s'])} in {state['song']}")
 
 
 def run(args: argparse.Namespace) -> int:
     """Send the command and print the outcome."""
     command, arguments = request_for(args)
-    timeout = 120.0 if command.startswith("load_") else 10.0  # decoding takes a while
+    decodes = command.startswith("load_") or command == "album_mode"
+    timeout = 120.0 if decodes else 10.0  # decoding takes a while
     with client_from_args(args, timeout=timeout) as client:
         data = client.request(command, **arguments)
-    if "transport" in data:
+    if "album_mode" in data:
+        print(describe_album_mode(data["album_mode"]))
+    elif "join" in data:
+        join = data["join"]
+        print(f"join into song {join['number']} at {clock(join['start_s'])}: playing from "
+              f"{clock(join['from_s'])}{' (looped)' if join['loop'] else ''}")
+    elif "transport" in data:
         print(describe_transport(data["transport"]))
     elif "song" in data or "reference" in data:
         which = "song" if "song" in data else "reference"

@@ -30,7 +30,8 @@ def transport(engine: Engine) -> dict[str, Any]:
     """The transport as the protocol reports it."""
     state = engine.desk.state()
     return {"playing": bool(state.get("playing", False)), "position_s": round(engine.position_s, 3),
-            "source": engine.source, "match": bool(engine.match), "loop": engine.loop_info()}
+            "source": engine.source, "match": bool(engine.match), "loop": engine.loop_info(),
+            "album_mode": engine.timeline is not None}
 
 
 def _params(ctx: Context, stage: str | None = None) -> dict[str, Any]:
@@ -81,7 +82,11 @@ def _locate(ctx: Context, seconds: float) -> dict[str, Any]:
         raise ProtocolError("bad_argument", f"locate: seconds must be 0 or more, got {seconds:g}")
     engine = ctx.engine
     engine.desk.perform("locate", ctx.author, seconds=float(seconds))
-    target = min(float(seconds), engine.song.duration_s if engine.song else 0.0)
+    if engine.timeline is not None:
+        length_s = engine.timeline.frames / engine.sample_rate
+    else:
+        length_s = engine.song.duration_s if engine.song else 0.0
+    target = min(float(seconds), length_s)
     deadline = time.monotonic() + 0.25  # the jump is a 10 ms fade away: report it done
     while abs(engine.position_s - target) > 0.1 and time.monotonic() < deadline:
         time.sleep(0.005)

@@ -121,6 +121,18 @@ def _album(ctx: Context) -> dict[str, Any]:
     return {"album": _session(ctx).arc.describe()}
 
 
+def _album_mode(ctx: Context, on: bool | None = None) -> dict[str, Any]:
+    session = _session(ctx)
+    if on is None:
+        return {"album_mode": session.album.describe()}
+    return {"album_mode": session.set_album_mode(on)}
+
+
+def _album_join(ctx: Context, number: int | None = None, loop: bool = False
+                ) -> dict[str, Any]:
+    return {"join": _session(ctx).album.join(number, loop)}
+
+
 def _preview(ctx: Context, platform: str, album: bool = False,
              reference_lufs: float | None = None) -> dict[str, Any]:
     return {"preview": _session(ctx).set_preview(platform, album, reference_lufs)}
@@ -168,6 +180,8 @@ SESSION_COMMANDS: dict[str, Command] = {
     "automation_lane": Command({"param": Arg("str", required=True), "points": Arg("any"),
                                 "mode": Arg("str"), "song": Arg("str")}, _automation_lane,
                                blocking=True),
+    "album_mode": Command({"on": Arg("bool")}, _album_mode, blocking=True),
+    "album_join": Command({"number": Arg("int"), "loop": Arg("bool")}, _album_join),
     "undo": Command({}, _undo),
     "redo": Command({}, _redo),
 }

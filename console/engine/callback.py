@@ -38,6 +38,7 @@ import math
 import numpy as np
 from numba import carray, cfunc, types
 
+from console.engine import albumplay
 from console.engine.rtintrinsics import as_voidptr, flush_denormals, monotonic_ns
 from dsp import automation, loudness, truepeak
 from dsp._jit import kernel as _dsp_kernel
@@ -55,22 +56,26 @@ def kernel(*args, **options):
 (T_CTL, T_RT, T_VALUES, T_CURRENT, T_IO, T_EQ, T_COMP, T_EXCITER, T_STEREO, T_LIMITER,
  T_TAPS, T_WORK, T_DRY, T_REFBUF, T_DELAY, T_METER_OUT, T_PEAK_OUT, T_METER_DRY,
  T_TIMES, T_SONG0, T_SONG1, T_REF0, T_REF1, T_TARGET, T_AUTO_CTL, T_AUTO_ST, T_POSBUF,
- T_LANES0, T_LANES1) = range(29)
-TABLE_ROWS = 29
+ T_LANES0, T_LANES1, T_ALBUM0, T_ALBUM1, T_PACK, T_FRESH, T_PACK2, T_CURRENT2, T_TARGET2,
+ T_AUTO_ST2, T_WORK2, T_POSBUF2, T_FADES) = range(40)
+TABLE_ROWS = 40
 
 # ctl: written by the engine (control side) only
 (C_PLAY, C_LOOP, C_LOOP_START, C_LOOP_END, C_LOCATE_SEQ, C_LOCATE_TO, C_SOURCE,
  C_REF_FOLLOW, C_GAIN_MASTER, C_GAIN_DRY, C_GAIN_REF, C_SONG_SLOT, C_REF_SLOT, C_LIVE,
- C_METER_RESET_SEQ, C_AUTO_SLOT, C_REF_HOLD) = range(17)
-CTL_SIZE = 17
+ C_METER_RESET_SEQ, C_AUTO_SLOT, C_REF_HOLD, C_ALBUM, C_ALBUM_SLOT, C_ALBUM_FOCUS,
+ C_LATENCY) = range(21)
+CTL_SIZE = 21
 SOURCE_MASTER, SOURCE_BYPASS, SOURCE_REFERENCE = 0, 1, 2
 
 # rt: written by the callback only
 (R_POSITION, R_REF_POSITION, R_FADE, R_PLAYING, R_ENDED, R_LOCATE_DONE, R_CALLBACKS,
  R_XRUNS, R_FRAMES, R_W_MASTER, R_W_DRY, R_W_REF, R_G_MASTER, R_G_DRY, R_G_REF,
  R_DELAY_POS, R_SONG_SLOT, R_REF_SLOT, R_STEP, R_POLE, R_LAST_FRAMES, R_METER_RESET_DONE,
- R_TIME_INDEX, R_OUT_PEAK, R_AUTO_SLOT, R_REF_FADE, R_XF_LEFT, R_XF_LEN, R_XF_TAIL) = range(29)
-RT_SIZE = 29
+ R_TIME_INDEX, R_OUT_PEAK, R_AUTO_SLOT, R_REF_FADE, R_XF_LEFT, R_XF_LEN, R_XF_TAIL,
+ R_ALBUM, R_ALBUM_SLOT, R_ALBUM_FOCUS, R_MAIN_ROW, R_MAIN_SERIAL, R_SECOND_ROW, R_SECOND_SERIAL,
+ R_WRAP, R_MAIN_PRIME, R_SECOND_PRIME) = range(39)
+RT_SIZE = 39
 
 TIME_RING = 4096
 """Callback durations kept (ns), for the load percentiles."""
@@ -154,6 +159,107 @@ def _play_song(work, n, song, ctl, rt, posbuf):
 
 
 @kernel
+def _album_jump(album_len, ctl, rt):
+    """Make a locate (or a loop's wrap) asked for on the album, once the output is silent."""
+    if rt[R_FADE] > 0.0:
+        return
+    if ctl[C_LOCATE_SEQ] != rt[R_LOCATE_DONE]:
+        rt[R_POSITION] = min(max(ctl[C_LOCATE_TO], 0.0), album_len)
+        rt[R_LOCATE_DONE] = ctl[C_LOCATE_SEQ]
+        rt[R_ENDED] = 0.0
+        rt[R_WRAP] = 0.0
+    elif rt[R_WRAP] > 0.5:
+        rt[R_POSITION] = min(max(ctl[C_LOOP_START], 0.0), album_len)
+        rt[R_WRAP] = 0.0
+
+
+@kernel
+def _album_step(n, album_len, ctl, rt, fades):
+    """Move the album's transport on by at most ``n`` samples, with its fades.
+
+    Returns how many samples play (each one's transport fade in ``fades``),
+    or minus how many are silent: stopped, or faded out for a locate or a
+    loop's wrap, which :func:`_album_jump` then makes. A loop fades out to
+    end at the loop's end and fades in from its start: the album's chains
+    run on, so the two ends cannot be crossfaded at the input as one song's
+    are.
+    """
+    t = rt[R_POSITION]
+    fade = rt[R_FADE]
+    step = rt[R_STEP]
+    ended = rt[R_ENDED] > 0.5 or t >= album_len
+    wrap = rt[R_WRAP] > 0.5
+    start, end = ctl[C_LOOP_START], ctl[C_LOOP_END]
+    limit = n
+    if ctl[C_LOOP] > 0.5 and end > start and not wrap and not ended and step > 0.0:
+        wrap_at = end - math.ceil(1.0 / step)
+        if t >= wrap_at:
+            wrap = True
+        else:
+            limit = min(limit, int(wrap_at - t))
+    if not ended:
+        limit = min(limit, int(album_len - t))
+    pending = ctl[C_LOCATE_SEQ] != rt[R_LOCATE_DONE]
+    want = ctl[C_PLAY] > 0.5 and not pending and not ended and not wrap
+    if ended:
+        fade = 0.0
+    m = 0
+    while m < limit:
+        f = min(fade + step, 1.0) if want else max(fade - step, 0.0)
+        if f <= 0.0:
+            fade = 0.0
+            break
+        fade = f
+        fades[m] = f
+        m += 1
+    t += m
+    if t >= album_len:
+        ended = True
+        fade = 0.0
+    rt[R_POSITION] = t
+    rt[R_FADE] = fade
+    rt[R_ENDED] = 1.0 if ended else 0.0
+    rt[R_WRAP] = 1.0 if wrap else 0.0
+    rt[R_PLAYING] = 1.0 if fade > 0.0 else 0.0
+    if m > 0:
+        return m
+    return -1 if pending or wrap else -n
+
+
+@kernel
+def _assign(index, latency, rt, fresh, pack, current, target, st, pack2, current2, target2,
+            st2):
+    """Give the two voices the songs whose chains run at the album's position.
+
+    A voice keeps its song (and its state) while the song's serial is the
+    same; the main voice's song passes to the second voice when the next
+    song's chain starts; any other song a voice is given starts afresh, and
+    when that is not at the song's first input sample (a locate, a loop) it
+    is *primed*: the run-block first runs its chain over the input of the
+    ``latency`` samples before (output discarded), so that what is heard
+    from its first sample on is the song, not the chain's empty delay lines.
+    """
+    t = rt[R_POSITION]
+    main, second = albumplay.rows_at(index, t, latency)
+    want_main = float(index[main, albumplay.COL_SERIAL]) if main >= 0 else -1.0
+    want_second = float(index[second, albumplay.COL_SERIAL]) if second >= 0 else -1.0
+    has_main, has_second = rt[R_MAIN_SERIAL], rt[R_SECOND_SERIAL]
+    if want_second >= 0.0 and want_second != has_second:
+        if want_second == has_main:
+            albumplay.hand_over(pack, current, target, st, pack2, current2, target2, st2)
+        else:
+            albumplay.reset_voice(index, second, fresh, pack2, current2, target2, st2)
+            rt[R_SECOND_PRIME] = min(latency, t - index[second, albumplay.COL_START] + latency)
+    if want_main >= 0.0 and want_main != has_main:
+        albumplay.reset_voice(index, main, fresh, pack, current, target, st)
+        rt[R_MAIN_PRIME] = min(latency, t - index[main, albumplay.COL_START] + latency)
+    rt[R_MAIN_ROW] = main
+    rt[R_MAIN_SERIAL] = want_main
+    rt[R_SECOND_ROW] = second
+    rt[R_SECOND_SERIAL] = want_second
+
+
+@kernel
 def _play_reference(buf, n, ref, ctl, rt, moving):
     """Fill ``buf[:n]`` from the reference, at the song's position or its own.
 
@@ -232,6 +338,12 @@ def _mix_out(out, n, channels, work, dry, ref, ctl, rt):
 @kernel(inline="always")
 def _row(table, row):
     return as_voidptr(table[row, 0]), table[row, 1]
+
+
+@kernel(inline="always")
+def _part(at, pack, i):
+    """Part ``i`` of a chain's pack (see :func:`dsp.chain._pack`) as an array of its own."""
+    return carray(as_voidptr(at + 8 * int(pack[2 * i])), (int(pack[2 * i + 1]),), np.float64)
 
 
 @kernel(inline="always")
@@ -317,36 +429,132 @@ def run_block(table, inp, out, frames, in_channels, out_channels, status):
         truepeak.reset(peak_out)
         rt[R_METER_RESET_DONE] = ctl[C_METER_RESET_SEQ]
 
+    album = ctl[C_ALBUM] > 0.5
+    if album != (rt[R_ALBUM] > 0.5):  # into or out of album mode: the voices start afresh
+        rt[R_ALBUM] = 1.0 if album else 0.0
+        rt[R_MAIN_SERIAL] = -1.0
+        rt[R_SECOND_SERIAL] = -1.0
+        rt[R_MAIN_ROW] = -1.0
+        rt[R_SECOND_ROW] = -1.0
+    album_slot = int(ctl[C_ALBUM_SLOT])
+    rt[R_ALBUM_SLOT] = album_slot
+    focus = int(ctl[C_ALBUM_FOCUS])
+    rt[R_ALBUM_FOCUS] = focus
+    ptr, size = _row(table, T_ALBUM0 + album_slot)
+    index = carray(ptr, (size, albumplay.COLS), np.int64)
+    album_len = albumplay.length(index)
+    latency = int(ctl[C_LATENCY])
+    ptr, size = _row(table, T_PACK)
+    pack = carray(ptr, (size,), np.float64)
+    fresh = carray(_row(table, T_FRESH)[0], (size,), np.float64)
+    pack2_at = table[T_PACK2, 0]
+    pack2 = carray(as_voidptr(pack2_at), (table[T_PACK2, 1],), np.float64)
+    ptr, size = _row(table, T_CURRENT2)
+    current2 = carray(ptr, (size,), np.float64)
+    target2 = carray(_row(table, T_TARGET2)[0], (size,), np.float64)
+    ptr, size = _row(table, T_AUTO_ST2)
+    auto_st2 = carray(ptr, (size,), np.float64)
+    ptr, size = _row(table, T_WORK2)
+    work2_all = carray(ptr, (size, 2), np.float64)
+    posbuf2_all = carray(_row(table, T_POSBUF2)[0], (size,), np.float64)
+    fades_all = carray(_row(table, T_FADES)[0], (size,), np.float64)
+
     if status & _STATUS_XRUN:
         rt[R_XRUNS] += 1.0
     rt[R_CALLBACKS] += 1.0
     rt[R_LAST_FRAMES] = frames
     chunk_max = work_all.shape[0]
+    from_song = album or not (ctl[C_LIVE] > 0.5 and in_channels > 0)
     done = 0
     while done < frames:
         n = min(chunk_max, frames - done)
         work = work_all[:n]
         dry = dry_all[:n]
         refb = ref_all[:n]
-        posbuf = posbuf_all[:n]
-        from_song = not (ctl[C_LIVE] > 0.5 and in_channels > 0)
-        if not from_song:
-            for i in range(n):
-                base = (done + i) * in_channels
-                work[i, 0] = inp[base]
-                work[i, 1] = inp[base + min(1, in_channels - 1)]
-                posbuf[i] = rt[R_POSITION]
-            moving = True
-        else:
-            _play_song(work, n, song, ctl, rt, posbuf)
-            moving = rt[R_PLAYING] > 0.5
-        _play_reference(refb, n, ref, ctl, rt, moving)
-        for i in range(n):  # a loop: slice assignment compiles numba's shape-error messages
-            dry[i, 0] = work[i, 0]
-            dry[i, 1] = work[i, 1]
-        automation.process(work, posbuf, from_song, values, target, current, auto_ctl, lanes,
-                           auto_st, io, st_eq, st_comp, st_exc, st_stereo, st_lim, tap)
-        _delay(dry, n, line, rt)
+        seg = 0
+        while seg < n:  # album: runs in which the same songs play; else the whole chunk
+            m = n - seg
+            voices = 1
+            main = -1
+            second = -1
+            t = 0.0
+            if album:
+                _album_jump(album_len, ctl, rt)
+                _assign(index, latency, rt, fresh, pack, current, target, auto_st, pack2,
+                        current2, target2, auto_st2)
+                t = rt[R_POSITION]
+                m = _album_step(min(m, albumplay.next_change(index, t, latency)), album_len,
+                                ctl, rt, fades_all[seg:])
+                if m < 0:  # silent: stopped, or faded out before a jump
+                    for i in range(seg, seg - m):
+                        for c in range(2):
+                            work[i, c] = 0.0
+                            dry[i, c] = 0.0
+                    seg -= m
+                    continue
+                main = int(rt[R_MAIN_ROW])
+                second = int(rt[R_SECOND_ROW])
+                voices = 2
+            elif not from_song:
+                for i in range(n):
+                    base = (done + i) * in_channels
+                    work[i, 0] = inp[base]
+                    work[i, 1] = inp[base + min(1, in_channels - 1)]
+                    posbuf_all[i] = rt[R_POSITION]
+            else:
+                _play_song(work, n, song, ctl, rt, posbuf_all)
+            if not album:
+                for i in range(n):  # a loop: slice assignment compiles shape-error messages
+                    dry[i, 0] = work[i, 0]
+                    dry[i, 1] = work[i, 1]
+            for k in range(2 * voices):  # one call site of the chain: it is inlined here
+                v = k // 2  # each voice: its priming (album only, when due), then the run
+                row = main if v == 0 else second
+                if album and row < 0:
+                    continue
+                count = m
+                at = t
+                x = work_all[seg:seg + m] if v == 0 else work2_all[seg:seg + m]
+                pos = posbuf_all[seg:seg + m] if v == 0 else posbuf2_all[seg:seg + m]
+                if k % 2 == 0:
+                    count = int(rt[R_MAIN_PRIME if v == 0 else R_SECOND_PRIME]) if album else 0
+                    if count <= 0:
+                        continue
+                    rt[R_MAIN_PRIME if v == 0 else R_SECOND_PRIME] = 0.0
+                    at = t - count
+                    x = ref_all[:count]  # scratch: the reference is read after the chains
+                    pos = posbuf2_all[:count] if v == 0 else posbuf_all[:count]
+                if album:
+                    albumplay.feed(x, pos, count, at, index, row, latency)
+                vals, actl, lns = values, auto_ctl, lanes
+                if album and row != focus:  # a song the desk is not on: its own settings
+                    params = values.shape[0]
+                    vals = carray(as_voidptr(index[row, albumplay.COL_VALUES]), (params,),
+                                  np.float64)
+                    actl = carray(as_voidptr(index[row, albumplay.COL_CTL]),
+                                  (auto_ctl.shape[0],), np.float64)
+                    lns = carray(as_voidptr(index[row, albumplay.COL_LANES]),
+                                 (index[row, albumplay.COL_LANES_SIZE],), np.float64)
+                if v == 0:
+                    tg, cur, stv = target, current, auto_st
+                    p_io, p_eq, p_comp, p_exc = io, st_eq, st_comp, st_exc
+                    p_stereo, p_lim, p_tap = st_stereo, st_lim, tap
+                else:
+                    tg, cur, stv = target2, current2, auto_st2
+                    p_io, p_eq = _part(pack2_at, pack2, 0), _part(pack2_at, pack2, 1)
+                    p_comp, p_exc = _part(pack2_at, pack2, 2), _part(pack2_at, pack2, 3)
+                    p_stereo, p_lim = _part(pack2_at, pack2, 4), _part(pack2_at, pack2, 5)
+                    p_tap = _part(pack2_at, pack2, 6)
+                automation.process(x, pos, from_song, vals, tg, cur, actl, lns, stv, p_io, p_eq,
+                                   p_comp, p_exc, p_stereo, p_lim, p_tap)
+            if album:
+                albumplay.mix(work_all[seg:seg + m], work2_all[seg:seg + m],
+                              dry_all[seg:seg + m], fades_all[seg:seg + m], m, t, index, main,
+                              second)
+            seg += m
+        if not album:
+            _delay(dry, n, line, rt)
+        _play_reference(refb, n, ref, ctl, rt, not from_song or rt[R_PLAYING] > 0.5)
         loudness.process(work, meter_out)
         truepeak.process(work, peak_out)
         loudness.process(dry, meter_dry)

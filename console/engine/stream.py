@@ -33,6 +33,7 @@ import sounddevice as sd
 
 from console.control.desk import Desk
 from console.engine import callback as cb
+from console.engine.timeline import Timeline, empty_index
 from console.engine.tracks import Track, load_track, silence
 from dsp import automation, gating, taps
 from dsp.chain import Chain
@@ -82,6 +83,10 @@ class Engine:
         self.rt[[cb.R_G_MASTER, cb.R_G_DRY, cb.R_G_REF, cb.R_W_MASTER, cb.R_REF_FADE]] = 1.0
         self.rt[cb.R_STEP] = 1.0 / (0.010 * self.sample_rate)  # 10 ms fades
         self.rt[cb.R_POLE] = 1.0 - math.exp(-1.0 / (0.020 * self.sample_rate))
+        self.ctl[cb.C_LATENCY] = self.chain.latency
+        self.ctl[cb.C_ALBUM_FOCUS] = -1.0
+        self.rt[[cb.R_ALBUM_FOCUS, cb.R_MAIN_ROW, cb.R_MAIN_SERIAL, cb.R_SECOND_ROW,
+                 cb.R_SECOND_SERIAL]] = -1.0
         self.work = np.zeros((MAX_BLOCK, 2))
         self.dry = np.zeros((MAX_BLOCK, 2))
         self.refbuf = np.zeros((MAX_BLOCK, 2))
@@ -96,6 +101,19 @@ class Engine:
         self.auto_st = automation.prepare_state()
         """The automation kernel's state and record ring (callback writes)."""
         self.posbuf = np.zeros(MAX_BLOCK)
+        self.fresh = self.chain._pack.copy()
+        """A chain state that never ran: an album song's chain starts as a copy of it."""
+        self.second = Chain(self.sample_rate)
+        """The album's second voice: the outgoing song's chain through a join."""
+        self.target2 = self.second.values.copy()
+        self.auto_st2 = automation.prepare_state()
+        self.work2 = np.zeros((MAX_BLOCK, 2))
+        self.posbuf2 = np.zeros(MAX_BLOCK)
+        self.fades = np.zeros(MAX_BLOCK)
+        self.albums: list[np.ndarray] = [empty_index(), empty_index()]
+        self.timeline: Timeline | None = None
+        """The album timeline in play (album mode), or None (one song at a time)."""
+        self._timelines: list[Timeline | None] = [None, None]
         self.lanes: list[np.ndarray] = [automation.empty_lanes(), automation.empty_lanes()]
         self._keep_alive: list[np.ndarray] = []
         self.songs: list[np.ndarray] = [silence(), silence()]
@@ -134,6 +152,11 @@ class Engine:
             cb.T_REF0: self.refs[0], cb.T_REF1: self.refs[1],
             cb.T_TARGET: self.target, cb.T_AUTO_CTL: self.auto_ctl, cb.T_AUTO_ST: self.auto_st,
             cb.T_POSBUF: self.posbuf, cb.T_LANES0: self.lanes[0], cb.T_LANES1: self.lanes[1],
+            cb.T_ALBUM0: self.albums[0], cb.T_ALBUM1: self.albums[1],
+            cb.T_PACK: self.chain._pack, cb.T_FRESH: self.fresh, cb.T_PACK2: self.second._pack,
+            cb.T_CURRENT2: self.second.current, cb.T_TARGET2: self.target2,
+            cb.T_AUTO_ST2: self.auto_st2, cb.T_WORK2: self.work2, cb.T_POSBUF2: self.posbuf2,
+            cb.T_FADES: self.fades,
         }
         for row, array in rows.items():
             self._set_row(row, array)
@@ -296,8 +319,11 @@ class Engine:
         return bool(self.rt[cb.R_ENDED] > 0.5)
 
     def locate(self, seconds: float) -> None:
-        """Jump to ``seconds`` into the song (fade out, jump, fade in)."""
-        frames = self.song.frames if self.song else 0
+        """Jump to ``seconds`` into the song (album mode: the album); fades out, jumps, fades in."""
+        if self.timeline is not None:
+            frames = self.timeline.frames
+        else:
+            frames = self.song.frames if self.song else 0
         if not math.isfinite(seconds) or seconds < 0:
             raise MasterdeckError(f"locate: {seconds!r} is not a position in seconds")
         self.ctl[cb.C_LOCATE_TO] = min(round(seconds * self.sample_rate), frames)
@@ -372,6 +398,9 @@ class Engine:
         before the new one plays (a session sets the song's parameters and
         lanes there, so nothing of the old song is heard with the new settings).
         """
+        if self.timeline is not None:
+            raise MasterdeckError("album mode plays the album: leave it ('masterdeck mode "
+                                  "song') to load a file")
         track = load_track(path, self.sample_rate, title)
         self._swap(self.songs, cb.T_SONG0, cb.C_SONG_SLOT, cb.R_SONG_SLOT, track.audio,
                    (lambda: while_silent(track)) if while_silent else None)
@@ -439,6 +468,92 @@ class Engine:
             old = automation.empty_lanes()
             self.lanes[1 - spare] = old
             self._set_row(cb.T_LANES0 + 1 - spare, old)
+
+    # the album -----------------------------------------------------------------
+    def play_album(self, timeline: Timeline, at_s: float = 0.0) -> None:
+        """Play ``timeline`` (album mode) from ``at_s`` seconds into the album.
+
+        The output fades out, the album index swaps in, the position moves
+        and playback resumes if it was on: every song's chain starts afresh
+        where it is joined. Also for a new layout of the album (order, gaps,
+        crossfades) while it plays.
+        """
+        with self._lock:
+            was_playing = self._silence()
+            self._swap_album(timeline)
+            self.ctl[cb.C_ALBUM] = 1.0
+            self.locate(at_s)
+            if self._stream is None:
+                self.rt[cb.R_ENDED] = 0.0
+            elif not self._wait(lambda: self.rt[cb.R_ALBUM] > 0.5
+                                and self.rt[cb.R_LOCATE_DONE] == self.ctl[cb.C_LOCATE_SEQ], 1.0):
+                log.warning("the callback did not pick up the album in time")
+            if was_playing:
+                self.ctl[cb.C_PLAY] = 1.0
+        self.reset_meters()
+        self.desk.set_state("album_mode", True)
+
+    def update_album(self, timeline: Timeline) -> None:
+        """Swap in ``timeline`` while it plays: the same songs at the same places (new lanes).
+
+        Voices keep their songs (their serials are unchanged), so nothing is heard.
+        """
+        with self._lock:
+            self._swap_album(timeline)
+
+    def leave_album(self) -> None:
+        """Back to one song at a time; the output fades out and stays stopped."""
+        with self._lock:
+            self._silence()
+            self.ctl[cb.C_ALBUM] = 0.0
+            self.ctl[cb.C_ALBUM_FOCUS] = -1.0
+            if self._stream is not None:
+                self._wait(lambda: self.rt[cb.R_ALBUM] < 0.5, 1.0)
+            self._swap_album(None)
+        self.desk.set_state("album_mode", False)
+
+    def set_album_focus(self, row: int) -> None:
+        """The album song the desk, the automation runner and the lanes now belong to (-1: none).
+
+        Every other song plays from its own arrays in the timeline. Waits until
+        the callback has taken it, so the desk can be changed after a -1.
+        """
+        self.ctl[cb.C_ALBUM_FOCUS] = float(row)
+        if self._stream is None:
+            self.rt[cb.R_ALBUM_FOCUS] = float(row)
+        elif not self._wait(lambda: int(self.rt[cb.R_ALBUM_FOCUS]) == row, 1.0):
+            log.warning("the callback did not take the album focus in time")
+
+    @property
+    def album_row(self) -> int:
+        """The timeline row whose chain started last (-1: none, or not in album mode)."""
+        return int(self.rt[cb.R_MAIN_ROW]) if self.timeline is not None else -1
+
+    def _silence(self) -> bool:
+        """Fade the output out and wait for it; return whether it was playing."""
+        was_playing = self.ctl[cb.C_PLAY] > 0.5
+        if was_playing:
+            self.ctl[cb.C_PLAY] = 0.0
+            if self._stream is not None:
+                self._wait(lambda: self.rt[cb.R_PLAYING] < 0.5, 0.5)
+        return was_playing
+
+    def _swap_album(self, timeline: Timeline | None) -> None:
+        index = timeline.index if timeline is not None else empty_index()
+        spare = 1 - int(self.ctl[cb.C_ALBUM_SLOT])
+        self.albums[spare] = index
+        self._timelines[spare] = timeline
+        self._set_row(cb.T_ALBUM0 + spare, index)
+        self.ctl[cb.C_ALBUM_SLOT] = spare
+        if self._stream is None:
+            self.rt[cb.R_ALBUM_SLOT] = spare
+        elif not self._wait(lambda: int(self.rt[cb.R_ALBUM_SLOT]) == spare, 1.0):
+            log.warning("the callback did not pick up the album index in time")
+            self._keep_alive.append(self.albums[1 - spare])
+        self.albums[1 - spare] = empty_index()
+        self._timelines[1 - spare] = None
+        self._set_row(cb.T_ALBUM0 + 1 - spare, self.albums[1 - spare])
+        self.timeline = timeline
 
     @property
     def position(self) -> int:

@@ -30,7 +30,7 @@ from console.engine.tracks import load_track
 from console.offline.audiofile import atomic_writer, output_format
 from console.offline.platforms import preview
 from console.offline.render import BLOCK, Output, master
-from console.offline.session_render import open_for_render, prepare
+from console.offline.session_render import audio_file, open_for_render, prepare, reader
 from console.session.errors import SessionError
 from console.session.model import Session, Song
 from dsp.meter import LoudnessMeter
@@ -77,30 +77,45 @@ def _frames(seconds: float, rate: int) -> int:
     return round(seconds * rate)
 
 
+def placement(songs: Sequence[Song], lengths: Sequence[int], rate: int) -> list[Placed]:
+    """Where the first ``len(lengths)`` songs sit on the album timeline (``lengths`` in samples).
+
+    Song k starts after its gap, or its crossfade before the previous song
+    ends. Raises SessionError for a crossfade longer than either song it
+    joins (checked for each song placed, against the song after it too).
+    """
+    placed: list[Placed] = []
+    end = 0
+    for k, (song, frames) in enumerate(zip(songs, lengths, strict=False)):
+        crossfade = _frames(song.crossfade_s, rate) if k else 0
+        if crossfade > frames:
+            raise SessionError(f"song {k + 1} {song.title!r}: its crossfade "
+                               f"({song.crossfade_s:g} s) is longer than the song")
+        following = songs[k + 1] if k + 1 < len(songs) else None
+        if following is not None and _frames(following.crossfade_s, rate) > frames - crossfade:
+            raise SessionError(f"song {k + 2} {following.title!r}: its crossfade "
+                               f"({following.crossfade_s:g} s) is longer than the song before")
+        gap = 0 if crossfade else _frames(song.gap_s, rate)
+        start = end - crossfade + gap
+        placed.append(Placed(k + 1, song.id, song.title, start, frames, gap, crossfade,
+                             song.level_offset_db))
+        end = start + frames
+    return placed
+
+
 def master_song(folder: str | Path, session: Session, song: Song) -> np.ndarray:
     """Song ``song`` mastered through its own chain, as float64 frames (nothing written)."""
-    path = Path(song.file)
-    if not path.is_absolute():
-        path = Path(folder).resolve() / path
-    audio = load_track(path, session.sample_rate, song.title).audio
+    audio = load_track(audio_file(folder, song.file), session.sample_rate, song.title).audio
     frames = audio.shape[0]
     mastered = np.zeros((frames, 2))
-    read_at = 0
     kept_at = 0
-
-    def read(into: np.ndarray) -> int:
-        nonlocal read_at
-        got = min(into.shape[0], frames - read_at)
-        into[:got] = audio[read_at:read_at + got]
-        read_at += got
-        return got
 
     def take(block: np.ndarray) -> None:
         nonlocal kept_at
         mastered[kept_at:kept_at + block.shape[0]] = block
         kept_at += block.shape[0]
 
-    master(read, frames, prepare(song, session), take)
+    master(reader(audio), frames, prepare(song, session), take)
     return mastered
 
 
@@ -147,35 +162,23 @@ def assemble(folder: str | Path, session: Session, emit: Callable[[np.ndarray], 
         raise SessionError("the album has no songs: add one with 'masterdeck session add'")
     rate = session.sample_rate
     measured: list[Measured] = []
+    lengths: list[int] = []
     held: np.ndarray | None = None  # the previous song's end, kept back for a crossfade
-    end = 0
     for k, song in enumerate(session.songs):
         mastered = master_song(folder, session, song)
-        frames = mastered.shape[0]
-        crossfade = _frames(song.crossfade_s, rate) if k else 0
-        if crossfade:
+        lengths.append(mastered.shape[0])
+        placed = placement(session.songs, lengths, rate)[k]
+        if placed.crossfade:
             assert held is not None  # the previous song kept its end back
-            if crossfade > frames:
-                raise SessionError(f"song {k + 1} {song.title!r}: its crossfade "
-                                   f"({song.crossfade_s:g} s) is longer than the song")
-            fade_out, fade_in = equal_power(crossfade)
-            _pieces(emit, held * fade_out + mastered[:crossfade] * fade_in)
-            placed = Placed(k + 1, song.id, song.title, end - crossfade, frames, 0, crossfade,
-                            song.level_offset_db)
+            fade_out, fade_in = equal_power(placed.crossfade)
+            _pieces(emit, held * fade_out + mastered[:placed.crossfade] * fade_in)
         else:
-            gap = _frames(song.gap_s, rate)
-            _pieces(emit, None, silence=gap)
-            placed = Placed(k + 1, song.id, song.title, end + gap, frames, gap, 0,
-                            song.level_offset_db)
+            _pieces(emit, None, silence=placed.gap)
         following = session.songs[k + 1] if k + 1 < len(session.songs) else None
         kept_back = _frames(following.crossfade_s, rate) if following is not None else 0
-        body = mastered[crossfade:]
-        if kept_back > body.shape[0]:
-            raise SessionError(f"song {k + 2} {following.title!r}: its crossfade "
-                               f"({following.crossfade_s:g} s) is longer than the song before")
+        body = mastered[placed.crossfade:]
         _pieces(emit, body[:body.shape[0] - kept_back])
         held = body[body.shape[0] - kept_back:].copy() if kept_back else None
-        end = placed.end
         measured.append(_measure(mastered, rate, placed))
         if progress is not None:
             progress((k + 1) / len(session.songs))

@@ -25,7 +25,7 @@ import numpy as np
 from console.automation.lanes import value_at
 from console.engine.tracks import load_track
 from console.offline.audiofile import output_format
-from console.offline.render import BLOCK, Mastering, db, master_to_file
+from console.offline.render import BLOCK, Mastering, Reader, db, master_to_file
 from console.session.errors import SessionError
 from console.session.model import Session, Song
 from console.session.store import SessionStore
@@ -41,15 +41,36 @@ def open_for_render(folder: str | Path) -> Session:
     return store.load().session
 
 
-def prepare(song: Song, session: Session) -> Mastering:
-    """The chain set up as the live console has it at the song's start.
+def audio_file(folder: str | Path, file: str) -> Path:
+    """A song's file as the session stores it (relative to its folder), made absolute."""
+    path = Path(file)
+    return path if path.is_absolute() else Path(folder).resolve() / path
+
+
+def reader(audio: np.ndarray) -> Reader:
+    """Reads ``audio`` (frames, 2) from its start, a block at a time, for the render loop."""
+    at = 0
+
+    def read(into: np.ndarray) -> int:
+        nonlocal at
+        got = min(into.shape[0], audio.shape[0] - at)
+        into[:got] = audio[at:at + got]
+        at += got
+        return got
+
+    return read
+
+
+def prepare(song: Song, session: Session, rate: int | None = None) -> Mastering:
+    """The chain set up as the live console has it at the song's start (at ``rate``).
 
     The song's settings are set without a glide (as for a plain file), and
     every automated parameter starts at its lane's first value (as it sits
     when the song is located to 0 before playing); the level offset and the
-    fades come from the level plan.
+    fades come from the level plan. ``rate`` is the session's unless given
+    (album mode builds it at the console's).
     """
-    mastering = Mastering.plain(session.sample_rate, song.settings)
+    mastering = Mastering.plain(rate or session.sample_rate, song.settings)
     chain, ctl = mastering.chain, mastering.ctl
     for param_id, lane in song.automation.lanes.items():
         mode = lane.mode or session.automation_mode
@@ -74,23 +95,11 @@ def render_song(folder: str | Path, number: int, out: str | Path, bit_depth: str
     session = session or open_for_render(folder)
     song = session.song_at(number)
     started = time.perf_counter()
-    path = Path(song.file)
-    if not path.is_absolute():
-        path = Path(folder).resolve() / path
     rate = session.sample_rate
-    audio = load_track(path, rate, song.title).audio
+    audio = load_track(audio_file(folder, song.file), rate, song.title).audio
     frames = audio.shape[0]
     mastering = prepare(song, session)
-    at = 0
-
-    def read(into: np.ndarray) -> int:
-        nonlocal at
-        got = min(into.shape[0], frames - at)
-        into[:got] = audio[at:at + got]
-        at += got
-        return got
-
-    done = master_to_file(read, frames, mastering, out, bit_depth, progress, block)
+    done = master_to_file(reader(audio), frames, mastering, out, bit_depth, progress, block)
     elapsed = time.perf_counter() - started
     return {"song": song.id, "number": number, "title": song.title, "output": str(out),
             "sample_rate": rate, "frames": frames, "duration_s": round(frames / rate, 6),

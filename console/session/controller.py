@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from console.automation.runner import AutomationRunner
 from console.session import journal as jn
+from console.session.album_mode import LAYOUT_FIELDS, AlbumMode
 from console.session.arc import ArcWatcher
 from console.session.editing import Editing
 from console.session.errors import SessionError
@@ -66,6 +67,7 @@ class SessionController(Editing):
         self.runner = AutomationRunner(engine, self._on_commit, self._on_pass)
         self.arc = ArcWatcher(self.folder, self._snapshot, self._on_arc)
         self.preview = PlatformPreview(engine, self.desk)
+        self.album = AlbumMode(self)
         self.last_save: dict[str, Any] | None = None
         self._lock = threading.RLock()
         self._switch_lock = threading.RLock()
@@ -118,6 +120,7 @@ class SessionController(Editing):
     def close(self, save: bool = True) -> None:
         """Finish passes, save (unless told not to), stop the journal, unlock the folder."""
         self.arc.close()
+        self.album.close()
         self.runner.stop()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
@@ -223,6 +226,10 @@ class SessionController(Editing):
         desk.register_action("undo", lambda author="": self.undo(author))
         desk.register_action("redo", lambda author="": self.redo(author))
         desk.register_action("automation_mode", self.set_automation_mode)
+        desk.register_action("album_mode", lambda on=None, author="": self.set_album_mode(
+            not self.album.on if on is None else bool(on)))
+        desk.register_action("join", lambda number=None, loop=False, author="":
+                             self.album.join(number, loop))
         desk.register_action("snapshot_store", self.store_snapshot)
         desk.register_action("snapshot_recall", self.recall_snapshot)
 
@@ -251,20 +258,26 @@ class SessionController(Editing):
             song_id = self.session.new_id(name, [s.id for s in self.session.songs])
             self.change({"op": "song_add", "song": {"id": song_id, "title": name, "file": file},
                          "index": index})
-        if not had_current:
+        if self.album.on:
+            self.album.relayout()
+        elif not had_current:
             self._load(self.session.song(song_id))
         return self.describe_song(self.session.song(song_id))
 
     def move_song(self, song_id: str, index: int) -> None:
         """Move a song to ``index`` (0 is the opener)."""
         self.change({"op": "song_move", "id": song_id, "index": index})
+        if self.album.on:
+            self.album.relayout()
 
     def remove_song(self, song_id: str) -> None:
         """Take a song off the album (its settings and automation go with it)."""
         was_current = self.session.current == song_id
         self.change({"op": "song_remove", "id": song_id})
         song = self.session.current_song()
-        if was_current and song is not None:
+        if self.album.on:
+            self.album.relayout()
+        elif was_current and song is not None:
             self._load(song)
 
     def set_song(self, song_id: str, author: str = "", undoable: bool = True,
@@ -288,12 +301,20 @@ class SessionController(Editing):
                                            author, time.monotonic(), kind="plan")
         if song.id == self.session.current:
             self.runner.set_bias(song.level_offset_db, song.fade_in_s, song.fade_out_s)
-            if "file" in fields:
-                self._load(song)
+        if self.album.on:
+            if any(k in LAYOUT_FIELDS for k in fields):
+                self.album.relayout()
+            else:
+                self.album.plan_changed(song.id)
+        elif "file" in fields and song.id == self.session.current:
+            self._load(song)
 
     def select_song(self, song_id: str, author: str = "") -> dict[str, Any]:
         """Make a song current: audio, settings and automation load with it, click-free."""
         song = self.session.song(song_id)
+        if self.album.on:  # the album plays on from the song's start; the follower takes it
+            self.album.go_to(song.id)
+            return self.describe_song(song)
         self._load(song)
         self.change({"op": "current", "id": song.id})
         self.desk.set_state("session_song", song.id, author)
@@ -306,9 +327,15 @@ class SessionController(Editing):
         songs = self.session.songs
         if not songs:
             raise SessionError("the album has no songs yet")
+        if self.album.on:
+            return self.describe_song(self.session.song(self.album.step(delta)))
         ids = [s.id for s in songs]
         at = ids.index(self.session.current) if self.session.current in ids else 0
         return self.select_song(ids[min(max(at + delta, 0), len(ids) - 1)], author)
+
+    def set_album_mode(self, on: bool) -> dict[str, Any]:
+        """Play the album timeline (on) or one song at a time (off)."""
+        return self.album.enter() if on else self.album.leave()
 
     def _load(self, song: Song) -> Track:
         with self._switch_lock:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from console.automation.runner import AutomationRunner
     from console.control.desk import Desk
+    from console.session.album_mode import AlbumMode
     from console.session.model import Session, Song
     from console.session.undo import UndoHistory
 
@@ -34,6 +35,7 @@ class Editing:
     desk: Desk
     history: UndoHistory
     runner: AutomationRunner
+    album: AlbumMode
     _lock: threading.RLock
     _local: threading.local
 
@@ -152,4 +154,6 @@ class Editing:
             self.desk.set_many(side, "undo")
         else:
             self.change({"op": "params", "id": entry.song, "values": side})
+            if self.album.on:  # the song plays from its own arrays: build them anew
+                self.album.relayout()
 
