@@ -168,6 +168,11 @@ def test_nanokontrol2_faders_pick_up_and_move_the_songs_offsets(deck):
     assert until(lambda: level(daemon, 4) == 6.0, WAIT_S)
     nano.send(0xB0, 3, 86)  # a hair above 0 dB is the detent: exactly 0 dB
     assert until(lambda: level(daemon, 4) == 0.0, WAIT_S)
+    daemon.session.set_song(daemon.session.session.songs[3].id, level_offset_db=-6.0)
+    held = surface.counters["held_by_pickup"]  # changed elsewhere: the fader must catch it
+    nano.send(0xB0, 3, 90)
+    assert until(lambda: surface.counters["held_by_pickup"] == held + 1, WAIT_S)
+    assert level(daemon, 4) == -6.0
     press(nano, 0xB0, 59)  # Track >: the next eight songs; fader 1 is song 9
     assert until(lambda: surface.song_bank == 1, WAIT_S)
     nano.send(0xB0, 0, 85)

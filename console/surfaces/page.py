@@ -18,6 +18,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from console.surfaces import album
+from console.surfaces.bindings import position
 from console.surfaces.transforms import disengage
 from dsp.errors import MasterdeckError
 
@@ -131,9 +132,13 @@ class AlbumPage:
         for bound in self._bindings.all:
             if bound.level is None or (bound is acting and bound.binding.mode == "absolute"):
                 continue
-            if bound.binding.pickup:
-                with self._lock:
-                    bound.pickup = disengage(bound.pickup)
+            level = self.song_level(bound)
+            if bound.binding.pickup and level is not None:
+                with self._lock:  # a fader still sitting at its song's offset keeps it
+                    last = bound.pickup.last
+                    if last is None or abs(position(bound, level) - last) \
+                            > self.device.pickup_threshold:
+                        bound.pickup = disengage(bound.pickup)
             self.show_song(bound)
 
     def _release_songs(self) -> None:
