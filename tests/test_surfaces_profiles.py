@@ -12,8 +12,8 @@ from types import SimpleNamespace
 import pytest
 import rtmidi
 
-from console.surfaces import SurfaceConfig, load_profile, load_profiles
-from console.surfaces.bindings import bind
+from console.surfaces import SurfaceConfig, album, load_profile, load_profiles
+from console.surfaces.bindings import bind, position
 from console.surfaces.config import SHIPPED_DIR, VirtualPort, parse_explicit
 from console.surfaces.decode import Event
 from console.surfaces.learn import LearnRequest, binding_from_event, write_binding
@@ -33,7 +33,7 @@ def test_every_file_in_mappings_loads(path):
     profile = load_profile(path)
     assert profile.bindings or profile.banks
     for b in profile.bindings:
-        assert (b.param is None) != (b.action is None)
+        assert sum(t is not None for t in (b.param, b.action, b.song)) == 1
         if b.param:
             P.get(b.param)
     if profile.id != "generic":
@@ -99,6 +99,13 @@ BAD = [
     ("number = 1", 'number = 1\nfeedback = { type = "ring", style = "zigzag" }',
      "binding[0].feedback.style", "boost_cut"),
     ('control = "cc"', 'control = "pitchbend"', "binding[0].number", "has no number"),
+    ('param = "eq.band2.gain_db"', 'song = 1\nmode = "button"', "binding[0].mode",
+     "not a button"),
+    ('param = "eq.band2.gain_db"', "song = 1\nmin = -40.0", "binding[0].min", "-30..6 dB"),
+    ('param = "eq.band2.gain_db"', "song = 0", "binding[0].song", "1..64"),
+    ('param = "eq.band2.gain_db"', 'param = "eq.band2.gain_db"\nsong = 2', "binding[0]",
+     "exactly one target"),
+    ("number = 1", 'number = 1\nlayer = "page2"', "binding[0].layer", "album"),
 ]
 
 
@@ -110,6 +117,22 @@ def test_a_bad_binding_names_the_file_and_the_key(tmp_path, old, new, key, messa
         load_profile(path)
     assert str(info.value).startswith(f"test-box.toml: {key}: ")
     assert message in str(info.value)
+
+
+def test_a_song_binding_is_a_level_offset_fader_with_unity_two_thirds_up(tmp_path):
+    path = tmp_path / "test-box.toml"
+    path.write_text(GOOD.replace('param = "eq.band2.gain_db"', 'song = 3\nlayer = "album"'))
+    b = load_profile(path).bindings[0]
+    assert (b.song, b.layer, b.target, b.param, b.action) == (3, "album", "song 3 level",
+                                                              None, None)
+    bound = bind(b)
+    assert bound.param is None and (bound.level.min, bound.level.max) == (-12.0, 6.0)
+    assert position(bound, 0.0) == pytest.approx(2 / 3)
+    assert position(bound, 6.0) == 1.0 and position(bound, -12.0) == 0.0
+    assert album.detent(0.2) == 0.0 and album.detent(-0.3) == -0.3
+    assert album.detent(2.142857) == 2.1
+    path.write_text(GOOD.replace('param = "eq.band2.gain_db"', "song = 3\nmin = -6.0\nmax = 6.0"))
+    assert position(bind(load_profile(path).bindings[0]), 0.0) == pytest.approx(0.5)
 
 
 def test_duplicate_controls_and_broken_toml_are_errors(tmp_path):
@@ -145,7 +168,8 @@ def test_learn_writes_a_checked_binding_keeping_the_shipped_comments(tmp_path):
     text = (tmp_path / "korg-nanokontrol2.toml").read_text()
     assert "# Korg nanoKONTROL2, factory scene" in text
     assert learned.origin == "user" and len(learned.bindings) == len(shipped.bindings)
-    assert [b.param for b in learned.bindings if b.control == fader1.control] == ["comp.ratio"]
+    assert [b.param for b in learned.bindings
+            if b.control == fader1.control and not b.layer] == ["comp.ratio"]
     assert list(tmp_path.iterdir()) == [tmp_path / "korg-nanokontrol2.toml"]  # no temp files
     # a relative encoder learned on a Mackie V-Pot keeps its encoding and ring
     mackie = load_profile(SHIPPED_DIR / "mackie-control.toml")

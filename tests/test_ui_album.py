@@ -15,6 +15,7 @@ import pytest
 
 from console.ui.screens.album import AlbumScreen
 from console.ui.screens.automation import AutomationScreen
+from console.ui.screens.marker import MarkerNoteScreen
 from tests.test_ui_support import (
     ask,
     daemon_request,
@@ -70,12 +71,24 @@ def test_a_marker_key_marks_the_playhead_and_the_album_lists_it(deck):
     async def scenario(app, pilot):
         await press(app, pilot, "f3")
         await until(pilot, lambda: app.model.session is not None)
+        before = len(app.model.markers())
+        song, eq_bypass = current_song(deck), daemon_values(deck, "eq.bypass")["eq.bypass"]
         await press(app, pilot, "M")
-        await until(pilot, lambda: app.model.markers(), what="the marker")
-        marker = app.model.markers()[0]
+        await until(pilot, lambda: isinstance(app.screen, MarkerNoteScreen), what="the dialog")
+        await press(app, pilot, *"snare up", "enter")  # typed keys are the note, not commands
+        await until(pilot, lambda: len(app.model.markers()) > before, what="the marker")
+        marker = next(m for m in app.model.markers() if m.get("note") == "snare up")
         assert 0.0 <= marker["position_s"] <= 20.0
+        assert current_song(deck) == song  # "n" and "p" in the note did not change song
+        assert daemon_values(deck, "eq.bypass")["eq.bypass"] == eq_bypass  # nor "e" the EQ
         await pilot.pause(0.2)
-        assert ":" in str(app.screen.markers.render())
+        assert "snare up" in str(app.screen.markers.render())
+        await press(app, pilot, "M")
+        await until(pilot, lambda: isinstance(app.screen, MarkerNoteScreen), what="the dialog")
+        await press(app, pilot, "escape")  # esc drops it
+        await until(pilot, lambda: not isinstance(app.screen, MarkerNoteScreen))
+        await pilot.pause(0.5)
+        assert len(app.model.markers()) == before + 1
 
     drive(deck, scenario)
 
@@ -194,4 +207,33 @@ def test_the_arc_screen_keys_move_the_level_plan_and_u_undoes_it(deck):
         await until(pilot, lambda: second.level_offset_db == 0.0, what="undo the ride")
 
     second_gap = second.gap_s
+    drive(deck, scenario)
+
+
+def test_the_arc_screen_shows_the_markers_with_their_notes(deck):
+    from console.ui.screens.arc import MARK, ArcScreen
+
+    second = deck.daemon.session.session.songs[1]
+    daemon_request(deck, "marker_add", position_s=5.0, name="bridge", note="lift the vocal",
+                   song=second.id)
+
+    async def scenario(app, pilot):
+        await press(app, pilot, "f6")
+        await until(pilot, lambda: len((app.model.state.get("album_arc") or {})
+                                       .get("songs", [])) == 2, timeout=120.0,
+                    what="the daemon's arc")
+        await until(pilot, lambda: any(m.get("note") == "lift the vocal"
+                                       for s in (app.model.session or {}).get("songs", [])
+                                       for m in s.get("markers", [])), what="the marker")
+        screen = app.screen
+        assert isinstance(screen, ArcScreen)
+        await pilot.pause(0.3)
+        arc = app.model.state["album_arc"]
+        ticks = str(screen.shape.render()).splitlines()[2]
+        width = len(ticks)
+        at = next(s["start_s"] for s in arc["songs"] if s["id"] == second.id) + 5.0
+        assert ticks[min(int(at / arc["album"]["length_s"] * width), width - 1)] == MARK
+        listed = str(screen.markers.render())
+        assert "bridge — lift the vocal" in listed and "song  2" in listed
+
     drive(deck, scenario)

@@ -40,7 +40,8 @@ ActionHandler = Callable[..., Any]
 ACTIONS = (
     "play", "stop", "toggle_play", "locate", "loop", "next_song", "previous_song",
     "bypass", "reference", "snapshot_recall", "snapshot_store", "automation_mode",
-    "bank", "page", "shift", "undo", "redo", "album_mode", "join",
+    "bank", "page", "shift", "undo", "redo", "album_mode", "join", "album_page", "song_level",
+    "marker",
 )
 """Every action a surface binding or a protocol client may name."""
 

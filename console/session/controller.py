@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from console.automation.runner import AutomationRunner
 from console.session import journal as jn
+from console.session import plan_actions
 from console.session.album_mode import LAYOUT_FIELDS, AlbumMode
 from console.session.arc import ArcWatcher
 from console.session.editing import Editing
@@ -172,7 +173,8 @@ class SessionController(Editing):
         self.desk.set_state("automation_mode", s.automation_mode)  # LEDs of mode buttons
         self.desk.set_state("album", {
             "title": s.title, "current": s.current, "reference": s.reference,
-            "songs": [{"id": x.id, "title": x.title} for x in s.songs],
+            "songs": [{"id": x.id, "title": x.title, "level_offset_db": x.level_offset_db}
+                      for x in s.songs],
             "automation_mode": s.automation_mode})
         song = s.current_song()
         rate = float(s.sample_rate)
@@ -232,6 +234,7 @@ class SessionController(Editing):
                              self.album.join(number, loop))
         desk.register_action("snapshot_store", self.store_snapshot)
         desk.register_action("snapshot_recall", self.recall_snapshot)
+        plan_actions.register(self)  # song_level and marker, for surfaces
 
     # songs ----------------------------------------------------------------------------------
     def audio_path(self, file: str) -> Path:

@@ -12,7 +12,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from console.surfaces import mcu
+from console.surfaces import album, mcu
 from console.surfaces.feedback import Cell
 from console.surfaces.profile import Binding, Control, ControlKey
 from console.surfaces.transforms import (
@@ -30,7 +30,8 @@ class Bound:
     """One binding with what it needs at run time.
 
     ``pickup`` and ``last_time`` change as the control moves (input thread
-    only, except that a change from elsewhere disengages pickup).
+    only, except that a change from elsewhere disengages pickup). A song
+    fader has no ``param`` but a ``level``: its travel as a level offset.
     """
 
     binding: Binding
@@ -38,6 +39,7 @@ class Bound:
     span: tuple[float, float] = (0.0, 1.0)
     pickup: Pickup = field(default_factory=Pickup)
     last_time: float = 0.0
+    level: P.Param | None = None
 
     @property
     def cell_key(self) -> Hashable | None:
@@ -50,6 +52,8 @@ class Bound:
 
 def bind(binding: Binding) -> Bound:
     """Prepare a binding for use (look up its parameter and travel)."""
+    if binding.song is not None:
+        return Bound(binding, None, level=album.level_param(binding.lo, binding.hi))
     param = P.get(binding.param) if binding.param else None
     span = span_normal(param, binding.lo, binding.hi) if param else (0.0, 1.0)
     return Bound(binding, param, span)
@@ -88,14 +92,21 @@ class BindingTable:
             elif c.kind == "nrpn":
                 self.nrpn_channels.add(c.channel)
 
-    def find(self, key: ControlKey, layer: str) -> Bound | None:
-        """The binding for a control on ``layer``, else its base-layer binding."""
+    def find(self, key: ControlKey, layer: str | tuple[str, ...]) -> Bound | None:
+        """The binding for a control on the first of ``layer`` that has one, else the base's.
+
+        ``layer`` is one layer or the active ones in order of precedence
+        (``("album", "shift")`` while the album page is on and Shift held).
+        """
         layers = self.by_key.get(key)
         if not layers:
             return None
-        return layers.get(layer) or layers.get("")
+        for name in (layer,) if isinstance(layer, str) else layer:
+            if name in layers:
+                return layers[name]
+        return layers.get("")
 
-    def visible(self, bound: Bound, layer: str) -> bool:
+    def visible(self, bound: Bound, layer: str | tuple[str, ...]) -> bool:
         """Whether ``bound`` is the one its control shows on ``layer``."""
         return self.find(bound.binding.control.key, layer) is bound
 
@@ -120,15 +131,16 @@ def _message(control: Control, raw: int, bits14: bool) -> Cell:
 
 
 def position(bound: Bound, value: float) -> float:
-    """Where the bound control sits (0..1) when its parameter has ``value``."""
-    assert bound.param is not None
-    return control_from_value(bound.param, value, bound.span, bound.binding.invert)
+    """Where the bound control sits (0..1) when its parameter (or song level) has ``value``."""
+    param = bound.param or bound.level
+    assert param is not None
+    return control_from_value(param, value, bound.span, bound.binding.invert)
 
 
 def value_cell(bound: Bound, value: float) -> Cell | None:
     """Bytes that show a parameter value on the bound control (value, fader, ring)."""
     fb = bound.binding.feedback
-    if bound.param is None or fb.control is None:
+    if (bound.param is None and bound.level is None) or fb.control is None:
         return None
     n = position(bound, value)
     if fb.kind == "ring":
@@ -159,6 +171,8 @@ def describe_bound(bound: Bound) -> dict[str, Any]:
                            "target": b.target, "where": b.where}
     if b.layer:
         row["layer"] = b.layer
+    if b.song is not None:
+        row["song"] = b.song
     if b.args:
         row["args"] = dict(b.args)
     if b.pickup:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from console.control.desk import ACTIONS
+from console.surfaces import album
 from console.surfaces import profile as pf
 from console.surfaces.transforms import ENCODINGS
 from dsp import params as P
@@ -32,7 +33,7 @@ _QUIRK_KEYS = {
 _BINDING_KEYS = {
     "control", "channel", "number", "lsb", "mode", "encoding", "step", "acceleration",
     "button", "toggle", "value", "layer", "param", "action", "args", "min", "max", "invert",
-    "pickup", "touch", "label", "feedback",
+    "pickup", "touch", "label", "feedback", "song",
 }
 _FEEDBACK_KEYS = {"type", "note", "cc", "channel", "on", "off", "low", "high", "style",
                   "state", "equals"}
@@ -41,7 +42,7 @@ _STRIP_BUTTONS = ("push", "select", "mute", "solo", "rec")
 _ACTION_STATES: dict[str, tuple[str, Any]] = {
     "play": ("playing", True), "toggle_play": ("playing", True), "stop": ("playing", False),
     "loop": ("loop.on", True), "bypass": ("bypass", True), "reference": ("reference", True),
-    "shift": ("surface.shift", True),
+    "shift": ("surface.shift", True), "album_page": ("surface.album", True),
 }
 """Which console state an action button's LED shows, unless the binding says."""
 _TOGGLED = ("loop",)
@@ -224,7 +225,7 @@ def _default_feedback(control: pf.Control, binding: Mapping[str, Any], mode: str
                       device: pf.Device) -> str:
     if mode == "button":
         return "led" if device.leds else "none"
-    if mode == "absolute" and device.motorised and "param" in binding:
+    if mode == "absolute" and device.motorised and ("param" in binding or "song" in binding):
         return "fader" if control.kind == "pitchbend" else "value"
     return "none"
 
@@ -239,8 +240,10 @@ def read_binding(table: Mapping[str, Any], device: pf.Device, where: _Where) -> 
                    "button" if control.kind == "note" else "absolute")
     param = _param(table, "param", where)
     action = _get(table, "action", str, where)
-    if (param is None) == (action is None):
-        raise where.error("give exactly one target: param = \"<id>\" or action = \"<name>\"")
+    song = _int(table, "song", where, 1, 64)
+    if sum(t is not None for t in (param, action, song)) != 1:
+        raise where.error("give exactly one target: param = \"<id>\", action = \"<name>\" "
+                          "or song = <place on the album page>")
     if action is not None and action not in ACTIONS:
         raise where.at("action").error(f"unknown action {action!r}; known: {', '.join(ACTIONS)}")
     args = _get(table, "args", dict, where, {})
@@ -258,6 +261,13 @@ def read_binding(table: Mapping[str, Any], device: pf.Device, where: _Where) -> 
                     raise where.at(key).error(str(exc)) from None
         if mode == "button" and button == "value" and value is None:
             raise where.at("value").error("a button on a continuous parameter needs a value")
+    elif song is not None:
+        if mode == "button":
+            raise where.at("mode").error("a song's level is a fader, knob or encoder, "
+                                         "not a button")
+        problem = album.check_range(lo, hi)
+        if problem:
+            raise where.at("min" if lo is not None else "max").error(problem)
     elif mode == "relative":
         raise where.at("mode").error("relative controls drive parameters, not actions")
     if mode == "relative" and control.kind not in ("cc", "nrpn"):
@@ -272,12 +282,12 @@ def read_binding(table: Mapping[str, Any], device: pf.Device, where: _Where) -> 
         acceleration=float(_get(table, "acceleration", (int, float), where, 1.0)),
         button=button, value=None if value is None else float(value),
         toggle=_get(table, "toggle", bool, where, action in _TOGGLED),
-        layer=_choice(table, "layer", where, ("", "shift"), ""),
+        layer=_choice(table, "layer", where, pf.LAYERS, ""),
         lo=lo, hi=hi, invert=_get(table, "invert", bool, where, False),
         pickup=_get(table, "pickup", bool, where, pickup_default),
         touch=_int(table, "touch", where, 0, 127),
         label=_get(table, "label", str, where, ""),
-        feedback=feedback,
+        feedback=feedback, song=song,
     )
 
 

@@ -6,7 +6,11 @@ echo, V-Pot = sign-magnitude relative CC with its ring, strip buttons =
 switches with LEDs), rebuilt and swapped in when the bank changes. What only
 Mackie has is added here: both LCD lines (strip label on top, the value of
 the control in use below), meters by channel pressure, the two-character
-assignment display showing the bank, and the device query. Everything
+assignment display showing the bank, and the device query. The album page
+(see :mod:`console.surfaces.page`) puts eight songs on the strips instead:
+fader and V-Pot are each song's level offset, the title on the upper line and
+the offset below, ``A1``, ``A2``... on the assignment display, and the bank
+buttons step eight songs at a time. Everything
 device-specific comes from the profile's ``[device]`` table (SysEx id,
 handshake, meters, touch), never from the model's name.
 """
@@ -18,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from console.control.desk import Desk
-from console.surfaces import mcu
+from console.surfaces import album, mcu
 from console.surfaces.bindings import Bound
 from console.surfaces.profile import Bank, Binding, Control, Feedback, Profile, Strip
 from console.surfaces.surface import Surface
@@ -59,6 +63,21 @@ def strip_bindings(bank: Bank, bank_index: int, device: Any) -> list[Binding]:
     return out
 
 
+def song_strip_bindings(device: Any) -> list[Binding]:
+    """The album page's strips: fader and V-Pot k are the level offset of song k of the bank."""
+    out: list[Binding] = []
+    for i in range(device.bank_size):
+        pb = Control("pitchbend", i)
+        out.append(Binding(control=pb, where=f"album.strips[{i}].fader", song=i + 1,
+                           touch=mcu.TOUCH + i if device.touch else None,
+                           feedback=Feedback("fader", control=pb)))
+        out.append(Binding(
+            control=Control("cc", 0, mcu.VPOT_CC + i), where=f"album.strips[{i}].vpot",
+            mode="relative", song=i + 1, encoding="sign_magnitude", step=device.encoder_step,
+            feedback=Feedback("ring", control=Control("cc", 0, mcu.RING_CC + i))))
+    return out
+
+
 def ring_style(param: P.Param) -> str:
     """A ring that reads like the parameter: centred for ± values, filling otherwise."""
     if param.kind == "continuous" and param.min == -param.max:
@@ -94,12 +113,30 @@ class MackieSurface(Surface):
         return self.profile.banks[self.bank_index]
 
     def extra_bindings(self) -> Iterable[Binding]:
-        """The current bank's strips."""
+        """The current bank's strips, or the album page's songs."""
+        if self.album_page:
+            return song_strip_bindings(self.device)
         return strip_bindings(self.bank, self.bank_index, self.device)
+
+    def _strip_count(self) -> int:
+        return self.device.bank_size if self.album_page else len(self.bank.strips)
+
+    def show_page(self) -> None:
+        """The album page went on or off, or to other songs: new strips, all shown."""
+        self._active.clear()
+        self.rebuild()
+        self.refresh()
+
+    def show_songs(self) -> None:
+        """The album changed: faders, rings and the strips' titles and offsets follow."""
+        super().show_songs()
+        if self.album_page:
+            for i in range(self.device.bank_size):
+                self._show_lcd(i)
 
     def change_bank(self, delta: int = 0, index: int | None = None, name: str | None = None
                     ) -> None:
-        """Go to another bank (by step, index or name) and show it."""
+        """Go to another bank (by step, index or name) and show it; it ends the album page."""
         banks = self.profile.banks
         if name is not None:
             matches = [i for i, b in enumerate(banks) if b.name.lower() == str(name).lower()]
@@ -108,12 +145,16 @@ class MackieSurface(Surface):
             target = int(index) % len(banks)
         else:
             target = min(max(self.bank_index + int(delta), 0), len(banks) - 1)
-        if target == self.bank_index:
+        leaving = self.album_page
+        if target == self.bank_index and not leaving:
             return
+        self._page = ""
         self.bank_index = target
         self._active.clear()
         self.rebuild()
         self.refresh()
+        if leaving:
+            self.on_state_local("surface.album", False)
         self.on_state_local("surface.bank", target)
 
     def use_profile(self, profile: Profile) -> None:
@@ -122,8 +163,10 @@ class MackieSurface(Surface):
         super().use_profile(profile)
 
     def local_state(self, key: str) -> Any:
-        """``surface.bank`` is the bank index; others as the generic surface."""
-        return self.bank_index if key == "surface.bank" else super().local_state(key)
+        """``surface.bank`` is the bank index (None on the album page); others as generic."""
+        if key == "surface.bank":
+            return None if self.album_page else self.bank_index
+        return super().local_state(key)
 
     # input extras ---------------------------------------------------------------
     def on_sysex(self, data: tuple[int, ...]) -> None:
@@ -148,7 +191,7 @@ class MackieSurface(Surface):
         """A touched fader shows its value on its strip; released, it fades back."""
         strip = bound.binding.control.channel if bound.binding.control.kind == "pitchbend" \
             else None
-        if strip is None or strip >= len(self.bank.strips):
+        if strip is None or strip >= self._strip_count():
             return
         self._active[strip] = float("inf") if touched else time.monotonic() + ACTIVE_S
         self._show_lcd(strip)
@@ -156,7 +199,7 @@ class MackieSurface(Surface):
     def _absolute(self, bound: Bound, normal: float, data: list[int], now: float) -> None:
         super()._absolute(bound, normal, data, now)
         c = bound.binding.control
-        if c.kind == "pitchbend" and c.channel < len(self.bank.strips):
+        if c.kind == "pitchbend" and c.channel < self._strip_count():
             if self._active.get(c.channel) != float("inf"):
                 self._active[c.channel] = now + ACTIVE_S
             self._show_lcd(c.channel)
@@ -165,12 +208,17 @@ class MackieSurface(Surface):
     def on_params(self, changes: dict[str, float], author: str) -> None:
         """Generic feedback, then the scribble strips showing those parameters."""
         super().on_params(changes, author)
+        if self.album_page:
+            return
         for i, strip in enumerate(self.bank.strips):
             if strip.fader in changes or strip.vpot in changes:
                 self._show_lcd(i)
 
     def _show_lcd(self, strip: int) -> None:
         if self.device.display != "mackie":
+            return
+        if self.album_page:
+            self._show_song_lcd(strip)
             return
         s = self.bank.strips[strip] if strip < len(self.bank.strips) else Strip()
         active = self._active.get(strip, 0.0) > time.monotonic()
@@ -180,8 +228,36 @@ class MackieSurface(Surface):
             self._post(("lcd", line, strip),
                        (mcu.lcd_cell(self.sysex_id, strip, line, fit_text(text, 6)),))
 
+    def _show_song_lcd(self, strip: int) -> None:
+        """A song's title on the upper line of its strip, its level offset below."""
+        songs = album.songs(self.desk.state())
+        index = self.song_bank * self.device.bank_size + strip
+        title = value = ""
+        if index < len(songs):
+            song = songs[index]
+            title = album.strip_title(str(song.get("title") or song.get("id") or ""))
+            value = compact_value(album.level_param(), float(song.get("level_offset_db") or 0))
+        for line, text in ((0, title), (1, value)):
+            self._post(("lcd", line, strip),
+                       (mcu.lcd_cell(self.sysex_id, strip, line, fit_text(text, 6)),))
+
+    def _refresh_album(self) -> None:
+        for i in range(self.device.bank_size):
+            for note in mcu.STRIP_BUTTONS.values():
+                self._post(("fb", "ctl", "note", 0, note + i), (mcu.led(note + i, 0),))
+        self.post_all(self.bindings.all)
+        for i in range(self.device.bank_size):
+            self._show_lcd(i)
+        if self.device.assignment_display:
+            left, right = mcu.assignment(album.bank_short(self.song_bank))
+            self._post(("assign", 0), (left,))
+            self._post(("assign", 1), (right,))
+
     def refresh(self) -> None:
         """Post every strip's fader, ring, LEDs, LCD cells and the bank display."""
+        if self.album_page:
+            self._refresh_album()
+            return
         bank_size = self.device.bank_size
         for i in range(len(self.bank.strips), bank_size):  # strips this bank leaves empty
             self._post(("fb", "fader", "pitchbend", i, 0), (mcu.fader(i, 0),))
@@ -238,6 +314,7 @@ class MackieSurface(Surface):
     def describe(self) -> dict[str, Any]:
         """The generic description plus bank and handshake state."""
         row = super().describe()
-        row.update(bank=self.bank.name, banks=[b.name for b in self.profile.banks],
+        row.update(bank=f"Album {self.song_bank + 1}" if self.album_page else self.bank.name,
+                   banks=[b.name for b in self.profile.banks],
                    online=self.online, sysex_id=self.sysex_id)
         return row

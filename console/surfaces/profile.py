@@ -22,8 +22,10 @@ MODES: tuple[str, ...] = ("absolute", "relative", "button")
 BUTTON_MODES: tuple[str, ...] = ("toggle", "momentary", "press", "value")
 FEEDBACK_TYPES: tuple[str, ...] = ("none", "value", "led", "ring", "fader")
 RING_STYLES: tuple[str, ...] = ("dot", "boost_cut", "wrap", "spread")
-LOCAL_ACTIONS: tuple[str, ...] = ("bank", "page", "shift")
-"""Actions a surface handles itself: navigation of its own layers and banks."""
+LOCAL_ACTIONS: tuple[str, ...] = ("bank", "page", "shift", "album_page")
+"""Actions a surface handles itself: navigation of its own layers, banks and pages."""
+LAYERS: tuple[str, ...] = ("", "shift", "album")
+"""Binding layers: the base, while Shift is held, while the album page is on."""
 
 ControlKey = tuple[str, int, int]
 """(kind, channel 0..15, number) — what identifies a control on the wire."""
@@ -78,8 +80,11 @@ class Feedback:
 class Binding:
     """A control bound to a parameter or an action.
 
-    Exactly one of ``param`` and ``action`` is set. ``where`` names the
-    binding in error messages and ``describe()`` (``binding[3]``).
+    Exactly one of ``param``, ``action`` and ``song`` is set. ``song`` is a
+    place on the album page (1 is the first song of the page's bank): the
+    control is that song's level offset in the session's level plan.
+    ``where`` names the binding in error messages and ``describe()``
+    (``binding[3]``).
     """
 
     control: Control
@@ -102,10 +107,13 @@ class Binding:
     touch: int | None = None
     label: str = ""
     feedback: Feedback = field(default_factory=Feedback)
+    song: int | None = None
 
     @property
     def target(self) -> str:
-        """``param eq.band2.gain_db`` or ``action bypass``."""
+        """``param eq.band2.gain_db``, ``action bypass`` or ``song 3 level``."""
+        if self.song is not None:
+            return f"song {self.song} level"
         return f"param {self.param}" if self.param else f"action {self.action}"
 
 

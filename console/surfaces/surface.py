@@ -34,6 +34,7 @@ from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 from console.control.desk import Desk
+from console.surfaces import album
 from console.surfaces.bindings import (
     BindingTable,
     Bound,
@@ -46,6 +47,7 @@ from console.surfaces.bindings import (
 )
 from console.surfaces.decode import Decoder, Event
 from console.surfaces.feedback import Cell, CellQueue
+from console.surfaces.page import AlbumPage
 from console.surfaces.ports import InputPort, OutputPort
 from console.surfaces.profile import Binding, ControlKey, Profile
 from console.surfaces.transforms import (
@@ -71,7 +73,7 @@ LearnHook = Callable[["Surface", Event, list[int]], bool]
 """Called with each decoded control event; returning True consumes it (MIDI learn)."""
 
 
-class Surface:
+class Surface(AlbumPage):
     """One surface bound to a profile: input handling and feedback cells.
 
     Parameters
@@ -102,6 +104,8 @@ class Surface:
         self._acting = threading.local()
         self._recent: dict[bytes, float] = {}  # feedback sent -> when (the echo guard)
         self._layer = ""
+        self._page = ""  # "album" while the album page is on (see AlbumPage)
+        self.song_bank = 0
         self._touched: dict[ControlKey, float] = {}  # control -> until (inf = touch held)
         self._bindings = BindingTable(())
         self._decoder = Decoder()
@@ -135,6 +139,10 @@ class Surface:
     def layer(self) -> str:
         """The active layer: ``""`` or ``"shift"``."""
         return self._layer
+
+    def layers(self) -> tuple[str, ...]:
+        """The layers in force, first match wins: album page, shift, base."""
+        return (*(x for x in (self._page, self._layer) if x), "")
 
     # input --------------------------------------------------------------------
     def handle(self, data: list[int], now: float | None = None) -> None:
@@ -176,7 +184,7 @@ class Surface:
             self._touch(table.by_touch[(event.channel, event.number)], event.value > 0)
             return
         kind = "nrpn" if event.kind == "nrpn_step" else event.kind
-        bound = table.find((kind, event.channel, event.number), self._layer)
+        bound = table.find((kind, event.channel, event.number), self.layers())
         if bound is None:
             self.counters["ignored"] += 1
             return
@@ -194,7 +202,10 @@ class Surface:
             self._absolute(bound, normal, data, now)
 
     def _absolute(self, bound: Bound, normal: float, data: list[int], now: float) -> None:
-        if bound.param is None:
+        param = bound.param or bound.level
+        current = self.bound_value(bound)
+        if param is None or current is None:
+            self.counters["ignored"] += param is not None  # a song fader with no song
             return
         b = bound.binding
         if b.feedback.kind == "fader":
@@ -204,17 +215,28 @@ class Surface:
                 with self._lock:
                     self._touched[b.control.key] = now + self.device.touch_timeout_ms / 1000.0
         if b.pickup:
-            current = position(bound, self.desk.get(bound.param.id))
             with self._lock:
-                accepted, bound.pickup = pickup(bound.pickup, normal, current,
+                accepted, bound.pickup = pickup(bound.pickup, normal, position(bound, current),
                                                 self.device.pickup_threshold)
             if not accepted:
                 self.counters["held_by_pickup"] += 1
                 return
-        self._set(bound, value_from_control(bound.param, normal, bound.span, b.invert))
+        value = value_from_control(param, normal, bound.span, b.invert)
+        if bound.level is not None:
+            self.set_song_level(bound, album.detent(value))
+        else:
+            self._set(bound, value)
+
+    def bound_value(self, bound: Bound) -> float | None:
+        """The value a control shows: its parameter's, or its song's level offset."""
+        if bound.param is not None:
+            return self.desk.get(bound.param.id)
+        return self.song_level(bound) if bound.level is not None else None
 
     def _relative(self, bound: Bound, ticks: int, now: float) -> None:
-        if bound.param is None or ticks == 0:
+        param = bound.param or bound.level
+        current = self.bound_value(bound)
+        if param is None or current is None or ticks == 0:
             return
         b = bound.binding
         interval, bound.last_time = now - bound.last_time, now
@@ -222,7 +244,11 @@ class Surface:
         if self._layer == "shift" and b.layer != "shift":
             step /= 10.0  # shift without a shift binding: fine adjustment
         delta = accelerate(ticks, interval, b.acceleration) * step
-        self._set(bound, nudge_value(bound.param, self.desk.get(bound.param.id), delta))
+        value = nudge_value(param, current, delta)
+        if bound.level is not None:
+            self.set_song_level(bound, value)
+        else:
+            self._set(bound, value)
 
     def _button(self, bound: Bound, pressed: bool) -> None:
         b = bound.binding
@@ -251,8 +277,14 @@ class Surface:
         self._set(bound, value)
 
     def _action(self, name: str, args: dict[str, Any]) -> None:
+        if name == "album_page":
+            self.set_album_page(args.get("on", not self.album_page))
+            return
         if name in ("bank", "page"):
-            self.change_bank(**args)
+            if self.album_page and set(args) <= {"delta"}:
+                self.step_song_bank(args.get("delta", 0))  # a bank of songs
+            else:
+                self.change_bank(**args)
             return
         self.counters["actions"] += 1
         try:
@@ -280,8 +312,8 @@ class Surface:
                 self._touched.pop(bound.binding.control.key, None)
         if bound.param is not None:  # automation writes in touch and latch modes on this
             self.desk.touch(bound.param.id, touched, self.author)
-        if not touched and bound.param is not None:
-            self._show_value(bound, self.desk.get(bound.param.id))
+        if not touched:
+            self.show_current(bound)
         self.on_touch(bound, touched)
 
     def on_touch(self, bound: Bound, touched: bool) -> None:
@@ -324,7 +356,9 @@ class Surface:
                 self._show_value(bound, value)
 
     def on_state(self, key: str, value: Any, author: str) -> None:
-        """Desk listener: light LEDs that show a console state."""
+        """Desk listener: light LEDs that show a console state; song faders follow the album."""
+        if key == "album":
+            self.show_songs()
         for bound in self._bindings.by_state.get(key, ()):
             state = bound.binding.feedback.state or key
             self._show_state(bound, state_field(value, state))
@@ -343,7 +377,7 @@ class Surface:
         b = bound.binding
         if b.feedback.kind == "none" or b.feedback.state or bound.cell_key is None:
             return
-        if not self._bindings.visible(bound, self._layer):
+        if not self._bindings.visible(bound, self.layers()):
             return
         if b.feedback.kind == "fader" and self.is_touched(bound):
             return  # never move a fader under the engineer's hand
@@ -355,7 +389,7 @@ class Surface:
         self._post(bound.cell_key, cell)
 
     def _show_state(self, bound: Bound, value: Any) -> None:
-        if bound.cell_key is None or not self._bindings.visible(bound, self._layer):
+        if bound.cell_key is None or not self._bindings.visible(bound, self.layers()):
             return
         equals = bound.binding.feedback.equals
         lit = bool(value) == equals if isinstance(equals, bool) else value == equals
@@ -365,7 +399,8 @@ class Surface:
 
     def local_state(self, key: str) -> Any:
         """Values of ``surface.*`` state keys."""
-        return self._layer == "shift" if key == "surface.shift" else None
+        return {"surface.shift": self._layer == "shift", "surface.album": self.album_page,
+                "surface.song_bank": self.song_bank}.get(key)
 
     def post_all(self, bounds: Iterable[Bound]) -> None:
         """Post the current state of every bound control's feedback."""
@@ -378,6 +413,15 @@ class Surface:
                 self._show_state(bound, self.state_value(fb.state))
             elif bound.param is not None:
                 self._show_value(bound, values[bound.param.id])
+            elif bound.level is not None:
+                self.show_song(bound)
+
+    def show_current(self, bound: Bound) -> None:
+        """Show a control's parameter value or song level as it is now."""
+        if bound.param is not None:
+            self._show_value(bound, self.desk.get(bound.param.id))
+        elif bound.level is not None:
+            self.show_song(bound)
 
     def refresh(self) -> None:
         """Post the state of every control (only changed cells are sent)."""
@@ -414,9 +458,9 @@ class Surface:
                     del self._touched[key]
                     expired.append(key)
         for key in expired:
-            bound = self._bindings.find(key, self._layer)
-            if bound is not None and bound.param is not None:
-                self._show_value(bound, self.desk.get(bound.param.id))
+            bound = self._bindings.find(key, self.layers())
+            if bound is not None and (bound.param or bound.level) is not None:
+                self.show_current(bound)
                 self.on_touch(bound, False)
 
     # description ----------------------------------------------------------------
@@ -430,6 +474,7 @@ class Surface:
             "output": self.output.name if self.output else None,
             "connected": self.input is not None,
             "layer": self._layer or "base",
+            "album_page": self.album_page, "song_bank": self.song_bank,
             "counters": dict(self.counters, feedback_sent=self.queue.sent,
                              feedback_coalesced=self.queue.coalesced),
             "bindings": [describe_bound(b) for b in self._bindings.all],

@@ -23,6 +23,7 @@ from console.control.wire import ProtocolError
 from console.ui.link import NotConnectedError
 from console.ui.model import nudge_value
 from console.ui.screens.help import HelpScreen
+from console.ui.screens.marker import MarkerNoteScreen
 from console.ui.screens.meters import MetersScreen
 from dsp import params as P
 from dsp.errors import MasterdeckError
@@ -99,10 +100,20 @@ class ConsoleActions(App[None]):
         self.send("song_next" if step > 0 else "song_previous")
 
     def action_marker(self) -> None:
-        """Mark the playhead's place in the current song."""
+        """Mark the playhead's place in the current song, then ask for the marker's note."""
+        if isinstance(self.screen, MarkerNoteScreen):
+            return
         position = round(float(self.model.meters.get("position_s") or 0.0), 3)
-        self.send("marker_add", position_s=position)
-        self.run_worker(self.link.refresh_session(), group="requests")
+        song = next((s.get("title", "") for s in self.model.songs() if s.get("current")), "")
+
+        def keep(note: str | None) -> None:
+            if note is None:
+                self.notify("marker dropped")
+                return
+            self.send("marker_add", position_s=position, note=note)
+            self.run_worker(self.link.refresh_session(), group="requests")
+
+        self.push_screen(MarkerNoteScreen(position, song), keep)
 
     def action_undo(self) -> None:
         """Undo the last parameter move, snapshot recall or automation pass."""
@@ -218,6 +229,9 @@ class ConsoleActions(App[None]):
         """Cancel a learn in progress or an armed store; close the help."""
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss()
+        if isinstance(self.screen, MarkerNoteScreen):
+            self.screen.dismiss(None)
+            return
         self.store_armed = False
         if self.model.learn.startswith("learning"):
             self.model.learn = "learn cancelled"

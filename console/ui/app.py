@@ -38,6 +38,7 @@ from console.ui.screens.arc import ArcScreen
 from console.ui.screens.automation import AutomationScreen
 from console.ui.screens.base import ConsoleScreen
 from console.ui.screens.help import HelpScreen
+from console.ui.screens.marker import MarkerNoteScreen
 from console.ui.screens.meters import MetersScreen
 from console.ui.screens.surfaces import SurfacesScreen
 
@@ -81,8 +82,10 @@ class MasterdeckApp(ConsoleActions):
         self.set_interval(TICK_S, self._tick)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """While the help is open, keys close it instead of acting on the console."""
+        """While the help is open, keys close it; while a note is typed, keys are its text."""
         if isinstance(self.screen, HelpScreen) and action not in ("help", "cancel", "quit"):
+            return False
+        if isinstance(self.screen, MarkerNoteScreen) and action != "cancel":
             return False
         return True
 

@@ -42,7 +42,8 @@ KEYMAP: tuple[Key, ...] = (
         "Transport", "]"),
     Key("n", "song(1)", "next song of the album", "Transport", "n"),
     Key("p", "song(-1)", "previous song of the album", "Transport", "p"),
-    Key("M,shift+m", "marker", "a marker at the playhead (in the session)", "Transport", "M"),
+    Key("M,shift+m", "marker", "a marker at the playhead, then type its note", "Transport",
+        "M"),
     # what is heard
     Key("m", "hear('master')", "hear the master (the chain)", "Listen", "m"),
     Key("b", "toggle_source('bypass')", "bypass: hear the unprocessed song", "Listen", "b",

@@ -7,7 +7,9 @@ crossfades where the songs overlap, and the playhead in the current song.
 Below, a row per song: where it starts, its level-plan offset, integrated
 loudness, the loudest 3 s, LRA, true peak, and the change from the song
 before in LU. The daemon measures it in a worker process whenever the album
-changes (``album_arc`` in the state).
+changes (``album_arc`` in the state). The session's markers show as ticks
+under the line (``M`` drops one, from any screen or a surface) and are listed
+with their notes at the foot.
 
 The level plan is edited here: up and down pick a song, left and right move
 its level offset by 0.1 dB (with shift, 1 dB), ctrl+left and ctrl+right its
@@ -73,6 +75,50 @@ def shape_line(arc: dict[str, Any], width: int,
     head = None if playhead_s is None else min(max(int(playhead_s / length * width), 0),
                                                width - 1)
     return "".join(BARS[h] for h in columns), head
+
+
+MARK = "▴"
+"""A marker's tick under the album's line."""
+
+
+def album_markers(arc: dict[str, Any], songs: list[dict[str, Any]]
+                  ) -> list[tuple[float, int, dict[str, Any]]]:
+    """Every marker of the album as (album time, song number, marker), in album order.
+
+    Markers are kept in song time; the arc says where each song starts.
+    """
+    starts = {song["id"]: (song["start_s"], song["number"]) for song in arc["songs"]}
+    out = []
+    for song in songs:
+        if song.get("id") not in starts:
+            continue
+        start, number = starts[song["id"]]
+        for marker in song.get("markers") or []:
+            out.append((start + float(marker.get("position_s") or 0.0), number, marker))
+    return sorted(out, key=lambda row: row[0])
+
+
+def marker_line(arc: dict[str, Any], markers: list[tuple[float, int, dict[str, Any]]],
+                width: int) -> str:
+    """A line of ``width`` columns with a tick under each marker's place on the album."""
+    length = arc["album"]["length_s"]
+    line = [" "] * max(width, 0)
+    if not length or width <= 0:
+        return ""
+    for at, _number, _marker in markers:
+        line[min(max(int(at / length * width), 0), width - 1)] = MARK
+    return "".join(line)
+
+
+def marker_rows(markers: list[tuple[float, int, dict[str, Any]]]) -> list[str]:
+    """One line per marker: its song, its place in the song, its name and note."""
+    rows = []
+    for _at, number, marker in markers:
+        text = marker.get("name") or "marker"
+        if marker.get("note"):
+            text += f" — {marker['note']}"
+        rows.append(f"{MARK} song {number:>2} {clock(marker.get('position_s')):>7}  {text}")
+    return rows
 
 
 def _number(value: float | None, width: int, signed: bool = False) -> str:
@@ -160,10 +206,12 @@ class ArcScreen(ConsoleScreen):
         self.status = Label(id="arc-status")
         self.shape = Static(id="arc-shape")
         self.table = Static(id="arc-table")
+        self.markers = Static(id="arc-markers")
         yield Label("Album arc (as mastered)", classes="section")
         yield self.status
         yield self.shape
         yield self.table
+        yield self.markers
 
     def show_meters(self, model: ConsoleModel) -> None:
         """The playhead moves."""
@@ -182,6 +230,7 @@ class ArcScreen(ConsoleScreen):
                                "(masterdeck serve --session DIR), a moment after it changes.")
             self.shape.update("")
             self.table.update("")
+            self.markers.update("")
             return
         if "error" in arc:
             self.status.update(Text(f"The album could not be measured: {arc['error']}"))
@@ -202,7 +251,11 @@ class ArcScreen(ConsoleScreen):
         self.status.update(f"{len(arc['songs'])} songs, {clock(arc['album']['length_s'])}, "
                            "each mastered through its own chain and placed.  ↑↓ pick a song, "
                            "←→ its level (0.1 dB; shift 1 dB), ctrl+←→ its gap, u undo")
-        self.shape.update(Text.assemble(shape, "\n", "".join(labels)))
         songs = self.model.songs()
+        marks = album_markers(arc, songs)
+        self.shape.update(Text.assemble(shape, "\n", "".join(labels), "\n",
+                                        marker_line(arc, marks, width)))
         picked = songs[min(self.picked, len(songs) - 1)]["id"] if songs else None
         self.table.update("\n".join(table_rows(arc, current, picked)))
+        self.markers.update(Text("\n".join(marker_rows(marks)) if marks else
+                                 "no markers yet (M drops one at the playhead)"))
