@@ -19,6 +19,7 @@ import soundfile as sf
 from console.engine.stream import Engine
 from console.offline.album import assemble
 from console.session.controller import SessionController
+from console.session.plan_actions import drop_marker
 from tests.jackrecorder import Recorder, clicks
 from tests.takes import align, compare
 from tests.test_surfaces_support import until
@@ -133,11 +134,16 @@ def test_next_song_and_the_joins_locate_on_the_album(rig):
     session.step_song(1)  # next song: the album plays on from its start
     assert until(lambda: session.session.current == ids[1], 3.0)
     assert engine.position >= timeline.songs[1].start - 256
+    marked = drop_marker(session, note="the vocal drops here")  # as a surface drops it
+    assert marked["song"] == ids[1]
+    marker = session.session.song(ids[1]).markers[-1]
+    into = engine.position_s - timeline.songs[1].start / RATE
+    assert marker.note == "the vocal drops here" and 0.0 <= marker.position_s <= into + 0.01
     answer = session.album.join(3, loop=True)
     start = timeline.songs[2].start / RATE
     assert answer["start_s"] == pytest.approx(start)
     assert engine.loop_info()["on"]
-    take = recorder.record(2.5)
+    take = recorder.record_clean(2.5)  # again if the dummy driver spliced the take
     assert clicks(take) == []
     assert engine.loop_info()["start_s"] <= engine.position_s < engine.loop_info()["end_s"]
     engine.set_loop(on=False)

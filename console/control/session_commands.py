@@ -87,8 +87,7 @@ def _reference_select(ctx: Context, id: str) -> dict[str, Any]:
 
 def _marker_add(ctx: Context, position_s: float, name: str = "", note: str = "",
                 song: str | None = None) -> dict[str, Any]:
-    _session(ctx).add_marker(position_s, name, note, song)
-    return {}
+    return {"marker": _session(ctx).add_marker(position_s, name, note, song)}
 
 
 def _marker_remove(ctx: Context, index: int, song: str | None = None) -> dict[str, Any]:

@@ -193,6 +193,14 @@ class AlbumMode:
         return {"number": number, "start_s": round(start, 6), "from_s": round(begin, 6),
                 "loop": loop}
 
+    def song_at(self, seconds: float) -> tuple[str, float]:
+        """The song heard at ``seconds`` on the album, and how far into it (0 in its gap)."""
+        timeline = self._need_timeline()
+        rate = timeline.sample_rate
+        position = round(seconds * rate)
+        song = timeline.songs[timeline.heard_at(position)]
+        return song.id, round(max(position - song.start, 0) / rate, 4)
+
     def _need_timeline(self) -> Timeline:
         timeline = self.engine.timeline
         if timeline is None:

@@ -378,11 +378,18 @@ class SessionController(Editing):
         self.change({"op": "ref_current", "id": ref.id})
 
     def add_marker(self, position_s: float, name: str = "", note: str = "",
-                   song_id: str | None = None) -> None:
-        """Mark a place in a song (the current one by default) with a note."""
+                   song_id: str | None = None) -> dict[str, Any]:
+        """Mark a place in a song (the current one by default) with a note.
+
+        In album mode a position without a song is on the album: the marker
+        goes to the song heard there, at its place in that song.
+        """
+        if song_id is None and self.album.on:
+            song_id, position_s = self.album.song_at(position_s)
         song = self.session.song(song_id) if song_id else self._need_song()
         self.change({"op": "marker_add", "id": song.id,
                      "marker": {"position_s": position_s, "name": name, "note": note}})
+        return {"song": song.id, "position_s": position_s}
 
     def remove_marker(self, index: int, song_id: str | None = None) -> None:
         """Delete marker number ``index`` (from 0, in time order) of a song."""

@@ -51,7 +51,6 @@ def set_song_level(controller: SessionController, db: float, index: int | None =
 def drop_marker(controller: SessionController, note: str = "", name: str = ""
                 ) -> dict[str, Any]:
     """Mark the playhead's place in the current song; return the marker."""
-    position_s = round(float(controller.engine.position_s), 4)
-    controller.add_marker(position_s, name=name, note=note)
-    return {"position_s": position_s, "name": name, "note": note,
-            "song": controller.session.current}
+    placed = controller.add_marker(round(float(controller.engine.position_s), 4), name=name,
+                                   note=note)
+    return {**placed, "name": name, "note": note}
