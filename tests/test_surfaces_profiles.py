@@ -112,6 +112,15 @@ def test_a_bad_binding_names_the_file_and_the_key(tmp_path, old, new, key, messa
     assert message in str(info.value)
 
 
+def test_a_translate_button_lights_while_its_check_is_heard(tmp_path):
+    path = tmp_path / "checks.toml"
+    path.write_text(GOOD + '\n[[binding]]\ncontrol = "note"\nnumber = 20\naction = "translate"\n'
+                    'args = { check = "phone" }\n')
+    binding = load_profile(path).bindings[-1]
+    assert binding.action == "translate" and binding.args == {"check": "phone"}
+    assert (binding.feedback.state, binding.feedback.equals) == ("translation", "phone")
+
+
 def test_duplicate_controls_and_broken_toml_are_errors(tmp_path):
     path = tmp_path / "dup.toml"
     path.write_text(GOOD + '\n[[binding]]\ncontrol = "cc"\nnumber = 1\nparam = "input.trim_db"\n')

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from console.control.wire import TRANSLATIONS
 from dsp import translation as T
 from dsp.biquad import response_db
 from dsp.errors import ParameterError
@@ -71,6 +72,10 @@ def test_every_check_has_a_unique_name_and_off_is_first():
     assert all(len(c.sections) <= T.SECTIONS for c in T.CHECKS)
     with pytest.raises(ParameterError, match="use one of off, mono"):
         T.index("radio")
+
+
+def test_thin_clients_know_the_same_names_without_numpy():
+    assert TRANSLATIONS == T.NAMES
 
 
 def test_the_device_curves_are_marked_as_approximations():
