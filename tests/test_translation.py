@@ -104,7 +104,7 @@ def test_each_curve_is_designed_as_described(name, freq, low_db, high_db):
     assert low_db <= gain <= high_db
 
 
-@pytest.mark.parametrize("name", T.NAMES)
+@pytest.mark.parametrize("name", [n for n in T.NAMES if n != "side"])  # side of L = R: silence
 def test_each_checks_response_measured_with_sines_matches_its_design(name):
     """Stepped sines, L = R, 30 Hz to 18 kHz: what comes out is the curve times its gain.
 
@@ -113,8 +113,6 @@ def test_each_checks_response_measured_with_sines_matches_its_design(name):
     the same at every frequency. Measured: within 0.0001 dB of the design
     wherever the curve is above -60 dB.
     """
-    if name == "side":
-        pytest.skip("side of L = R is silence (its own test)")
     freqs = np.geomspace(30.0, 18000.0, 25)
     design_db = response_db(T.design(T.CHECKS[T.index(name)], RATE), freqs, RATE)
     expected_gain_db = -10 * math.log10(T.curve_power(name, RATE))
@@ -221,15 +219,14 @@ def test_the_output_does_not_depend_on_the_block_size(block):
 # ------------------------------------------------------------------ compensation
 
 
-@pytest.mark.parametrize("correlated", [False, True])
-@pytest.mark.parametrize("name", T.NAMES)
+@pytest.mark.parametrize(("name", "correlated"), [
+    (name, correlated) for name in T.NAMES for correlated in (False, True)
+    if not (name == "side" and correlated)])  # side of a mono signal is silence
 def test_pink_noise_through_each_check_is_as_loud_as_without(name, correlated):
     """Within 0.1 LU (BS.1770 integrated, the last 4 s of 8): what the check is for.
 
     Measured: 0.033 LU at most (phone, uncorrelated channels); the brief allowed 0.5.
     """
-    if name == "side" and correlated:
-        pytest.skip("side of a mono signal is silence")
     x = pink(8.0, seed=11, correlated=correlated)
     y = run(x, [(0, name)])
     tail = slice(4 * RATE, None)
@@ -250,8 +247,11 @@ def test_without_compensation_the_checks_would_change_the_loudness():
 
 
 def test_the_compensation_glides_without_a_zipper():
-    """A tone going from centre to hard left (a clean 10 ms fade) in mono: +3 dB, smoothly."""
-    x = tone(440.0, 5.0, left_amp=0.1, right_amp=0.1)
+    """A tone going from centre to hard left (a clean 10 ms fade) in mono: +3 dB, smoothly.
+
+    437 Hz, so that the 100 ms estimates do not all land on zero crossings.
+    """
+    x = tone(437.0, 5.0, left_amp=0.1, right_amp=0.1)
     at, fade = RATE, RATE // 100
     x[at:at + fade, 1] *= np.linspace(1.0, 0.0, fade)
     x[at + fade:, 1] = 0.0
@@ -263,7 +263,7 @@ def test_the_compensation_glides_without_a_zipper():
     assert db(g[-100]) == pytest.approx(3.01, abs=0.02)  # L alone: +3 dB
     assert db(g[RATE // 2]) == pytest.approx(0.0, abs=0.01)  # L = R: 0 dB
     steps = np.abs(np.diff(gain))
-    assert np.nanmax(steps) < 2e-4  # a zipper step (a 100 ms estimate unglided) is ~1e-2
+    assert np.nanmax(steps) < 2e-4  # measured 1.3e-5; the estimates unglided step 2.3e-2
     assert clicks(y) == []
 
 
