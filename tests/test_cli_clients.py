@@ -101,6 +101,11 @@ def test_transport_commands_drive_the_engine(daemon):
     assert engine.match is False
     assert masterdeck(daemon, "snapshot", "store", "b").stdout.strip() == "snapshot B stored"
     assert "hearing master" in masterdeck(daemon, "bypass", "off").stdout
+    assert "hearing master as earbuds" in masterdeck(daemon, "translate", "earbuds").stdout
+    assert engine.translation_name == "earbuds"
+    assert masterdeck(daemon, "translate", "radio").returncode == 2  # argparse's choices
+    assert "as earbuds" not in masterdeck(daemon, "translate", "off").stdout
+    assert engine.translation_name == "off"
     assert "stopped" in masterdeck(daemon, "stop").stdout
     assert engine.source == "master"
     engine.match = True

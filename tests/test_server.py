@@ -469,6 +469,20 @@ def test_bypass_reference_source_and_match(daemon):
         client.request("match", on=True)
 
 
+def test_translate_plays_a_check_and_refuses_an_unknown_one(daemon):
+    with Client(daemon.path) as client:
+        reply = client.request("translate", name="phone")
+        assert reply["transport"]["translation"] == "phone"
+        assert daemon.engine.translation_name == "phone"
+        assert daemon.engine.desk.state()["translation"] == "phone"
+        with pytest.raises(ProtocolError, match="'radio' is not one of off, mono") as refused:
+            client.request("translate", name="radio")
+        assert daemon.engine.translation_name == "phone"  # nothing changed
+        client.request("action", name="translate", args={"check": "phone"})  # toggles off
+        assert client.request("status")["transport"]["translation"] == "off"
+    assert refused.value.code == "bad_argument"
+
+
 def test_snapshots_store_and_recall_the_whole_chain(daemon):
     desk = daemon.engine.desk
     with Client(daemon.path) as client:

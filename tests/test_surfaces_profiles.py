@@ -135,6 +135,15 @@ def test_a_song_binding_is_a_level_offset_fader_with_unity_two_thirds_up(tmp_pat
     assert position(bind(load_profile(path).bindings[0]), 0.0) == pytest.approx(0.5)
 
 
+def test_a_translate_button_lights_while_its_check_is_heard(tmp_path):
+    path = tmp_path / "checks.toml"
+    path.write_text(GOOD + '\n[[binding]]\ncontrol = "note"\nnumber = 20\naction = "translate"\n'
+                    'args = { check = "phone" }\n')
+    binding = load_profile(path).bindings[-1]
+    assert binding.action == "translate" and binding.args == {"check": "phone"}
+    assert (binding.feedback.state, binding.feedback.equals) == ("translation", "phone")
+
+
 def test_duplicate_controls_and_broken_toml_are_errors(tmp_path):
     path = tmp_path / "dup.toml"
     path.write_text(GOOD + '\n[[binding]]\ncontrol = "cc"\nnumber = 1\nparam = "input.trim_db"\n')

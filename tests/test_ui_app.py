@@ -133,6 +133,23 @@ def test_stage_bypass_and_source_keys(deck):
     drive(deck, scenario)
 
 
+def test_translation_keys_switch_checks_and_the_same_key_again_is_off(deck):
+    async def scenario(app, pilot):
+        engine = deck.daemon.engine
+        await press(app, pilot, "P")
+        await until(pilot, lambda: engine.translation_name == "phone", what="the phone")
+        await until(pilot, lambda: "as PHONE" in app.screen.transport.text,
+                    what="the check on the transport line")
+        await press(app, pilot, "O")  # another check's key switches straight to it
+        await until(pilot, lambda: engine.translation_name == "mono", what="mono")
+        await until(pilot, lambda: app.model.state.get("translation") == "mono")
+        await press(app, pilot, "O")
+        await until(pilot, lambda: engine.translation_name == "off", what="off again")
+        await until(pilot, lambda: "as " not in app.screen.transport.text.split("│")[2])
+
+    drive(deck, scenario)
+
+
 def test_snapshot_keys_store_and_recall(deck):
     async def scenario(app, pilot):
         await press(app, pilot, *select(app, "limiter.ceiling_dbtp"))

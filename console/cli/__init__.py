@@ -21,7 +21,7 @@ import sys
 from dsp.errors import MasterdeckError
 
 COMMANDS = ("serve", "demo", "status", "get", "set", "transport", "session", "album", "preview",
-            "render", "analyze", "params", "surfaces", "compile", "bench", "ui")
+            "translate", "render", "analyze", "params", "surfaces", "compile", "bench", "ui")
 """Modules in :mod:`console.cli`, in the order ``--help`` lists them."""
 
 

@@ -57,7 +57,9 @@ def describe_transport(transport: dict[str, Any]) -> str:
     return " · ".join([
         "playing" if transport.get("playing") else "stopped",
         clock(transport.get("position_s")),
-        f"hearing {transport.get('source', '?')}",
+        f"hearing {transport.get('source', '?')}"
+        + (f" as {transport['translation']}" if transport.get("translation", "off") != "off"
+           else ""),
         "loudness-matched" if transport.get("match") else "match off",
         looping,
     ])

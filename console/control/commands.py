@@ -18,7 +18,7 @@ from console.control import table
 from console.control.desk import ACTIONS, SNAPSHOT_SLOTS, ActionError
 from console.control.session_commands import SESSION_COMMANDS
 from console.control.table import Arg, Command, Context
-from console.control.wire import SOURCES, ProtocolError
+from console.control.wire import SOURCES, TRANSLATIONS, ProtocolError
 from console.session.errors import SessionError
 from dsp import params as P
 from dsp.errors import AudioFileError, DeviceError, MasterdeckError, ParameterError
@@ -31,7 +31,7 @@ def transport(engine: Engine) -> dict[str, Any]:
     state = engine.desk.state()
     return {"playing": bool(state.get("playing", False)), "position_s": round(engine.position_s, 3),
             "source": engine.source, "match": bool(engine.match), "loop": engine.loop_info(),
-            "album_mode": engine.timeline is not None}
+            "album_mode": engine.timeline is not None, "translation": engine.translation_name}
 
 
 def _params(ctx: Context, stage: str | None = None) -> dict[str, Any]:
@@ -111,6 +111,14 @@ def _source(ctx: Context, name: str) -> dict[str, Any]:
         raise ProtocolError("bad_argument",
                             f"source: {name!r} is not one of {', '.join(SOURCES)}")
     ctx.engine.set_source(name, ctx.author)
+    return {"transport": transport(ctx.engine)}
+
+
+def _translate(ctx: Context, name: str) -> dict[str, Any]:
+    if name not in TRANSLATIONS:
+        raise ProtocolError("bad_argument",
+                            f"translate: {name!r} is not one of {', '.join(TRANSLATIONS)}")
+    ctx.engine.set_translation(name, ctx.author)
     return {"transport": transport(ctx.engine)}
 
 
@@ -215,6 +223,7 @@ CONSOLE_COMMANDS: dict[str, Command] = {
     "bypass": Command({"on": Arg("bool")}, _act("bypass")),
     "reference": Command({"on": Arg("bool")}, _act("reference")),
     "match": Command({"on": Arg("bool", required=True)}, _match),
+    "translate": Command({"name": Arg("str", required=True)}, _translate),
     "load_song": Command(_LOAD, _load("song"), blocking=True),
     "load_reference": Command(_LOAD, _load("reference"), blocking=True),
     "snapshot_store": Command(_SLOT, _snapshot("store")),

@@ -39,7 +39,7 @@ ActionHandler = Callable[..., Any]
 
 ACTIONS = (
     "play", "stop", "toggle_play", "locate", "loop", "next_song", "previous_song",
-    "bypass", "reference", "snapshot_recall", "snapshot_store", "automation_mode",
+    "bypass", "reference", "translate", "snapshot_recall", "snapshot_store", "automation_mode",
     "bank", "page", "shift", "undo", "redo", "album_mode", "join", "album_page", "song_level",
     "marker",
 )

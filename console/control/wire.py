@@ -23,6 +23,8 @@ TOPICS = {"meters": 10.0, "params": 30.0, "state": 30.0}
 RATE_RANGE_HZ = (0.1, 60.0)
 SOCKET_NAME = "control.sock"
 SOURCES = ("master", "bypass", "reference")
+TRANSLATIONS = ("off", "mono", "side", "swap", "phone", "laptop", "earbuds", "car")
+"""The translation checks' names, for thin clients (``dsp.translation.NAMES``, without numpy)."""
 
 
 class ProtocolError(MasterdeckError):

@@ -146,6 +146,7 @@ def _callback_parts() -> None:
     import numpy as np
 
     from console.engine import callback as cb
+    from dsp import translation
 
     work, other = np.zeros((FRAMES, 2)), np.zeros((FRAMES, 2))
     song = np.zeros((FRAMES, 2), dtype=np.float32)
@@ -153,7 +154,8 @@ def _callback_parts() -> None:
     cb._play_song(work, FRAMES, song, ctl, rt, np.zeros(FRAMES))
     cb._play_reference(other, FRAMES, song, ctl, rt, True)
     cb._delay(other, FRAMES, np.zeros((FRAMES, 2)), rt)
-    cb._mix_out(np.zeros(2 * FRAMES, dtype=np.float32), FRAMES, 2, work, other, other, ctl, rt)
+    cb._mix_out(np.zeros(2 * FRAMES, dtype=np.float32), FRAMES, 2, work, other, other, ctl, rt,
+                np.zeros((FRAMES, 2)), translation.prepare(RATE))
 
 
 def _chain_parts() -> None:

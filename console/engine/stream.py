@@ -35,7 +35,7 @@ from console.control.desk import Desk
 from console.engine import callback as cb
 from console.engine.timeline import Timeline, empty_index
 from console.engine.tracks import Track, load_track, silence
-from dsp import automation, gating, taps
+from dsp import automation, gating, taps, translation
 from dsp.chain import Chain
 from dsp.errors import DeviceError, MasterdeckError
 from dsp.meter import LoudnessMeter, read
@@ -125,6 +125,10 @@ class Engine:
         self.preview_gain_db = 0.0
         """The gain a streaming platform would play the master at (platform preview): on the
         monitor path only, never rendered; set by the session (:mod:`console.session.preview`)."""
+        self.translation = translation.prepare(self.sample_rate)
+        """The translation check's state (:mod:`dsp.translation`; callback writes)."""
+        self.monitor = np.zeros((MAX_BLOCK, 2))
+        """The monitor mix, where the translation check plays it (callback writes)."""
         self.table = np.zeros((cb.TABLE_ROWS, 2), dtype=np.int64)
         self._fill_table()
         self._lock = threading.RLock()
@@ -156,7 +160,7 @@ class Engine:
             cb.T_PACK: self.chain._pack, cb.T_FRESH: self.fresh, cb.T_PACK2: self.second._pack,
             cb.T_CURRENT2: self.second.current, cb.T_TARGET2: self.target2,
             cb.T_AUTO_ST2: self.auto_st2, cb.T_WORK2: self.work2, cb.T_POSBUF2: self.posbuf2,
-            cb.T_FADES: self.fades,
+            cb.T_FADES: self.fades, cb.T_TRANSLATION: self.translation, cb.T_MONITOR: self.monitor,
         }
         for row, array in rows.items():
             self._set_row(row, array)
@@ -293,6 +297,10 @@ class Engine:
         desk.register_action("reference", lambda on=None, author="": self.set_source(
             "reference" if (on if on is not None else self.source != "reference")
             else "master", author))
+        desk.register_action("translate", lambda check="off", on=None, author="":
+                             self.set_translation(
+                                 check if (on if on is not None else self.translation_name != check)
+                                 else "off", author))
 
     def play(self, author: str = "") -> None:
         """Start playback from the current position (fades in over 10 ms)."""
@@ -374,6 +382,22 @@ class Engine:
         self.desk.set_state("source", name, author)
         self.desk.set_state("bypass", name == "bypass", author)
         self.desk.set_state("reference", name == "reference", author)
+
+    @property
+    def translation_name(self) -> str:
+        """The translation check asked for (``off``, ``mono``, ``phone`` ...)."""
+        return translation.NAMES[int(self.ctl[cb.C_TRANSLATION])]
+
+    def set_translation(self, name: str, author: str = "") -> None:
+        """Hear the monitor through translation check ``name`` (or ``off``); crossfades.
+
+        Monitor only: what is rendered never goes through it.
+        """
+        if name not in translation.NAMES:
+            raise MasterdeckError(f"translation check {name!r}: use one of "
+                                  f"{', '.join(translation.NAMES)}")
+        self.ctl[cb.C_TRANSLATION] = translation.index(name)
+        self.desk.set_state("translation", name, author)
 
     def set_match(self, on: bool, author: str = "") -> None:
         """Switch loudness matching of master, bypass and reference on or off."""
@@ -602,6 +626,9 @@ class Engine:
             "xruns": int(self.rt[cb.R_XRUNS]),
             "callbacks": int(self.rt[cb.R_CALLBACKS]),
             "guard_trips": int(tap[taps.GUARD_TRIPS]),
+            "translation": self.translation_name,
+            "translation_gain_db": round(
+                translation.compensation_db(self.translation, self.translation_name), 2),
             **self._match_gains(),
         }
         if self._stream is not None:

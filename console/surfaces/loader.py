@@ -216,6 +216,8 @@ def _action_state(action: str, args: Mapping[str, Any]) -> tuple[str | None, Any
         return "snapshot", str(args.get("slot", "")).upper()
     if action == "automation_mode":
         return "automation_mode", args.get("mode")
+    if action == "translate":
+        return "translation", str(args.get("check", "off"))
     if action == "bank":
         return ("surface.bank", args["index"]) if "index" in args else (None, True)
     return _ACTION_STATES.get(action, (None, True))

@@ -137,6 +137,11 @@ class ConsoleActions(App[None]):
         """Switch bypass or reference on, or back to the master."""
         self.send(name)
 
+    def action_translate(self, check: str) -> None:
+        """Hear the monitor through translation check ``check``, or turn it off if it is on."""
+        on = self.model.state.get("translation", "off") != check
+        self.send("translate", name=check if on else "off")
+
     def action_toggle_match(self) -> None:
         """Loudness matching of bypass and reference on or off."""
         self.send("match", on=not self.model.state.get("match", True))

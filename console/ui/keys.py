@@ -27,6 +27,9 @@ class Key:
     """A short name for the footer; empty keeps the key off the footer."""
 
 
+_HEARD = "As listeners hear it (the key again: off)"
+"""The translation checks' group."""
+
 KEYMAP: tuple[Key, ...] = (
     # transport
     Key("space", "toggle_play", "play / stop", "Transport", "space", footer="play"),
@@ -50,6 +53,14 @@ KEYMAP: tuple[Key, ...] = (
         footer="bypass"),
     Key("r", "toggle_source('reference')", "hear the reference track", "Listen", "r"),
     Key("equals_sign", "toggle_match", "loudness matching on / off", "Listen", "="),
+    # translation checks, at the master's loudness
+    Key("O,shift+o", "translate('mono')", "mono fold-down", _HEARD, "O"),
+    Key("S,shift+s", "translate('side')", "side only (L-R)", _HEARD, "S"),
+    Key("W,shift+w", "translate('swap')", "left and right swapped", _HEARD, "W"),
+    Key("P,shift+p", "translate('phone')", "a phone speaker (approximation)", _HEARD, "P"),
+    Key("T,shift+t", "translate('laptop')", "laptop speakers (approximation)", _HEARD, "T"),
+    Key("E,shift+e", "translate('earbuds')", "earbuds (approximation)", _HEARD, "E"),
+    Key("C,shift+c", "translate('car')", "a car (approximation)", _HEARD, "C"),
     # stages
     Key("e", "stage_bypass('eq')", "EQ in / bypassed", "Stages", "e"),
     Key("c", "stage_bypass('comp')", "compressor in / bypassed", "Stages", "c"),

@@ -37,6 +37,10 @@ def describe_source(model: ConsoleModel) -> str:
         words += " · matched" + (f" {gain:+.1f} dB" if gain else "")
     else:
         words += " · not matched"
+    check = model.state.get("translation") or "off"
+    if check != "off":
+        gain = model.meters.get("translation_gain_db")
+        words += f" · as {str(check).upper()}" + (f" {gain:+.1f} dB" if gain else "")
     return words
 
 
