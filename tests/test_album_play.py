@@ -8,6 +8,8 @@ server, through the daemon, is in ``test_album_play_live.py``.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -70,15 +72,21 @@ def _play(engine, timeline, blocks, frames, at_s=0.0):
     engine.play()
     out = np.zeros(2 * max(blocks), dtype=np.float32)
     inp = np.zeros(1, dtype=np.float32)
-    taken, played = [], 0
-    k = 0
-    while played < frames:
-        n = blocks[k % len(blocks)]
-        engine._callback.ctypes(inp.ctypes.data, out.ctypes.data, n, None, 0,
-                                engine.table.ctypes.data)
-        taken.append(out[:2 * n].reshape(n, 2).astype(np.float64))
-        played += n
-        k += 1
+    taken = []
+
+    def audio_thread():  # the callback sets FTZ/DAZ for its thread, as PortAudio's has it
+        played, k = 0, 0
+        while played < frames:
+            n = blocks[k % len(blocks)]
+            engine._callback.ctypes(inp.ctypes.data, out.ctypes.data, n, None, 0,
+                                    engine.table.ctypes.data)
+            taken.append(out[:2 * n].reshape(n, 2).astype(np.float64))
+            played += n
+            k += 1
+
+    thread = threading.Thread(target=audio_thread)
+    thread.start()
+    thread.join()
     engine.halt()
     engine.leave_album()
     return np.concatenate(taken)[:frames]

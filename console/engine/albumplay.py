@@ -97,6 +97,16 @@ def next_change(index: np.ndarray, t: float, latency: int) -> int:
 
 
 @kernel
+def _copy(source: np.ndarray, into: np.ndarray, count: int) -> None:
+    """The first ``count`` values of ``source`` into ``into``.
+
+    A loop: slice assignment compiles numba's shape checks, seconds of the cold compile.
+    """
+    for i in range(count):
+        into[i] = source[i]
+
+
+@kernel
 def reset_voice(index: np.ndarray, row: int, fresh: np.ndarray, pack: np.ndarray,
                 current: np.ndarray, target: np.ndarray, st: np.ndarray) -> None:
     """Start a voice on song ``row`` as a render starts it: a fresh chain at its settings.
@@ -104,14 +114,13 @@ def reset_voice(index: np.ndarray, row: int, fresh: np.ndarray, pack: np.ndarray
     The automation state is forgotten but for its record ring's count (the
     control side drains the main voice's ring by that count).
     """
-    pack[:] = fresh
+    _copy(fresh, pack, pack.shape[0])
     params = current.shape[0]
-    start_current = carray(as_voidptr(index[row, COL_CURRENT]), (params,), np.float64)
-    values = carray(as_voidptr(index[row, COL_VALUES]), (params,), np.float64)
-    current[:] = start_current
-    target[:] = values
+    _copy(carray(as_voidptr(index[row, COL_CURRENT]), (params,), np.float64), current, params)
+    _copy(carray(as_voidptr(index[row, COL_VALUES]), (params,), np.float64), target, params)
     ring_count = st[automation.S_RING_COUNT]
-    st[:automation.S_RING] = 0.0
+    for i in range(automation.S_RING):
+        st[i] = 0.0
     st[automation.S_RING_COUNT] = ring_count
     st[automation.S_LAST_POS] = -1e18  # as automation.reset leaves it: every mode M_DESK (0)
     st[automation.S_FORCE] = 1.0
@@ -122,10 +131,10 @@ def hand_over(pack: np.ndarray, current: np.ndarray, target: np.ndarray, st: np.
               pack2: np.ndarray, current2: np.ndarray, target2: np.ndarray,
               st2: np.ndarray) -> None:
     """Move the main voice's song to the second voice: its whole state, copied."""
-    pack2[:] = pack
-    current2[:] = current
-    target2[:] = target
-    st2[:automation.S_RING] = st[:automation.S_RING]
+    _copy(pack, pack2, pack.shape[0])
+    _copy(current, current2, current.shape[0])
+    _copy(target, target2, target.shape[0])
+    _copy(st, st2, automation.S_RING)
 
 
 @kernel
@@ -208,3 +217,21 @@ def mix(work: np.ndarray, work2: np.ndarray, dry: np.ndarray, fades: np.ndarray,
         work[i, 1] = right * f
         dry[i, 0] = dry_left * f
         dry[i, 1] = dry_right * f
+
+
+@kernel
+def song_arrays(index: np.ndarray, row: int, params: int, ctl_size: int) -> tuple:
+    """Song ``row``'s own settings, automation control and lanes, as the callback reads them."""
+    values = carray(as_voidptr(index[row, COL_VALUES]), (params,), np.float64)
+    ctl = carray(as_voidptr(index[row, COL_CTL]), (ctl_size,), np.float64)
+    lanes = carray(as_voidptr(index[row, COL_LANES]), (index[row, COL_LANES_SIZE],), np.float64)
+    return values, ctl, lanes
+
+
+@kernel
+def silence(work: np.ndarray, dry: np.ndarray, start: int, stop: int) -> None:
+    """Samples ``start .. stop`` of the master and the unprocessed signal: silent."""
+    for i in range(start, stop):
+        for c in range(2):
+            work[i, c] = 0.0
+            dry[i, c] = 0.0

@@ -357,6 +357,40 @@ def _part(at, pack, i):
     return carray(as_voidptr(at + 8 * int(pack[2 * i])), (int(pack[2 * i + 1]),), np.float64)
 
 
+@kernel
+def _album_arrays(table, slot):
+    """The album index in ``slot``, the main voice's pack, a fresh pack, the album's buffers.
+
+    Functions of their own, these views (and the second voice's) keep the
+    block function small: the callback's compile copies its body whole.
+    """
+    ptr, size = _row(table, T_ALBUM0 + slot)
+    index = carray(ptr, (size, albumplay.COLS), np.int64)
+    ptr, size = _row(table, T_PACK)
+    pack = carray(ptr, (size,), np.float64)
+    fresh = carray(_row(table, T_FRESH)[0], (size,), np.float64)
+    ptr, size = _row(table, T_WORK2)
+    work2 = carray(ptr, (size, 2), np.float64)
+    posbuf2 = carray(_row(table, T_POSBUF2)[0], (size,), np.float64)
+    fades = carray(_row(table, T_FADES)[0], (size,), np.float64)
+    return index, pack, fresh, work2, posbuf2, fades
+
+
+@kernel
+def _second_voice(table):
+    """The album's second voice: its pack, the pack's parts, its current, target, automation."""
+    at = table[T_PACK2, 0]
+    pack = carray(as_voidptr(at), (table[T_PACK2, 1],), np.float64)
+    ptr, size = _row(table, T_CURRENT2)
+    current = carray(ptr, (size,), np.float64)
+    target = carray(_row(table, T_TARGET2)[0], (size,), np.float64)
+    ptr, size = _row(table, T_AUTO_ST2)
+    st = carray(ptr, (size,), np.float64)
+    return (pack, _part(at, pack, 0), _part(at, pack, 1), _part(at, pack, 2),
+            _part(at, pack, 3), _part(at, pack, 4), _part(at, pack, 5), _part(at, pack, 6),
+            current, target, st)
+
+
 @kernel(inline="always")
 def run_block(table, inp, out, frames, in_channels, out_channels, status):
     """Process ``frames`` frames: everything the callback does, callable for tests.
@@ -455,24 +489,11 @@ def run_block(table, inp, out, frames, in_channels, out_channels, status):
     rt[R_ALBUM_SLOT] = album_slot
     focus = int(ctl[C_ALBUM_FOCUS])
     rt[R_ALBUM_FOCUS] = focus
-    ptr, size = _row(table, T_ALBUM0 + album_slot)
-    index = carray(ptr, (size, albumplay.COLS), np.int64)
+    index, pack, fresh, work2_all, posbuf2_all, fades_all = _album_arrays(table, album_slot)
+    (pack2, s_io, s_eq, s_comp, s_exc, s_stereo, s_lim, s_tap, current2, target2,
+     auto_st2) = _second_voice(table)
     album_len = albumplay.length(index)
     latency = int(ctl[C_LATENCY])
-    ptr, size = _row(table, T_PACK)
-    pack = carray(ptr, (size,), np.float64)
-    fresh = carray(_row(table, T_FRESH)[0], (size,), np.float64)
-    pack2_at = table[T_PACK2, 0]
-    pack2 = carray(as_voidptr(pack2_at), (table[T_PACK2, 1],), np.float64)
-    ptr, size = _row(table, T_CURRENT2)
-    current2 = carray(ptr, (size,), np.float64)
-    target2 = carray(_row(table, T_TARGET2)[0], (size,), np.float64)
-    ptr, size = _row(table, T_AUTO_ST2)
-    auto_st2 = carray(ptr, (size,), np.float64)
-    ptr, size = _row(table, T_WORK2)
-    work2_all = carray(ptr, (size, 2), np.float64)
-    posbuf2_all = carray(_row(table, T_POSBUF2)[0], (size,), np.float64)
-    fades_all = carray(_row(table, T_FADES)[0], (size,), np.float64)
 
     if status & _STATUS_XRUN:
         rt[R_XRUNS] += 1.0
@@ -501,10 +522,7 @@ def run_block(table, inp, out, frames, in_channels, out_channels, status):
                 m = _album_step(min(m, albumplay.next_change(index, t, latency)), album_len,
                                 ctl, rt, fades_all[seg:])
                 if m < 0:  # silent: stopped, or faded out before a jump
-                    for i in range(seg, seg - m):
-                        for c in range(2):
-                            work[i, c] = 0.0
-                            dry[i, c] = 0.0
+                    albumplay.silence(work, dry, seg, seg - m)
                     seg -= m
                     continue
                 main = int(rt[R_MAIN_ROW])
@@ -543,23 +561,16 @@ def run_block(table, inp, out, frames, in_channels, out_channels, status):
                     albumplay.feed(x, pos, count, at, index, row, latency)
                 vals, actl, lns = values, auto_ctl, lanes
                 if album and row != focus:  # a song the desk is not on: its own settings
-                    params = values.shape[0]
-                    vals = carray(as_voidptr(index[row, albumplay.COL_VALUES]), (params,),
-                                  np.float64)
-                    actl = carray(as_voidptr(index[row, albumplay.COL_CTL]),
-                                  (auto_ctl.shape[0],), np.float64)
-                    lns = carray(as_voidptr(index[row, albumplay.COL_LANES]),
-                                 (index[row, albumplay.COL_LANES_SIZE],), np.float64)
+                    vals, actl, lns = albumplay.song_arrays(index, row, values.shape[0],
+                                                            auto_ctl.shape[0])
                 if v == 0:
                     tg, cur, stv = target, current, auto_st
                     p_io, p_eq, p_comp, p_exc = io, st_eq, st_comp, st_exc
                     p_stereo, p_lim, p_tap = st_stereo, st_lim, tap
                 else:
                     tg, cur, stv = target2, current2, auto_st2
-                    p_io, p_eq = _part(pack2_at, pack2, 0), _part(pack2_at, pack2, 1)
-                    p_comp, p_exc = _part(pack2_at, pack2, 2), _part(pack2_at, pack2, 3)
-                    p_stereo, p_lim = _part(pack2_at, pack2, 4), _part(pack2_at, pack2, 5)
-                    p_tap = _part(pack2_at, pack2, 6)
+                    p_io, p_eq, p_comp, p_exc = s_io, s_eq, s_comp, s_exc
+                    p_stereo, p_lim, p_tap = s_stereo, s_lim, s_tap
                 automation.process(x, pos, from_song, vals, tg, cur, actl, lns, stv, p_io, p_eq,
                                    p_comp, p_exc, p_stereo, p_lim, p_tap)
             if album:

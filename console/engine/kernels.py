@@ -60,7 +60,7 @@ class Job:
     first use (or ``masterdeck compile --all``)."""
 
 
-_CALLBACK_NEEDS = (*STAGES, "chain-parts", "meters", "callback-parts")
+_CALLBACK_NEEDS = (*STAGES, "chain-parts", "meters", "callback-parts", "translation")
 JOBS = (
     Job("limiter", (), 20.0, "true-peak limiter"),
     Job("exciter", (), 13.5, "exciter (oversampled harmonics)"),
@@ -69,9 +69,11 @@ JOBS = (
     Job("stereo", (), 2.0, "stereo stage"),
     Job("chain-parts", (), 3.5, "the chain's guards and the automation lanes"),
     Job("meters", (), 2.0, "loudness and true-peak meters"),
-    Job("callback-parts", (), 1.0, "the callback's transport, delay and mix"),
+    Job("translation", (), 5.0, "translation checks (the monitor's mono, side, devices)"),
+    Job("callback-parts", ("translation",), 8.0, "the callback's transport, album timeline, "
+        "delay and mix"),
     Job("dither", (), 0.5, "dither"),
-    Job("callback", _CALLBACK_NEEDS, 8.0, "the audio callback (with the chain, automation "
+    Job("callback", _CALLBACK_NEEDS, 16.0, "the audio callback (with the chain, automation "
         "and meters)"),
     Job("render", (*STAGES, "chain-parts", "meters", "dither"), 9.0,
         "render's and analyze's kernels, prebuilt to load without numba"),
@@ -142,6 +144,14 @@ def _automation() -> None:
                        c.limiter, c.taps)
 
 
+def _translation() -> None:
+    import numpy as np
+
+    from dsp import translation
+
+    translation.process(np.zeros((FRAMES, 2)), FRAMES, translation.prepare(RATE), 0)
+
+
 def _callback_parts() -> None:
     import numpy as np
 
@@ -156,6 +166,47 @@ def _callback_parts() -> None:
     cb._delay(other, FRAMES, np.zeros((FRAMES, 2)), rt)
     cb._mix_out(np.zeros(2 * FRAMES, dtype=np.float32), FRAMES, 2, work, other, other, ctl, rt,
                 np.zeros((FRAMES, 2)), translation.prepare(RATE))
+    _album_parts(ctl, rt, work, other)
+
+
+def _album_parts(ctl, rt, work, other) -> None:
+    """The album timeline's kernels, on a timeline of one silent song."""
+    import numpy as np
+
+    from console.engine import albumplay as A
+    from console.engine import callback as cb
+    from console.engine.timeline import Timeline, TimelineSong
+    from dsp import automation
+    from dsp.chain import Chain
+
+    main, second = Chain(RATE), Chain(RATE)
+    song = TimelineSong("warm", "warm", np.zeros((FRAMES, 2), dtype=np.float32),
+                        main.values.copy(), main.current.copy(), automation.prepare_ctl(),
+                        automation.empty_lanes(), 0, 0, np.zeros((1, 2)))
+    index = Timeline([song], RATE).index
+    length = A.length(index)
+    latency = main.latency
+    st, st2 = automation.prepare_state(), automation.prepare_state()
+    rt[[cb.R_MAIN_SERIAL, cb.R_SECOND_SERIAL]] = -1.0
+    cb._album_jump(length, ctl, rt)
+    cb._assign(index, latency, rt, main._pack.copy(), main._pack, main.current,
+               main.values.copy(), st, second._pack, second.current, second.values.copy(), st2)
+    A.next_change(index, 0.0, latency)
+    fades = np.zeros(FRAMES)
+    cb._album_step(FRAMES, length, ctl, rt, fades)
+    A.feed(work, np.zeros(FRAMES), FRAMES, 0.0, index, 0, latency)
+    A.mix(work, other, other.copy(), fades, FRAMES, 0.0, index, 0, -1)
+    A.song_arrays(index, 0, main.values.shape[0], automation.CTL_SIZE)
+    A.silence(work, other, 0, 1)
+    table = np.zeros((cb.TABLE_ROWS, 2), dtype=np.int64)
+    rows = {cb.T_ALBUM0: index, cb.T_PACK: main._pack, cb.T_FRESH: main._pack.copy(),
+            cb.T_WORK2: work, cb.T_POSBUF2: np.zeros(FRAMES), cb.T_FADES: fades,
+            cb.T_PACK2: second._pack, cb.T_CURRENT2: second.current,
+            cb.T_TARGET2: second.values, cb.T_AUTO_ST2: st2}
+    for row, array in rows.items():
+        table[row] = array.ctypes.data, array.shape[0]
+    cb._album_arrays(table, 0)
+    cb._second_voice(table)
 
 
 def _chain_parts() -> None:
@@ -221,6 +272,7 @@ def _callback(live_input: bool) -> list[str]:
 _RUN: dict[str, Callable[[], list[str] | None]] = {
     **{name: (lambda name=name: _stage(name)) for name in STAGES},
     "meters": _meters, "dither": _dither, "callback-parts": _callback_parts,
+    "translation": _translation,
     "chain-parts": _chain_parts, "chain-pack": _chain_pack,
     "render": _render, "automation": _automation, "callback": lambda: _callback(False),
     "callback-live": lambda: _callback(True),
