@@ -165,3 +165,34 @@ def test_the_master_is_previewed_at_a_platforms_gain_from_the_arc(daemon):
                          timeout=60)
     assert bad.returncode == 2 and "reference_lufs" in bad.stderr
 
+
+
+def _cli(daemon, *args):
+    return subprocess.run([sys.executable, "-m", "console", *args, "--socket", daemon.socket],
+                          capture_output=True, text=True, env=daemon.env, timeout=120)
+
+
+def test_mode_album_and_join_from_the_command_line(daemon):
+    daemon.start()
+    done = _cli(daemon, "mode", "album")
+    assert done.returncode == 0, done.stderr
+    assert "album mode: 2 songs" in done.stdout
+    with Client(socket_path=daemon.socket) as client:
+        state = client.request("album_mode")["album_mode"]
+        assert state["on"] and [s["id"] for s in state["songs"]] == ["one", "two"]
+        start = state["songs"][1]["start_s"]
+        assert client.request("status")["transport"]["album_mode"]
+    done = _cli(daemon, "join", "2", "--loop")
+    assert done.returncode == 0, done.stderr
+    assert "join into song 2" in done.stdout and "(looped)" in done.stdout
+    with Client(socket_path=daemon.socket) as client:
+        loop = client.request("status")["transport"]["loop"]
+        assert loop["on"] and loop["start_s"] == pytest.approx(start - 3.0, abs=0.001)
+        # a level offset moved while the album plays goes to the session as any other
+        client.request("song_set", id="two", level_offset_db=-2.0)
+        assert client.request("session")["session"]["songs"][1]["level_offset_db"] == -2.0
+    bad = _cli(daemon, "join", "7")
+    assert bad.returncode == 2 and "songs 2 to 2" in bad.stderr
+    done = _cli(daemon, "mode", "song")
+    assert done.returncode == 0 and "album mode off" in done.stdout
+    assert daemon.stop() == 0

@@ -237,3 +237,32 @@ def test_the_arc_screen_shows_the_markers_with_their_notes(deck):
         assert "bridge — lift the vocal" in listed and "song  2" in listed
 
     drive(deck, scenario)
+
+
+def test_z_plays_the_album_on_one_timeline_and_j_and_k_hear_the_join(deck):
+    engine = deck.daemon.engine
+
+    async def scenario(app, pilot):
+        await press(app, pilot, "f6")
+        await press(app, pilot, "z")
+        await until(pilot, lambda: engine.timeline is not None, what="album mode")
+        await until(pilot, lambda: app.model.state.get("album_mode"), what="the UI to know")
+        await until(pilot, lambda: "ALBUM" in screen_text(app), what="the transport line")
+        join = engine.timeline.songs[1].start / engine.sample_rate
+        await press(app, pilot, "J")
+        await until(pilot, lambda: abs(engine.position_s - (join - 3.0)) < 0.5,
+                    what="the playhead 3 s before the join")
+        await press(app, pilot, "K")
+        await until(pilot, lambda: engine.loop_info()["on"]
+                    and abs(engine.loop_info()["start_s"] - (join - 3.0)) < 0.01,
+                    what="the loop around the join")
+        await press(app, pilot, "z")
+        await until(pilot, lambda: engine.timeline is None, what="album mode off")
+
+    try:
+        drive(deck, scenario)
+    finally:
+        engine.set_loop(on=False)
+        if engine.timeline is not None:
+            deck.daemon.session.set_album_mode(False)
+        play_in_a_loop(deck.daemon)

@@ -55,6 +55,7 @@ def describe_transport(transport: dict[str, Any]) -> str:
     looping = (f"loop {clock(loop.get('start_s'))}-{clock(loop.get('end_s'))}"
                if loop.get("on") else "loop off")
     return " · ".join([
+        *(["album mode"] if transport.get("album_mode") else []),
         "playing" if transport.get("playing") else "stopped",
         clock(transport.get("position_s")),
         f"hearing {transport.get('source', '?')}"

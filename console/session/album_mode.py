@@ -77,6 +77,7 @@ class AlbumMode:
             row = timeline.row_of(song.id) if song is not None else 0
             self.engine.set_album_focus(-1)
             self.focus = -1
+            self._loop_off()  # a loop in the song's time means nothing on the album
             self.engine.play_album(timeline, timeline.songs[row].start / timeline.sample_rate)
             if self._thread is None:
                 self._stop.clear()
@@ -96,6 +97,7 @@ class AlbumMode:
             row = timeline.heard_at(position)
             within = max(position - timeline.songs[row].start, 0) / timeline.sample_rate
             self.engine.leave_album()
+            self._loop_off()
             self.focus = -1
             self._audio.clear()
             session = self.controller.session
@@ -169,16 +171,19 @@ class AlbumMode:
         return target.id
 
     def join(self, number: int | None = None, loop: bool = False) -> dict[str, Any]:
-        """Audition the join into song ``number`` (from 2; None: the next join after here).
+        """Audition the join into song ``number`` (from 2; None: the next one from here).
 
         Locates :data:`JOIN_LEAD_S` before the song starts; with ``loop``, loops
-        that long either side of its start.
+        that long either side of its start. Without a number, a loop takes the
+        join being heard (or the next), a jump the next join not yet heard.
         """
         timeline = self._need_timeline()
         rate = timeline.sample_rate
-        if number is None:
+        if number is None:  # looped: the join around here; heard: the next one from here
+            position = self.engine.position / rate
             later = [k for k, s in enumerate(timeline.songs[1:], start=2)
-                     if s.start > self.engine.position + JOIN_LEAD_S * rate]
+                     if (s.start / rate + JOIN_LEAD_S > position if loop
+                         else s.start / rate - JOIN_LEAD_S > position + 0.5)]
             if not later:
                 raise SessionError("there is no join after this point of the album")
             number = later[0]
@@ -189,6 +194,8 @@ class AlbumMode:
         begin = max(start - JOIN_LEAD_S, 0.0)
         if loop:
             self.engine.set_loop(begin, min(start + JOIN_LEAD_S, timeline.frames / rate), True)
+        else:
+            self._loop_off()  # a loop around another join would take the playhead away
         self.engine.locate(begin)
         return {"number": number, "start_s": round(start, 6), "from_s": round(begin, 6),
                 "loop": loop}
@@ -200,6 +207,10 @@ class AlbumMode:
         position = round(seconds * rate)
         song = timeline.songs[timeline.heard_at(position)]
         return song.id, round(max(position - song.start, 0) / rate, 4)
+
+    def _loop_off(self) -> None:
+        if self.engine.loop_info()["on"]:
+            self.engine.set_loop(on=False, author="album")
 
     def _need_timeline(self) -> Timeline:
         timeline = self.engine.timeline

@@ -95,6 +95,14 @@ class ConsoleActions(App[None]):
         else:
             self.send("loop", on=turning_on)
 
+    def action_album_mode(self) -> None:
+        """Album mode on or off (the daemon decodes every song first: a moment)."""
+        self.send("album_mode", on=not self.model.state.get("album_mode", False))
+
+    def action_join(self, loop: bool) -> None:
+        """Hear (or loop around) the next join of the album."""
+        self.send("album_join", loop=loop)
+
     def action_song(self, step: int) -> None:
         """The next (or previous) song of the album."""
         self.send("song_next" if step > 0 else "song_previous")

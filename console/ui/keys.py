@@ -47,6 +47,11 @@ KEYMAP: tuple[Key, ...] = (
     Key("p", "song(-1)", "previous song of the album", "Transport", "p"),
     Key("M,shift+m", "marker", "a marker at the playhead, then type its note", "Transport",
         "M"),
+    Key("z", "album_mode", "album mode on / off: the album on one timeline", "Transport", "z"),
+    Key("J,shift+j", "join(False)", "album mode: hear the next join (from 3 s before)",
+        "Transport", "J"),
+    Key("K,shift+k", "join(True)", "album mode: loop 3 s either side of the next join",
+        "Transport", "K"),
     # what is heard
     Key("m", "hear('master')", "hear the master (the chain)", "Listen", "m"),
     Key("b", "toggle_source('bypass')", "bypass: hear the unprocessed song", "Listen", "b",

@@ -148,8 +148,13 @@ def table_rows(arc: dict[str, Any], current: str | None, picked: str | None = No
 
 
 def album_playhead(arc: dict[str, Any], current: str | None,
-                   position_s: float | None) -> float | None:
-    """Where the playhead is on the album timeline: the current song's start plus its position."""
+                   position_s: float | None, album_mode: bool = False) -> float | None:
+    """Where the playhead is on the album timeline: the current song's start plus its position.
+
+    In album mode the transport's position is on the album already.
+    """
+    if album_mode:
+        return position_s
     for song in arc["songs"]:
         if song["id"] == current and position_s is not None:
             return song["start_s"] + min(position_s, song["length_s"])
@@ -238,7 +243,8 @@ class ArcScreen(ConsoleScreen):
         current = (model.album or {}).get("current")
         width = max(self.shape.size.width, 20)
         line, head = shape_line(arc, width,
-                                album_playhead(arc, current, model.meters.get("position_s")))
+                                album_playhead(arc, current, model.meters.get("position_s"),
+                                               bool(model.state.get("album_mode"))))
         shape = Text(line, style="bold")
         if head is not None:
             shape.stylize("reverse", head, head + 1)

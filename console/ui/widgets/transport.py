@@ -53,15 +53,20 @@ def transport_line(model: ConsoleModel) -> str:
     playing = model.meters.get("playing", model.state.get("playing", False))
     position = model.meters.get("position_s")
     duration = (model.song or {}).get("duration_s")
+    title = (model.song or {}).get("title") or "no song"
+    album = bool(model.state.get("album_mode"))
+    if album:  # the position is on the album; the song is the one heard
+        duration = ((model.state.get("album_arc") or {}).get("album") or {}).get("length_s")
+        title = next((s.get("title", "") for s in model.songs() if s.get("current")), title)
     loop = model.loop
     parts = [
         ("▶ PLAYING" if playing else "■ STOPPED"),
-        f"{clock(position, 0)} / {clock(duration, 0)}",
+        f"{'ALBUM ' if album else ''}{clock(position, 0)} / {clock(duration, 0)}",
         (f"⟳ {clock(loop.get('start_s'))}–{clock(loop.get('end_s'))}" if loop.get("on")
          else "loop off"),
         f"hearing {describe_source(model)}",
         f"snapshot {model.state.get('snapshot') or '-'}",
-        f"♪ {(model.song or {}).get('title') or 'no song'}",
+        f"♪ {title}",
     ]
     return "  │  ".join(parts)
 
