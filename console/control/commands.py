@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -106,19 +106,20 @@ def _loop(ctx: Context, start_s: float | None = None, end_s: float | None = None
     return _act("loop")(ctx, start=start_s, end=end_s, on=on)
 
 
+def _one_of(command: str, name: str, names: Iterable[str]) -> str:
+    if name not in names:
+        raise ProtocolError("bad_argument", f"{command}: {name!r} is not one of "
+                            f"{', '.join(names)}")
+    return name
+
+
 def _source(ctx: Context, name: str) -> dict[str, Any]:
-    if name not in SOURCES:
-        raise ProtocolError("bad_argument",
-                            f"source: {name!r} is not one of {', '.join(SOURCES)}")
-    ctx.engine.set_source(name, ctx.author)
+    ctx.engine.set_source(_one_of("source", name, SOURCES), ctx.author)
     return {"transport": transport(ctx.engine)}
 
 
 def _translate(ctx: Context, name: str) -> dict[str, Any]:
-    if name not in TRANSLATIONS:
-        raise ProtocolError("bad_argument",
-                            f"translate: {name!r} is not one of {', '.join(TRANSLATIONS)}")
-    ctx.engine.set_translation(name, ctx.author)
+    ctx.engine.set_translation(_one_of("translate", name, TRANSLATIONS), ctx.author)
     return {"transport": transport(ctx.engine)}
 
 
