@@ -21,7 +21,8 @@ import sys
 from dsp.errors import MasterdeckError
 
 COMMANDS = ("serve", "demo", "status", "get", "set", "transport", "session", "album", "preview",
-            "translate", "render", "analyze", "params", "surfaces", "compile", "bench", "ui")
+            "translate", "render", "deliver", "analyze", "params", "surfaces", "compile", "bench",
+            "ui")
 """Modules in :mod:`console.cli`, in the order ``--help`` lists them."""
 
 

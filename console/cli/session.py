@@ -3,7 +3,8 @@
 ``masterdeck session`` lists the songs; ``session add FILE``, ``move ID
 INDEX``, ``remove ID``, ``select ID|N``, ``next``, ``previous``, ``ref-add
 FILE``, ``ref-remove ID``, ``ref-select ID``, ``marker SECONDS NAME``,
-``mode MODE [--param ID]``, ``undo``, ``redo`` and ``save`` change it. Thin
+``mode MODE [--param ID]``, ``album --title/--performer/--upc``, ``song ID
+--isrc/--performer/--level/--gap/...``, ``undo``, ``redo`` and ``save`` change it. Thin
 clients of the control protocol (the daemon must run with ``--session DIR``);
 files are given as the shell sees them and sent as absolute paths.
 """
@@ -35,6 +36,17 @@ OPS = {
     "mode": ("set the automation mode (global, or one lane's with --param)",
              [("mode", {"choices": ("off", "read", "touch", "latch", "write", "trim",
                                     "global")}), ("--param", {"metavar": "ID"})]),
+    "album": ("set the album's title, performer or UPC/EAN (CD-Text, the CD's catalogue "
+              "number, the masters' tags)", [("--title", {}), ("--performer", {}),
+                                            ("--upc", {"metavar": "DIGITS"})]),
+    "song": ("set a song's title, performer, ISRC or level plan",
+             [("id", {}), ("--title", {}), ("--performer", {}),
+              ("--isrc", {"metavar": "CC-XXX-YY-NNNNN"}),
+              ("--level", {"type": float, "dest": "level_offset_db", "metavar": "DB"}),
+              ("--gap", {"type": float, "dest": "gap_s", "metavar": "SECONDS"}),
+              ("--crossfade", {"type": float, "dest": "crossfade_s", "metavar": "SECONDS"}),
+              ("--fade-in", {"type": float, "dest": "fade_in_s", "metavar": "SECONDS"}),
+              ("--fade-out", {"type": float, "dest": "fade_out_s", "metavar": "SECONDS"})]),
     "undo": ("undo the last move, snapshot recall or automation pass", []),
     "redo": ("redo what was undone", []),
     "save": ("save now (atomically, with a numbered backup)",
@@ -87,6 +99,15 @@ def request_for(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
                                    **({"param": args.param} if args.param else {})}
     if op == "save":
         return "session_save", {"force": bool(args.force)}
+    if op == "album":
+        fields = {k: getattr(args, k) for k in ("title", "performer", "upc")
+                  if getattr(args, k) is not None}
+        return "album_set", fields
+    if op == "song":
+        fields = {k: getattr(args, k) for k in ("title", "performer", "isrc", "level_offset_db",
+                                                "gap_s", "crossfade_s", "fade_in_s", "fade_out_s")
+                  if getattr(args, k) is not None}
+        return "song_set", {"id": args.id, **fields}
     return op, {}
 
 
@@ -95,13 +116,18 @@ def describe(data: dict[str, Any]) -> str:
     s = data["session"]
     lines = [f"{s['title']}  ({s['folder']}, save {s['generation']}, automation "
              f"{s['automation']['mode']})"]
+    details = [f"{label} {s[key]}" for key, label in (("performer", "by"), ("upc", "UPC/EAN"))
+               if s.get(key)]
+    if details:
+        lines.append("  " + ", ".join(details))
     if s.get("broken_file"):
         lines.append(f"  warning: {s['broken_file']} is broken; running from {s['loaded_from']}")
     for k, song in enumerate(s["songs"], start=1):
         mark = ">" if song["current"] else " "
         lanes = ", ".join(song["automation"]) or "no automation"
+        isrc = f", ISRC {song['isrc']}" if song.get("isrc") else ""
         lines.append(f"{mark} {k:2d}. {song['title']}  [{song['id']}]  {song['file']}  "
-                     f"offset {song['level_offset_db']:+.1f} dB, {lanes}")
+                     f"offset {song['level_offset_db']:+.1f} dB, {lanes}{isrc}")
     for ref in s["references"]:
         mark = ">" if ref["id"] == s["reference"] else " "
         lines.append(f"{mark} ref {ref['title']}  [{ref['id']}]  {ref['file']}")

@@ -120,6 +120,15 @@ def _album(ctx: Context) -> dict[str, Any]:
     return {"album": _session(ctx).arc.describe()}
 
 
+def _album_set(ctx: Context, **fields: Any) -> dict[str, Any]:
+    if not fields:
+        raise ProtocolError("bad_argument", "album_set: give a title, performer or upc")
+    session = _session(ctx)
+    session.change({"op": "album", **fields})
+    s = session.session
+    return {"album": {"title": s.title, "performer": s.performer, "upc": s.upc}}
+
+
 def _album_mode(ctx: Context, on: bool | None = None) -> dict[str, Any]:
     session = _session(ctx)
     if on is None:
@@ -163,7 +172,8 @@ SESSION_COMMANDS: dict[str, Command] = {
     "song_set": Command({**_ID, "title": Arg("str"), "file": Arg("str"),
                          "level_offset_db": Arg("number"), "gap_s": Arg("number"),
                          "crossfade_s": Arg("number"), "fade_in_s": Arg("number"),
-                         "fade_out_s": Arg("number")}, _song_set,
+                         "fade_out_s": Arg("number"), "isrc": Arg("str"),
+                         "performer": Arg("str")}, _song_set,
                         blocking=True),
     "reference_add": Command({"path": Arg("str", required=True), "title": Arg("str")},
                              _reference_add),
@@ -179,6 +189,8 @@ SESSION_COMMANDS: dict[str, Command] = {
     "automation_lane": Command({"param": Arg("str", required=True), "points": Arg("any"),
                                 "mode": Arg("str"), "song": Arg("str")}, _automation_lane,
                                blocking=True),
+    "album_set": Command({"title": Arg("str"), "performer": Arg("str"), "upc": Arg("str")},
+                         _album_set),
     "album_mode": Command({"on": Arg("bool")}, _album_mode, blocking=True),
     "album_join": Command({"number": Arg("int"), "loop": Arg("bool")}, _album_join),
     "undo": Command({}, _undo),

@@ -151,12 +151,14 @@ def _measure(mastered: np.ndarray, rate: int, placed: Placed) -> Measured:
 
 
 def assemble(folder: str | Path, session: Session, emit: Callable[[np.ndarray], None],
-             progress: Callable[[float], None] | None = None) -> list[Measured]:
+             progress: Callable[[float], None] | None = None,
+             mastered_by: Callable[[Song], np.ndarray] | None = None) -> list[Measured]:
     """Master every song in order and pass the album timeline to ``emit``, start to end.
 
     ``emit`` gets consecutive pieces of at most :data:`BLOCK` frames (copy
-    what you keep). Raises SessionError for an album without songs or a
-    crossfade longer than a song.
+    what you keep). ``mastered_by(song)`` gives a song's master (default:
+    :func:`master_song`, here; a delivery passes masters it kept). Raises
+    SessionError for an album without songs or a crossfade longer than a song.
     """
     if not session.songs:
         raise SessionError("the album has no songs: add one with 'masterdeck session add'")
@@ -165,7 +167,8 @@ def assemble(folder: str | Path, session: Session, emit: Callable[[np.ndarray], 
     lengths: list[int] = []
     held: np.ndarray | None = None  # the previous song's end, kept back for a crossfade
     for k, song in enumerate(session.songs):
-        mastered = master_song(folder, session, song)
+        mastered = (mastered_by(song) if mastered_by is not None
+                    else master_song(folder, session, song))
         lengths.append(mastered.shape[0])
         placed = placement(session.songs, lengths, rate)[k]
         if placed.crossfade:

@@ -410,7 +410,7 @@ class SessionController(Editing):
                 "current": song.id == self.session.current,
                 "level_offset_db": song.level_offset_db, "gap_s": song.gap_s,
                 "crossfade_s": song.crossfade_s, "fade_in_s": song.fade_in_s,
-                "fade_out_s": song.fade_out_s,
+                "fade_out_s": song.fade_out_s, "isrc": song.isrc, "performer": song.performer,
                 "settings": dict(song.settings), "snapshots": sorted(song.snapshots),
                 "markers": [vars(m) for m in song.markers],
                 "automation": {k: {"mode": v.mode, "points": len(v.points)}
@@ -419,7 +419,8 @@ class SessionController(Editing):
     def describe(self) -> dict[str, Any]:
         """The session as the protocol reports it."""
         s = self.session
-        return {"folder": str(self.folder), "title": s.title, "generation": s.generation,
+        return {"folder": str(self.folder), "title": s.title, "performer": s.performer,
+                "upc": s.upc, "generation": s.generation,
                 "sample_rate": s.sample_rate, "current": s.current,
                 "songs": [self.describe_song(song) for song in s.songs],
                 "references": [vars(r) for r in s.references], "reference": s.reference,

@@ -24,8 +24,11 @@ from dsp import params as P
 from dsp.errors import ParameterError
 
 SONG_FIELDS = {"title": str, "level_offset_db": float, "gap_s": float, "crossfade_s": float,
-               "fade_in_s": float, "fade_out_s": float, "file": str}
+               "fade_in_s": float, "fade_out_s": float, "file": str, "isrc": str,
+               "performer": str}
 """Song fields an operation may set, and their types."""
+ALBUM_FIELDS = ("title", "performer", "upc")
+"""Album fields the ``album`` operation may set (text)."""
 LEVEL_OFFSET_RANGE_DB = (-30.0, 6.0)
 
 
@@ -57,6 +60,11 @@ class Song:
     the gap."""
     fade_in_s: float = 0.0
     fade_out_s: float = 0.0
+    isrc: str = ""
+    """Its International Standard Recording Code (``CCXXXYYNNNNN``), for the CD and the
+    masters' metadata; "" for none."""
+    performer: str = ""
+    """Who performs it, where not the album's performer (CD-Text, tags)."""
     markers: list[Marker] = field(default_factory=list)
     snapshots: dict[str, dict[str, float]] = field(default_factory=dict)
     automation: SongAutomation = field(default_factory=SongAutomation)
@@ -80,6 +88,10 @@ class Session:
     """An album: the contents of session.toml plus every song's automation."""
 
     title: str = "Untitled album"
+    performer: str = ""
+    """The album's performer (CD-Text, tags)."""
+    upc: str = ""
+    """The album's UPC/EAN (the CD's catalogue number, 12 or 13 digits); "" for none."""
     sample_rate: int = 48000
     songs: list[Song] = field(default_factory=list)
     current: str | None = None
@@ -136,7 +148,10 @@ class Session:
         handler(op)
 
     def _op_album(self, op: dict[str, Any]) -> None:
-        self.title = _text(op["title"], "title")
+        fields = {k: op[k] for k in ALBUM_FIELDS if k in op}
+        checked = {k: _album_field(k, v) for k, v in fields.items()}
+        for key, value in checked.items():
+            setattr(self, key, value)
 
     def _op_song_add(self, op: dict[str, Any]) -> None:
         data = op["song"]
@@ -266,9 +281,25 @@ def _seconds(value: Any, name: str) -> float:
     return float(value)
 
 
+def _album_field(key: str, value: Any) -> str:
+    text = _text(value, key).strip()
+    if key == "upc":
+        digits = text.replace(" ", "").replace("-", "")
+        if digits and not re.fullmatch(r"\d{12,13}", digits):
+            raise SessionError(f"upc {value!r}: a UPC/EAN is 12 or 13 digits")
+        return digits.zfill(13) if digits else ""
+    return text
+
+
 def _song_field(key: str, value: Any) -> Any:
     if key not in SONG_FIELDS:
         raise SessionError(f"song field {key!r}: use one of {', '.join(SONG_FIELDS)}")
+    if key == "isrc":
+        code = _text(value, key).replace("-", "").strip().upper()
+        if code and not re.fullmatch(r"[A-Z]{2}[A-Z0-9]{3}\d{7}", code):
+            raise SessionError(f"isrc {value!r}: an ISRC is CC-XXX-YY-NNNNN (country, "
+                               "registrant, year, designation: 12 characters)")
+        return code
     if SONG_FIELDS[key] is str:
         return _text(value, key)
     if key == "level_offset_db":

@@ -28,10 +28,10 @@ FORMAT = 1
 """The session format this code writes; it reads this one and older."""
 AUTOMATION_DIR = "automation"
 
-_TOP = {"format", "generation", "written_by", "title", "sample_rate", "current", "reference",
-        "automation", "song", "reference_track"}
+_TOP = {"format", "generation", "written_by", "title", "performer", "upc", "sample_rate",
+        "current", "reference", "automation", "song", "reference_track"}
 _SONG = {"id", "title", "file", "level_offset_db", "gap_s", "crossfade_s", "fade_in_s",
-         "fade_out_s",
+         "fade_out_s", "isrc", "performer",
          "automation", "settings", "snapshots", "marker"}
 
 
@@ -64,6 +64,8 @@ def dump(session: Session) -> str:
         f"title = {_s(session.title)}",
         f"sample_rate = {session.sample_rate}",
     ]
+    out += [f"{key} = {_s(getattr(session, key))}" for key in ("performer", "upc")
+            if getattr(session, key)]
     if session.current:
         out.append(f"current = {_s(session.current)}")
     if session.reference:
@@ -77,6 +79,8 @@ def dump(session: Session) -> str:
                 f"gap_s = {_n(song.gap_s)}", f"crossfade_s = {_n(song.crossfade_s)}",
                 f"fade_in_s = {_n(song.fade_in_s)}",
                 f"fade_out_s = {_n(song.fade_out_s)}"]
+        out += [f"{key} = {_s(getattr(song, key))}" for key in ("isrc", "performer")
+                if getattr(song, key)]
         if song.automation.lanes:
             out.append(f"automation = {_s(automation_path(song.id))}")
         out += ["", "[song.settings]", *_values(song.settings)]
@@ -155,6 +159,12 @@ class _Reader:
         session = Session(title=self.get(data, (), "title", str, "Untitled album"),
                           sample_rate=self.get(data, (), "sample_rate", int, 48000),
                           generation=self.get(data, (), "generation", int, 0))
+        for key in ("performer", "upc"):
+            if key in data:
+                try:
+                    session.apply({"op": "album", key: self.get(data, (), key, str)})
+                except SessionError as exc:
+                    raise self.fail((key,), str(exc)) from None
         if not 8000 <= session.sample_rate <= 384000:
             raise self.fail(("sample_rate",), f"sample_rate {session.sample_rate} is not "
                             "a sample rate (8000..384000)")
@@ -197,6 +207,12 @@ class _Reader:
                             "'_' and '-' (it names the automation file)")
         song = Song(id=song_id, title=self.get(table, where, "title", str, song_id),
                     file=self.get(table, where, "file", str))
+        for key in ("isrc", "performer"):
+            if key in table:
+                try:
+                    setattr(song, key, _check_field(key, self.get(table, where, key, str)))
+                except SessionError as exc:
+                    raise self.fail((*where, key), str(exc)) from None
         for key in ("level_offset_db", "gap_s", "crossfade_s", "fade_in_s", "fade_out_s"):
             if key in table:
                 value = self.get(table, where, key, (int, float))
@@ -240,7 +256,7 @@ class _Reader:
         return out
 
 
-def _check_field(key: str, value: float) -> float:
+def _check_field(key: str, value: Any) -> Any:
     from console.session.model import _song_field  # one rule for files and operations
 
     return _song_field(key, value)
