@@ -205,6 +205,35 @@ def test_a_platform_preview_gain_is_heard_on_the_monitor_and_glides_in(rig):
     assert clicks(switching) == []
 
 
+def test_spotify_loud_previews_through_its_players_limiter(rig):
+    """Turned up 22 dB (a quiet song in loud mode), the master would clip the monitor; the
+    player's limiter holds it near -1 dBFS instead, and switching it on is click-free."""
+    engine, recorder = rig
+    engine.set_source("master")
+    engine.match = False
+    try:
+        engine.preview_gain_db = 22.0  # the -20 dBFS tone's crests at +2 dBFS
+        time.sleep(0.4)
+        clipped = recorder.record(0.3)
+
+        def setup():
+            engine.set_player_limiter(False)
+            time.sleep(0.3)
+
+        switching = recorder.record_clean(0.8, during=lambda _: (
+            time.sleep(0.2), engine.set_player_limiter(True)), setup=setup)
+        time.sleep(0.3)
+        limited = recorder.record(0.3)
+    finally:
+        engine.set_player_limiter(False)
+        engine.preview_gain_db = 0.0
+        engine.match = True
+    assert np.abs(clipped).max() == 1.0  # the monitor's final clip, hit
+    peak_db = 20 * np.log10(np.abs(limited).max())
+    assert -1.5 < peak_db < -0.05
+    assert clicks(switching) == []
+
+
 def test_a_snapshot_recall_changes_the_sound_in_one_step_without_clicks(rig):
     engine, recorder = rig
     desk = engine.desk

@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     if state.get("platform") is None:
         print("preview off: the master plays at its own level")
         return 0
+    limiter = ", through the player's limiter (-1 dBFS)" if state.get("limiter") else ""
     print(f"{state['name']} ({state['reference_lufs']:g} LUFS): {state['gain_db']:+.1f} dB, "
-          f"turns the song {state['turns']}; {state['why']} [{state['confidence']}]")
+          f"turns the song {state['turns']}{limiter}; {state['why']} [{state['confidence']}]")
     return 0

@@ -42,7 +42,7 @@ from numba import carray, cfunc, types
 
 from console.engine import albumplay
 from console.engine.rtintrinsics import as_voidptr, flush_denormals, monotonic_ns
-from dsp import automation, loudness, translation, truepeak
+from dsp import automation, loudness, player_limiter, translation, truepeak
 from dsp._jit import kernel as _dsp_kernel
 
 
@@ -59,15 +59,15 @@ def kernel(*args, **options):
  T_TAPS, T_WORK, T_DRY, T_REFBUF, T_DELAY, T_METER_OUT, T_PEAK_OUT, T_METER_DRY,
  T_TIMES, T_SONG0, T_SONG1, T_REF0, T_REF1, T_TARGET, T_AUTO_CTL, T_AUTO_ST, T_POSBUF,
  T_LANES0, T_LANES1, T_ALBUM0, T_ALBUM1, T_PACK, T_FRESH, T_PACK2, T_CURRENT2, T_TARGET2,
- T_AUTO_ST2, T_WORK2, T_POSBUF2, T_FADES, T_TRANSLATION, T_MONITOR) = range(42)
-TABLE_ROWS = 42
+ T_AUTO_ST2, T_WORK2, T_POSBUF2, T_FADES, T_TRANSLATION, T_MONITOR, T_PLAYER) = range(43)
+TABLE_ROWS = 43
 
 # ctl: written by the engine (control side) only
 (C_PLAY, C_LOOP, C_LOOP_START, C_LOOP_END, C_LOCATE_SEQ, C_LOCATE_TO, C_SOURCE,
  C_REF_FOLLOW, C_GAIN_MASTER, C_GAIN_DRY, C_GAIN_REF, C_SONG_SLOT, C_REF_SLOT, C_LIVE,
  C_METER_RESET_SEQ, C_AUTO_SLOT, C_REF_HOLD, C_ALBUM, C_ALBUM_SLOT, C_ALBUM_FOCUS,
- C_LATENCY, C_TRANSLATION) = range(22)
-CTL_SIZE = 22
+ C_LATENCY, C_TRANSLATION, C_PLAYER_LIMIT) = range(23)
+CTL_SIZE = 23
 SOURCE_MASTER, SOURCE_BYPASS, SOURCE_REFERENCE = 0, 1, 2
 
 # rt: written by the callback only
@@ -307,11 +307,14 @@ def _delay(x, n, line, rt):
 
 
 @kernel
-def _mix_out(out, n, channels, work, dry, ref, ctl, rt, mon, check):
+def _mix_out(out, n, channels, work, dry, ref, ctl, rt, mon, check, player):
     """Crossfade master / bypass / reference with their gains into the device buffer.
 
-    The mix goes through ``mon`` (a scratch block), where the translation
-    check (state ``check``, chosen by ``ctl[C_TRANSLATION]``) plays it.
+    The mix goes through ``mon`` (a scratch block): the master at its gain
+    first, through a streaming player's limiter when the platform preview
+    has one (``ctl[C_PLAYER_LIMIT]``, state ``player``), then the other
+    sources (scaled in place in ``dry``, which is not read after this), then
+    the translation check (state ``check``, chosen by ``ctl[C_TRANSLATION]``).
     """
     source = int(ctl[C_SOURCE])
     step, pole = rt[R_STEP], rt[R_POLE]
@@ -328,7 +331,12 @@ def _mix_out(out, n, channels, work, dry, ref, ctl, rt, mon, check):
         gr += (tr - gr) * pole
         a, b, c = wm * gm, wd * gd, wr * gr
         for ch in range(2):
-            v = a * work[i, ch] + b * dry[i, ch] + c * ref[i, ch]
+            mon[i, ch] = a * work[i, ch]
+            dry[i, ch] = b * dry[i, ch] + c * ref[i, ch]
+    player_limiter.process(mon, n, player, ctl[C_PLAYER_LIMIT] > 0.5)
+    for i in range(n):
+        for ch in range(2):
+            v = mon[i, ch] + dry[i, ch]
             mon[i, ch] = v if math.isfinite(v) else 0.0
     translation.process(mon, n, check, int(ctl[C_TRANSLATION]))
     for i in range(n):
@@ -450,6 +458,8 @@ def run_block(table, inp, out, frames, in_channels, out_channels, status):
     st_check = carray(ptr, (size,), np.float64)
     ptr, size = _row(table, T_MONITOR)
     monitor_all = carray(ptr, (size, 2), np.float64)
+    ptr, size = _row(table, T_PLAYER)
+    st_player = carray(ptr, (size,), np.float64)
 
     slot = int(ctl[C_SONG_SLOT])
     if slot != int(rt[R_SONG_SLOT]):
@@ -585,7 +595,7 @@ def run_block(table, inp, out, frames, in_channels, out_channels, status):
         truepeak.process(work, peak_out)
         loudness.process(dry, meter_dry)
         _mix_out(out[done * out_channels:], n, out_channels, work, dry, refb, ctl, rt,
-                 monitor_all[:n], st_check)
+                 monitor_all[:n], st_check, st_player)
         done += n
     rt[R_FRAMES] += frames
 

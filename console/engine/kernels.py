@@ -156,7 +156,7 @@ def _callback_parts() -> None:
     import numpy as np
 
     from console.engine import callback as cb
-    from dsp import translation
+    from dsp import player_limiter, translation
 
     work, other = np.zeros((FRAMES, 2)), np.zeros((FRAMES, 2))
     song = np.zeros((FRAMES, 2), dtype=np.float32)
@@ -165,7 +165,7 @@ def _callback_parts() -> None:
     cb._play_reference(other, FRAMES, song, ctl, rt, True)
     cb._delay(other, FRAMES, np.zeros((FRAMES, 2)), rt)
     cb._mix_out(np.zeros(2 * FRAMES, dtype=np.float32), FRAMES, 2, work, other, other, ctl, rt,
-                np.zeros((FRAMES, 2)), translation.prepare(RATE))
+                np.zeros((FRAMES, 2)), translation.prepare(RATE), player_limiter.prepare(RATE))
     _album_parts(ctl, rt, work, other)
 
 

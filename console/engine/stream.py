@@ -35,7 +35,7 @@ from console.control.desk import Desk
 from console.engine import callback as cb
 from console.engine.timeline import Timeline, empty_index
 from console.engine.tracks import Track, load_track, silence
-from dsp import automation, gating, taps, translation
+from dsp import automation, gating, player_limiter, taps, translation
 from dsp.chain import Chain
 from dsp.errors import DeviceError, MasterdeckError
 from dsp.meter import LoudnessMeter, read
@@ -129,6 +129,8 @@ class Engine:
         """The translation check's state (:mod:`dsp.translation`; callback writes)."""
         self.monitor = np.zeros((MAX_BLOCK, 2))
         """The monitor mix, where the translation check plays it (callback writes)."""
+        self.player = player_limiter.prepare(self.sample_rate)
+        """A streaming player's limiter on the previewed master (callback writes)."""
         self.table = np.zeros((cb.TABLE_ROWS, 2), dtype=np.int64)
         self._fill_table()
         self._lock = threading.RLock()
@@ -161,6 +163,7 @@ class Engine:
             cb.T_CURRENT2: self.second.current, cb.T_TARGET2: self.target2,
             cb.T_AUTO_ST2: self.auto_st2, cb.T_WORK2: self.work2, cb.T_POSBUF2: self.posbuf2,
             cb.T_FADES: self.fades, cb.T_TRANSLATION: self.translation, cb.T_MONITOR: self.monitor,
+            cb.T_PLAYER: self.player,
         }
         for row, array in rows.items():
             self._set_row(row, array)
@@ -398,6 +401,10 @@ class Engine:
                                   f"{', '.join(translation.NAMES)}")
         self.ctl[cb.C_TRANSLATION] = translation.index(name)
         self.desk.set_state("translation", name, author)
+
+    def set_player_limiter(self, on: bool) -> None:
+        """The platform preview plays the master through the player's limiter (Spotify loud)."""
+        self.ctl[cb.C_PLAYER_LIMIT] = 1.0 if on else 0.0
 
     def set_match(self, on: bool, author: str = "") -> None:
         """Switch loudness matching of master, bypass and reference on or off."""

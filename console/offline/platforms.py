@@ -40,6 +40,8 @@ class Platform:
     """``official`` (the platform says so), ``secondary`` (measured or reported by others) or
     ``unverified`` (conflicting or no source)."""
     source: str
+    limits: bool = False
+    """Whether its player limits what it turns up (the preview plays that limiter too)."""
 
     def track_gain_db(self, integrated_lufs: float, true_peak_dbtp: float) -> float:
         """The gain it plays a song at, alone (shuffle, a playlist)."""
@@ -63,7 +65,7 @@ _SPOTIFY = "support.spotify.com/us/artists/article/loudness-normalization"
 PLATFORMS = (
     Platform("spotify", "Spotify", -14.0, True, -1.0, True, "official", _SPOTIFY),
     Platform("spotify-loud", "Spotify (loud)", -11.0, True, None, True, "official",
-             _SPOTIFY + " (its limiter, at -1 dBFS, 5/100 ms, is not modelled)"),
+             _SPOTIFY + " (with its limiter: -1 dBFS, 5 ms attack, 100 ms decay)", limits=True),
     Platform("spotify-quiet", "Spotify (quiet)", -19.0, True, -1.0, True, "official", _SPOTIFY),
     Platform("apple", "Apple Music (Sound Check)", -16.0, True, None, True, "secondary",
              "production-expert.com; productionadvice.co.uk/sound-check-album-mode"),

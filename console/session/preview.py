@@ -70,8 +70,10 @@ class PlatformPreview:
             state = {"platform": platform.id, "name": platform.name,
                      "reference_lufs": platform.reference_lufs, "album": self.album,
                      "gain_db": round(gain, 2), "turns": _turns(gain),
-                     "confidence": platform.confidence, "why": why}
+                     "confidence": platform.confidence, "why": why,
+                     "limiter": platform.limits}
         self.engine.preview_gain_db = gain
+        self.engine.set_player_limiter(platform is not None and platform.limits)
         self.state = state
         self.desk.set_state("preview", state)
         return state
