@@ -29,11 +29,11 @@ def album(**changes) -> CdAlbum:
     return CdAlbum(**{**fields, **changes})
 
 
-def replace_track(base: CdAlbum, number: int, **changes) -> CdAlbum:
+def replace_track(base: CdAlbum, which: int, **changes) -> CdAlbum:
     """The album with one track's fields changed."""
     from dataclasses import replace
 
-    tracks = tuple(replace(t, **changes) if t.number == number else t for t in base.tracks)
+    tracks = tuple(replace(t, **changes) if t.number == which else t for t in base.tracks)
     return replace(base, tracks=tracks)
 
 
