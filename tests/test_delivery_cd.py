@@ -125,7 +125,7 @@ def test_pq_times_are_on_the_sector_grid_with_the_lead_out_twice(master):
     assert [e.isrc for e in pq[1:5]] == ["GBAYE2600001"] * 2 + ["GBAYE2600002"] * 2
 
 
-def test_reader_finds_a_bad_cd_text_crc_and_a_moved_lead_out(master, tmp_path):
+def test_reader_finds_a_bad_crc_a_moved_lead_out_and_a_missing_index(master, tmp_path):
     _, _, folder, _ = master
     texts = ddpread.read_cdtext(folder / "ddp" / "CDTEXT.BIN")
     assert texts[0x80] == ["Disc", "Track One", "Café Two", "Track Three"]
@@ -140,6 +140,10 @@ def test_reader_finds_a_bad_cd_text_crc_and_a_moved_lead_out(master, tmp_path):
     pq = (copy / "PQDESCR").read_bytes().replace(b"00190001", b"00185001")
     (copy / "PQDESCR").write_bytes(pq)
     with pytest.raises(ddpread.DdpReadError, match="lead-out"):
+        ddpread.read_ddp(copy)
+    (copy / "PQDESCR").write_bytes(pq.replace(b"VVVS0301", b"VVVS0302").replace(b"00185001",
+                                                                               b"00190001"))
+    with pytest.raises(ddpread.DdpReadError, match="track 3 has no INDEX 01"):
         ddpread.read_ddp(copy)
 
 

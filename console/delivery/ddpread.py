@@ -157,6 +157,8 @@ def _album(pq: list[PqEntry], upc: str, frames: int, text: dict[int, list[str]])
     performers = text.get(0x81, [])
     tracks = []
     for number, points in indexes.items():
+        if 1 not in points:
+            raise DdpReadError(f"track {number} has no INDEX 01 in the PQ descriptor")
         start = points[1].sectors * SECTOR
         pregap = start - points[0].sectors * SECTOR if 0 in points else 0
         tracks.append(CdTrack(number, _nth(titles, number), _nth(performers, number),
