@@ -123,21 +123,28 @@ def test_broadcast_songs_are_at_minus_23_lufs_by_ffmpeg(delivered):
                if c["rule"] == "integrated_lufs")
 
 
-def test_the_cd_is_16_bit_44_1_with_a_cue_cd_info_reads(delivered):
+def test_the_cd_is_16_bit_44_1_with_a_cue_cd_info_reads(delivered, tmp_path):
     _, out, _ = delivered
     cd = out / "cd"
-    info = sf.info(cd / "cd-program.wav")
+    info = sf.info(cd / "cd-album.wav")
     assert (info.samplerate, info.subtype) == (44100, "PCM_16")
     assert info.frames % 588 == 0
-    done = subprocess.run(["cd-info", "--no-device-info", "--cue-file", str(cd / "album.cue")],
-                          capture_output=True, text=True)
+    look = tmp_path / "look"  # cd-info sizes the disc from a raw <cue stem>.bin beside it
+    look.mkdir()
+    shutil.copy(cd / "album.cue", look / "album.cue")
+    (look / "album.bin").write_bytes(sf.read(cd / "cd-album.wav", dtype="int16")[0]
+                                     .astype("<i2").tobytes())
+    done = subprocess.run(["cd-info", "--no-device-info", "--cue-file", "album.cue"],
+                          capture_output=True, text=True, cwd=look)
     assert done.returncode == 0, done.stderr
     tracks = re.findall(r"^\s+(\d+): \d\d:\d\d:\d\d\s+\d+ audio", done.stdout, re.M)
     assert tracks == ["1", "2", "3"], done.stdout
     assert (cd / "DDP" / "DDPID").is_file() and (cd / "DDP" / "IMAGE.DAT").is_file()
     image = (cd / "DDP" / "IMAGE.DAT").read_bytes()
-    program = sf.read(cd / "cd-program.wav", dtype="int16")[0]
-    assert image == program.astype("<i2").tobytes()  # the image is the program, byte for byte
+    heard = sf.read(cd / "cd-album.wav", dtype="int16")[0]  # from disc time 00:02:00
+    pregap = image[:88200 * 4]
+    assert pregap == bytes(len(pregap))  # the first 2 s: digital silence
+    assert image[88200 * 4:] == heard.astype("<i2").tobytes()  # the rest: the WAV, byte for byte
 
 
 def test_tags_carry_the_isrc(delivered):

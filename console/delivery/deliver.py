@@ -36,6 +36,7 @@ import soundfile as sf
 import soxr
 
 from console.delivery import layout, measure
+from console.delivery.cue import CUE_START
 from console.delivery.masters import CACHE, Masters
 from console.delivery.targets import MEASURES, Target, pick
 from console.offline.album import Measured, _arc, assemble
@@ -47,6 +48,8 @@ from console.version import version
 from dsp import dither
 from dsp.meter import LoudnessMeter
 
+CD_WAV = "cd-album.wav"
+"""The CD's WAV, for its CUE sheet: the program from disc time 00:02:00 (cue.CUE_START on)."""
 MANIFEST = ".masterdeck-target.json"
 """In each target's folder: the key it was made from, its files and its checks."""
 BLOCK = 65536
@@ -199,8 +202,8 @@ def write_target(target: Target, session: Session, album: Album, folder: Path,
         bounds = [(track.start, track.start) for track in cd.tracks]
         total = cd.frames
     spans: list[layout.Span] = []
-    if cd is not None:  # the CD's program: its pregap, the album, a sector's end
-        spans.append(layout.Span("cd-program.wav", 0, total, None))
+    if cd is not None:  # the CUE sheet's WAV: the program from disc time 00:02:00
+        spans.append(layout.Span(CD_WAV, CUE_START, total, None))
     elif "album" in target.files:
         spans.append(layout.album_span(bounds, total, f"album.{ext}"))
     if "songs" in target.files:
@@ -238,8 +241,7 @@ def write_target(target: Target, session: Session, album: Album, folder: Path,
             outcome.checks += _judge(target, figures, None, "side", span.name)
     if cd is not None:
         outcome.files += hooks.write_cd(cd, whole if whole is not None else
-                                        _quantised(audio, "16", target.dither), folder,
-                                        "cd-program.wav")
+                                        _quantised(audio, "16", target.dither), folder, CD_WAV)
     _write_checksums(folder, outcome.files)
     return outcome
 
