@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -133,7 +134,7 @@ def _check_one(x: np.ndarray, rate: int, codec: Codec, folder: Path) -> CodecRes
 
 def check_codecs(audio: np.ndarray, rate: int,
                  codecs: tuple[str, ...] = DEFAULT_CODECS, *,
-                 workers: int | None = None) -> list[CodecResult]:
+                 workers: int | None = None, keep: Path | None = None) -> list[CodecResult]:
     """Encode a master with each codec from sample 0, decode, align and measure it.
 
     Parameters
@@ -146,6 +147,9 @@ def check_codecs(audio: np.ndarray, rate: int,
         Names from :data:`CODECS`.
     workers : int, optional
         Codecs run at once, each an ffmpeg process and a meter; default one per core.
+    keep : Path, optional
+        A folder to keep the encoded files in, to listen to or measure again;
+        by default they go into a temporary folder that is removed.
 
     Returns
     -------
@@ -165,4 +169,10 @@ def check_codecs(audio: np.ndarray, rate: int,
     with tempfile.TemporaryDirectory(prefix="masterdeck-codecs-") as tmp:
         with ThreadPoolExecutor(max_workers=max(count, 1)) as pool:
             jobs = [pool.submit(_check_one, x, rate, CODECS[n], Path(tmp)) for n in names]
-            return [job.result() for job in jobs]
+            results = [job.result() for job in jobs]
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            for name in names:
+                encoded = f"{name}{CODECS[name].suffix}"
+                shutil.copyfile(Path(tmp) / encoded, keep / encoded)
+    return results
