@@ -60,6 +60,16 @@ def test_find_delay_looks_past_a_silent_start():
     assert align.find_delay(source, decoded, window=RATE) == 700
 
 
+def test_a_steady_tone_is_uncertain_and_noise_is_certain():
+    t = np.arange(2 * RATE) / RATE
+    tone = np.sin(2 * np.pi * 1000 * t)[:, None].repeat(2, axis=1)
+    late = np.concatenate([np.zeros((1024, 2)), tone])
+    assert not align.locate(tone, late).certain  # lines up every 44.1 samples
+    noise = _noise(2.0, seed=6)
+    found = align.locate(noise, np.concatenate([np.zeros((1024, 2)), noise]))
+    assert found == align.Alignment(1024, certain=True)
+
+
 def test_find_delay_refuses_silence():
     with pytest.raises(ParameterError, match="silent"):
         align.find_delay(np.zeros((RATE, 2)), _noise(1.0))
@@ -80,9 +90,11 @@ def test_check_codecs_refuses_bad_input():
     with pytest.raises(ParameterError, match="shape"):
         check_codecs(np.zeros(100), RATE)
     with pytest.raises(ParameterError, match="unknown codec 'wma-64'; choose from aac-256"):
-        check_codecs(np.zeros((100, 2)), RATE, ("wma-64",))
+        check_codecs(np.ones((100, 2)), RATE, ("wma-64",))
     with pytest.raises(ParameterError, match="NaN"):
         check_codecs(np.full((100, 2), np.nan), RATE)
+    with pytest.raises(ParameterError, match="digital silence"):
+        check_codecs(np.zeros((100, 2)), RATE)
 
 
 def _ffmpeg_true_peak(path) -> float:
@@ -121,6 +133,18 @@ def test_the_encoders_delays_are_found_and_removed(dense):
     # FFmpeg's AAC primes 1024 samples, LAME 576 + 529, libopus pre-skips 312 (at 48 kHz)
     assert {r.codec: r.delay_samples for r in results} == {
         "aac-256": 1024, "mp3-320": 1105, "opus-160": 312}
+    assert all(r.delay_measured for r in results)
+
+
+@needs_ffmpeg
+def test_a_steady_tone_falls_back_to_the_documented_delay():
+    t = np.arange(RATE) / RATE
+    tone = 0.5 * np.sin(2 * np.pi * 1000 * t)[:, None].repeat(2, axis=1)
+    results = check_codecs(tone, RATE, ("aac-256", "opus-160"))
+    assert [(r.delay_samples, r.delay_measured) for r in results] == [(1024, False),
+                                                                      (312, False)]
+    for r in results:  # a clean tone at -6 dBFS survives any codec
+        assert r.true_peak_dbtp == pytest.approx(-6.02, abs=0.3) and r.status == "pass"
 
 
 @needs_ffmpeg

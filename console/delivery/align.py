@@ -12,6 +12,8 @@ every difference and per-position over count wrong.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from dsp.errors import ParameterError
@@ -22,6 +24,21 @@ far inside it."""
 
 WINDOW = 1 << 17
 """Source samples correlated (about 3 s at 44.1 kHz): enough to lock on, cheap on long files."""
+
+RIVAL = 0.9
+"""A second lag correlating this well (as a fraction of the best) makes the best one uncertain."""
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """Where the decoded signal lines up with its source, and whether that is certain."""
+
+    delay: int
+    """``decoded[delay + i]`` lines up with ``reference[i]``."""
+    certain: bool
+    """False when a lag outside the best peak's main lobe correlates nearly as well: a
+    periodic signal (a test tone) lines up once every period, so the audio cannot say
+    which period is the delay."""
 
 
 def _mono(x: np.ndarray) -> np.ndarray:
@@ -43,6 +60,28 @@ def find_delay(reference: np.ndarray, decoded: np.ndarray, *, max_lag: int = MAX
                window: int = WINDOW) -> int:
     """Samples by which ``decoded`` lags ``reference`` (negative when it leads).
 
+    The best lag of :func:`locate`, certain or not; see there.
+    """
+    return locate(reference, decoded, max_lag=max_lag, window=window).delay
+
+
+def _certain(corr: np.ndarray, best: int) -> bool:
+    """Whether no lag outside the best one's main lobe (to the first zero) comes near it."""
+    peak = corr[best]
+    lo = best
+    while lo > 0 and corr[lo - 1] > 0.0:
+        lo -= 1
+    hi = best
+    while hi < corr.shape[0] - 1 and corr[hi + 1] > 0.0:
+        hi += 1
+    rivals = np.concatenate((corr[:lo], corr[hi + 1:]))
+    return not rivals.size or float(rivals.max()) < RIVAL * peak
+
+
+def locate(reference: np.ndarray, decoded: np.ndarray, *, max_lag: int = MAX_LAG,
+           window: int = WINDOW) -> Alignment:
+    """Find the lag of ``decoded`` behind ``reference``, and say if it is certain.
+
     The channels are summed, the loudest ``window`` samples of the reference are
     picked, and their cross-correlation with the decoded signal is taken over
     every lag in ``-max_lag..max_lag`` at once with an FFT. The lag of the
@@ -62,8 +101,8 @@ def find_delay(reference: np.ndarray, decoded: np.ndarray, *, max_lag: int = MAX
 
     Returns
     -------
-    int
-        The delay; ``decoded[delay + i]`` lines up with ``reference[i]``.
+    Alignment
+        The delay, and whether another lag (a period away, say) rivals it.
 
     Raises
     ------
@@ -87,7 +126,9 @@ def find_delay(reference: np.ndarray, decoded: np.ndarray, *, max_lag: int = MAX
     size = 1 << int(np.ceil(np.log2(span.shape[0] + seg.shape[0])))
     corr = np.fft.irfft(np.fft.rfft(span, size) * np.conj(np.fft.rfft(seg, size)), size)
     # corr[k] = sum_i seg[i] * span[i + k], for k = 0 .. 2 * max_lag: lag = k - max_lag
-    return int(np.argmax(corr[:2 * max_lag + 1])) - max_lag
+    corr = corr[:2 * max_lag + 1]
+    best = int(np.argmax(corr))
+    return Alignment(best - max_lag, _certain(corr, best))
 
 
 def trim(decoded: np.ndarray, delay: int, frames: int) -> np.ndarray:

@@ -47,16 +47,19 @@ class Codec:
     encoder: str
     bitrate_kbps: int
     suffix: str
+    priming: int
+    """The encoder's documented delay in samples at its rate (1024 for FFmpeg's AAC, 576 + 529
+    for LAME, the 312-sample pre-skip for libopus): used only when the audio cannot tell."""
     rate_hz: int | None = None
     """The rate the codec must run at, or None for the source's."""
 
 
 CODECS: dict[str, Codec] = {c.name: c for c in (
-    Codec("aac-256", "aac", 256, ".m4a"),
-    Codec("mp3-320", "libmp3lame", 320, ".mp3"),
-    Codec("mp3-128", "libmp3lame", 128, ".mp3"),
-    Codec("opus-160", "libopus", 160, ".opus", OPUS_RATE),
-    Codec("opus-96", "libopus", 96, ".opus", OPUS_RATE),
+    Codec("aac-256", "aac", 256, ".m4a", 1024),
+    Codec("mp3-320", "libmp3lame", 320, ".mp3", 1105),
+    Codec("mp3-128", "libmp3lame", 128, ".mp3", 1105),
+    Codec("opus-160", "libopus", 160, ".opus", 312, OPUS_RATE),
+    Codec("opus-96", "libopus", 96, ".opus", 312, OPUS_RATE),
 )}
 """The codecs :func:`check_codecs` knows, by name."""
 
@@ -78,7 +81,11 @@ class CodecResult:
     """The decoded audio's BS.1770 true peak."""
     sample_peak_dbfs: float | None
     delay_samples: int
-    """The encoder's delay found by cross-correlation and cut away, at ``rate_hz``."""
+    """The encoder's delay cut away, at ``rate_hz``."""
+    delay_measured: bool
+    """True when ``delay_samples`` was found in the audio by cross-correlation; False when
+    the audio could not tell (a steady tone lines up once a period) and the encoder's
+    documented delay was used."""
     overs: int
     """Decoded sample values (all channels) above full scale: what a fixed-point decoder clips."""
     status: str
@@ -99,6 +106,8 @@ def _check_input(audio: np.ndarray, rate: int, codecs: tuple[str, ...]) -> np.nd
         raise ParameterError(f"audio must have shape (frames, 2), got {np.shape(audio)}")
     if not np.isfinite(x).all():
         raise ParameterError("audio contains NaN or infinite samples")
+    if not np.any(x):
+        raise ParameterError("audio is digital silence: a codec check has nothing to measure")
     if not isinstance(rate, int) or not 8000 <= rate <= 384000:
         raise ParameterError(f"rate must be an int in 8000..384000 Hz, got {rate!r}")
     for name in codecs:
@@ -116,7 +125,11 @@ def _check_one(x: np.ndarray, rate: int, codec: Codec, folder: Path) -> CodecRes
     encoded = folder / f"{codec.name}{codec.suffix}"
     ffmpeg.encode(wav, encoded, codec.encoder, codec.bitrate_kbps)
     decoded = ffmpeg.decode(encoded, source.shape[1])
-    delay = align.find_delay(source, decoded)
+    try:
+        found = align.locate(source, decoded)
+    except ParameterError:  # the decode is silent: nothing to line up, nothing to measure
+        found = align.Alignment(codec.priming, certain=False)
+    delay = found.delay if found.certain else codec.priming
     aligned = align.trim(decoded, delay, source.shape[0])
     peak = _db(truepeak.true_peak(aligned, at))
     return CodecResult(
@@ -127,6 +140,7 @@ def _check_one(x: np.ndarray, rate: int, codec: Codec, folder: Path) -> CodecRes
         true_peak_dbtp=peak,
         sample_peak_dbfs=_db(float(np.max(np.abs(aligned)))),
         delay_samples=delay,
+        delay_measured=found.certain,
         overs=int(np.count_nonzero(np.abs(aligned) > 1.0)),
         status="warn" if peak is not None and peak > WARN_DBTP else "pass",
     )
