@@ -95,6 +95,8 @@ def test_check_codecs_refuses_bad_input():
         check_codecs(np.full((100, 2), np.nan), RATE)
     with pytest.raises(ParameterError, match="digital silence"):
         check_codecs(np.zeros((100, 2)), RATE)
+    with pytest.raises(ParameterError, match="workers must be at least 1, got 0"):
+        check_codecs(np.ones((100, 2)), RATE, workers=0)
 
 
 def _ffmpeg_true_peak(path) -> float:

@@ -173,15 +173,18 @@ def check_codecs(audio: np.ndarray, rate: int,
     Raises
     ------
     ParameterError
-        Wrong shape, NaN, rate out of range or an unknown codec name.
+        Wrong shape, NaN, digital silence, rate out of range, an unknown codec
+        name or fewer than one worker.
     CodecError
         ffmpeg is missing or failed.
     """
     names = tuple(codecs)
     x = _check_input(audio, rate, names)
-    count = workers or min(len(names), os.cpu_count() or 1) or 1
+    if workers is not None and workers < 1:
+        raise ParameterError(f"workers must be at least 1, got {workers}")
+    count = workers or max(min(len(names), os.cpu_count() or 1), 1)
     with tempfile.TemporaryDirectory(prefix="masterdeck-codecs-") as tmp:
-        with ThreadPoolExecutor(max_workers=max(count, 1)) as pool:
+        with ThreadPoolExecutor(max_workers=count) as pool:
             jobs = [pool.submit(_check_one, x, rate, CODECS[n], Path(tmp)) for n in names]
             results = [job.result() for job in jobs]
         if keep is not None:
