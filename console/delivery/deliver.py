@@ -149,7 +149,7 @@ _SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}
 def _write(path: Path, pcm: np.ndarray, rate: int, target: Target) -> dict[str, Any]:
     sf.write(path, pcm, rate, subtype=_SUBTYPES[target.bit_depth],
              format="FLAC" if target.format == "flac" else "WAV")
-    return {"path": path.name, "md5": _md5(path)}
+    return {"path": path.name}
 
 
 def _md5(path: Path) -> str:
@@ -242,6 +242,8 @@ def write_target(target: Target, session: Session, album: Album, folder: Path,
     if cd is not None:
         outcome.files += hooks.write_cd(cd, whole if whole is not None else
                                         _quantised(audio, "16", target.dither), folder, CD_WAV)
+    for entry in outcome.files:  # once every file is whole and tagged
+        entry["md5"] = _md5(folder / entry["path"])
     _write_checksums(folder, outcome.files)
     return outcome
 

@@ -27,6 +27,7 @@ def figures(audio: np.ndarray, rate: int) -> dict[str, Any]:
     return {"integrated_lufs": _round(reading.integrated_lufs),
             "lra_lu": _round(reading.loudness_range_lu),
             "max_short_term_lufs": _round(reading.short_term_max_lufs),
+            "max_momentary_lufs": _round(reading.momentary_max_lufs),
             "true_peak_dbtp": _round(reading.true_peak_dbtp),
             "length_s": round(audio.shape[0] / rate, 3)}
 

@@ -50,15 +50,19 @@ def tag(path: Path, target: Any, session: Session, number: int, figures: dict[st
         ) -> None:
     """The song's metadata in its file: BWF ``bext`` (WAV) or Vorbis comments (FLAC)."""
     from console.delivery import metadata
+    from console.delivery.bext import Loudness
 
     song = session.songs[number - 1]
-    facts = metadata.SongFacts(
-        title=song.title, performer=song.performer or session.performer,
-        album=session.title, number=number, total=len(session.songs), isrc=song.isrc,
-        integrated_lufs=figures.get("integrated_lufs"), lra_lu=figures.get("lra_lu"),
-        true_peak_dbtp=figures.get("true_peak_dbtp"),
-        max_short_term_lufs=figures.get("max_short_term_lufs"))
-    metadata.write_tags(path, facts)
+    tags = metadata.TrackTags(title=song.title, artist=song.performer or session.performer,
+                              album=session.title, track_number=number,
+                              track_total=len(session.songs), isrc=song.isrc)
+    loudness = Loudness(figures.get("integrated_lufs"), figures.get("lra_lu"),
+                        figures.get("true_peak_dbtp"), figures.get("max_momentary_lufs"),
+                        figures.get("max_short_term_lufs"))
+    if path.suffix.lower() == ".flac":
+        metadata.write_flac(path, tags, loudness)
+    else:
+        metadata.write_wav(path, tags, loudness)
 
 
 def codecs(audio: np.ndarray, rate: int, number: int) -> list[dict[str, Any]]:
