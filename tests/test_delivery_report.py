@@ -201,7 +201,7 @@ def test_ids_are_unique_and_every_reference_resolves(hostile):
     page = _parse(hostile[1])
     ids = [value for name, value in page.attrs if name == "id"]
     assert len(ids) > 100 and len(set(ids)) == len(ids)
-    refs = [value[1:] for name, value in page.attrs if name == "xlink:href"]
+    refs = [value[1:] for name, value in page.attrs if name.endswith("href")]
     refs += [m for _, value in page.attrs if value for m in re.findall(r"url\(#([^)]+)\)", value)]
     assert refs and set(refs) <= set(ids)
 

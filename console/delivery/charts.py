@@ -29,7 +29,7 @@ GRID = "#d9d9d9"
 CEILING_DBTP = -1.0
 """Drawn on the true-peak chart: the ceiling most platforms ask for."""
 
-_ID = re.compile(r'( id="| xlink:href="#|url\(#)')
+_ID = re.compile(r'( id="|href="#|url\(#)')
 _RC = {
     "svg.fonttype": "path",
     "font.size": 8.0,
@@ -49,7 +49,7 @@ def _svg(fig: Figure, prefix: str, label: str) -> str:
     matplotlib numbers its ids per file (``axes_1``, ``DejaVuSans-41``, clip
     paths), so the many SVGs of one page would share them; ids live in one
     namespace per HTML document, so each SVG's ids and the references to them
-    (``xlink:href="#..."``, ``url(#...)``) get ``prefix``.
+    (``xlink:href="#..."`` or ``href="#..."``, ``url(#...)``) get ``prefix``.
     """
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": prefix}):
