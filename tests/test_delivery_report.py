@@ -156,6 +156,7 @@ class Page(HTMLParser):
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory) -> tuple[dict, Path]:
     report = build_report(HOSTILE, [-14.0, -11.5, -16.0, -12.0])
+    report["reference"]["title"] = "<i>Their</i> single"
     _, html_path = write_report(report, tmp_path_factory.mktemp("hostile"))
     return report, html_path
 
@@ -211,7 +212,7 @@ def test_every_title_appears_as_text_escaped(hostile):
     text = "".join(_parse(path).text)
     for song in report["songs"]:
         assert song["title"] in text
-    assert "Night Drive <deluxe>" in text
+    assert "Night Drive <deluxe>" in text and "<i>Their</i> single" in text
     raw = path.read_text(encoding="utf-8")
     assert "&lt;script&gt;" in raw and "<script" not in raw
 
