@@ -77,11 +77,12 @@ class Outcome:
         found = {check["status"] for check in self.checks}
         return "fail" if "fail" in found else "warn" if "warn" in found else "pass"
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self, session_rate: int) -> dict[str, Any]:
         """The target as the report has it."""
         t = self.target
         return {"name": t.name, "description": t.description, "format": t.format,
-                "sample_rate": t.sample_rate, "bit_depth": t.bit_depth, "status": self.status,
+                "sample_rate": t.rate(session_rate), "bit_depth": t.bit_depth,
+                "status": self.status,
                 "kept": self.kept, "files": self.files, "checks": self.checks}
 
 
@@ -121,7 +122,12 @@ def _at_rate(album: Album, rate: int) -> np.ndarray:
 
 def _quantised(audio: np.ndarray, bits: str, with_dither: bool, gain_db: float = 0.0
                ) -> np.ndarray:
-    """``audio`` at ``bits`` (int16 / int32 left-justified for 24-bit / float32), dithered once."""
+    """``audio`` at ``bits`` (int16 / int32 left-justified for 24-bit / float32), dithered once.
+
+    Digital silence stays digital silence: where both channels are exactly 0
+    (the gaps between songs, the CD's pregap) no dither noise is added, as a
+    plant expects of a pregap and a listener of a gap.
+    """
     gain = 10.0 ** (gain_db / 20.0)
     if bits == "32f":
         return (audio * gain).astype(np.float32)
@@ -132,6 +138,7 @@ def _quantised(audio: np.ndarray, bits: str, with_dither: bool, gain_db: float =
     for at in range(0, audio.shape[0], BLOCK):
         part = np.ascontiguousarray(audio[at:at + BLOCK], dtype=np.float64) * gain
         dither.quantize(part, out[at:at + BLOCK], depth, mode, errors, rng)
+    out[np.all(audio == 0.0, axis=1)] = 0
     return out.astype(np.int16) if depth == 16 else out << 8
 
 
@@ -195,10 +202,16 @@ def write_target(target: Target, session: Session, album: Album, folder: Path,
         outcome.checks += problems
         if failing:
             first = failing[0]
-            raise DeliveryError(f"{target.name}: {first['detail']} (rule {first['rule']}); "
-                                "nothing of this target was written")
+            where = "the album"
+            if first["song"] is not None:
+                where = f"song {first['song']} {session.songs[first['song'] - 1].title!r}"
+            raise DeliveryError(f"{target.name}: {where}: {first['detail']} "
+                                f"({first['rule']}); nothing of this target was written")
         audio = np.concatenate([np.zeros((lead, 2), dtype=np.float32), audio,
                                 np.zeros((cd.frames - lead - total, 2), dtype=np.float32)])
+        # the first pregap is digital silence: the resampler's pre-ringing of the first
+        # song's onset (below -90 dBFS) would dither into it
+        audio[:cd.tracks[0].start] = 0.0
         bounds = [(track.start, track.start) for track in cd.tracks]
         total = cd.frames
     spans: list[layout.Span] = []
@@ -394,7 +407,7 @@ def build_report(session: Session, folder: Path, album: Album, outcomes: list[Ou
     return {"session": {"title": session.title, "folder": str(folder)},
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "masterdeck": version(),
             "album": album.arc["album"], "songs": songs, "reference": reference,
-            "targets": [o.describe() for o in outcomes],
+            "targets": [o.describe(album.rate) for o in outcomes],
             "codecs": [c for o in outcomes for c in o.codecs],
             "platforms": platforms,
             "mastered": sorted(masters.mastered), "elapsed_s": round(seconds, 2)}

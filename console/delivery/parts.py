@@ -76,9 +76,9 @@ def codecs(audio: np.ndarray, rate: int, number: int) -> list[dict[str, Any]]:
 
 def spectrum(audio: np.ndarray, rate: int) -> dict[str, list[float]]:
     """A master's long-term spectrum, for the report."""
-    from console.delivery import report
+    from console.delivery.spectrum import spectrum as long_term
 
-    return report.spectrum(audio, rate)
+    return long_term(audio, rate)
 
 
 def reference_spectrum(folder: Path, session: Session) -> dict[str, Any] | None:
