@@ -103,12 +103,15 @@ def test_the_checksums_pass_md5sum(delivered):
 
 
 def test_song_files_laid_end_to_end_are_the_album_file(delivered):
-    _, out, _ = delivered
+    _, out, report = delivered
     album, rate = sf.read(out / "streaming" / "album.wav", dtype="int32")
     songs = [sf.read(path, dtype="int32")[0]
              for path in sorted((out / "streaming").glob("0*.wav"))]
     assert rate == RATE and len(songs) == 3
     assert np.array_equal(np.concatenate(songs), album)
+    target = next(t for t in report["targets"] if t["name"] == "streaming")
+    starts = [split["start"] for split in target["splits"]]
+    assert starts == list(np.cumsum([0] + [len(s) for s in songs[:-1]]))  # the split points
     info = sf.info(out / "streaming" / "album.wav")
     assert info.subtype == "PCM_24"
 

@@ -68,6 +68,8 @@ class Outcome:
     files: list[dict[str, Any]] = field(default_factory=list)
     checks: list[dict[str, Any]] = field(default_factory=list)
     codecs: list[dict[str, Any]] = field(default_factory=list)
+    splits: list[dict[str, Any]] = field(default_factory=list)
+    """Where each song starts in the target's album (or CD) file, in its samples."""
     kept: bool = False
     """Nothing changed since the last delivery: its files were left as they were."""
 
@@ -83,7 +85,8 @@ class Outcome:
         return {"name": t.name, "description": t.description, "format": t.format,
                 "sample_rate": t.rate(session_rate), "bit_depth": t.bit_depth,
                 "status": self.status,
-                "kept": self.kept, "files": self.files, "checks": self.checks}
+                "kept": self.kept, "files": self.files, "checks": self.checks,
+                "splits": self.splits}
 
 
 @dataclass
@@ -225,6 +228,10 @@ def write_target(target: Target, session: Session, album: Album, folder: Path,
         spans += [layout.Span(f"{s.name}.{ext}", s.start, s.end, None, s.songs)
                   for s in layout.side_spans(layout.scaled(placed, album.rate, rate),
                                              target.sides)]
+    origin = CUE_START if cd is not None else bounds[0][0]
+    outcome.splits = [{"song": k + 1, "start": start - origin,
+                       "start_s": round((start - origin) / rate, 6)}
+                      for k, (start, _end) in enumerate(bounds)]
     normalise = target.normalise_lufs
     whole = None if normalise is not None else _quantised(audio, target.bit_depth,
                                                            target.dither)
@@ -360,7 +367,7 @@ def deliver(session_folder: str | Path, outdir: str | Path, names: list[str] | N
         kept = _kept(out / target.name, key)
         if kept is not None:
             outcome = Outcome(target, kept["files"], kept["checks"], kept.get("codecs", []),
-                              kept=True)
+                              kept.get("splits", []), kept=True)
         else:
             holder: list[Outcome] = []
 
@@ -369,7 +376,7 @@ def deliver(session_folder: str | Path, outdir: str | Path, names: list[str] | N
                 made = write_target(target, session, album, folder, hooks)
                 (folder / MANIFEST).write_text(json.dumps(
                     {"key": key, "files": made.files, "checks": made.checks,
-                     "codecs": made.codecs}, indent=1) + "\n")
+                     "codecs": made.codecs, "splits": made.splits}, indent=1) + "\n")
                 holder.append(made)
 
             _place(out, target.name, build)
