@@ -29,15 +29,15 @@ class HelpScreen(ModalScreen[None]):
 
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 96%; max-width: 140; height: 92%;
+    HelpScreen > VerticalScroll { width: 98%; max-width: 200; height: 96%;
                                   border: thick $accent; background: $surface; padding: 0 1; }
-    HelpScreen Grid { grid-size: 2; grid-columns: 1fr 1fr; grid-gutter: 1 2; height: auto; }
+    HelpScreen Grid { grid-size: 3; grid-columns: 1fr 1fr 1fr; grid-gutter: 0 2; height: auto; }
     HelpScreen Static { height: auto; }
     HelpScreen #help-title { text-style: bold; width: 1fr; content-align: center middle; }
     """
 
     def compose(self) -> ComposeResult:
-        """Title, then the groups in two columns."""
+        """Title, then the groups in three columns (every key on one screen at 160x48)."""
         with VerticalScroll():
             yield Label("masterdeck keys: everything a surface does  ·  any key closes",
                         id="help-title")
