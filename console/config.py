@@ -56,6 +56,8 @@ class Config:
     tcp: str = ""
     """``HOST:PORT`` to also listen on TCP (needs ``token``); empty for none."""
     token: str = ""
+    token_file: str = ""
+    """A file holding the TCP token, readable by its owner only (better than ``token``)."""
     midi_backend: str = "auto"
     """``alsa``, ``jack`` or ``auto`` (JACK when a JACK server runs, else ALSA)."""
     surfaces: list[str] = field(default_factory=list)
@@ -79,7 +81,7 @@ class Config:
 
 _SECTIONS = {
     "audio": ("device", "sample_rate", "block_size", "live_input", "python_callback"),
-    "control": ("socket", "tcp", "token"),
+    "control": ("socket", "tcp", "token", "token_file"),
     "midi": ("midi_backend", "surfaces", "virtual_midi"),
     "session": ("session", "songs", "reference"),
 }

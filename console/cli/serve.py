@@ -22,8 +22,13 @@ def add_audio_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", type=int, dest="sample_rate", help="sample rate, Hz")
     parser.add_argument("--block", type=int, dest="block_size", help="frames per callback")
     parser.add_argument("--socket", help="control socket path")
-    parser.add_argument("--tcp", metavar="HOST:PORT", help="also listen on TCP (needs --token)")
-    parser.add_argument("--token", help="token TCP clients must present")
+    parser.add_argument("--tcp", metavar="HOST:PORT",
+                        help="also listen on TCP (with a token: made and kept if none is given)")
+    parser.add_argument("--token-file", metavar="FILE",
+                        help="the token TCP clients must present, in a file only you can read "
+                             "(or $MASTERDECK_TOKEN)")
+    parser.add_argument("--token", help="the token on the command line: every local user "
+                        "sees it in ps (prefer --token-file)")
     parser.add_argument("--python-callback", action="store_true", default=None,
                         help="use a plain Python audio callback (diagnosis only)")
     parser.add_argument("--live-input", action="store_true", default=None,
@@ -52,15 +57,48 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def build_config(args: argparse.Namespace) -> configuration.Config:
     """The config file, overridden by whatever flags were given."""
     config = configuration.load(args.config)
-    for key in ("device", "sample_rate", "block_size", "socket", "tcp", "token",
+    for key in ("device", "sample_rate", "block_size", "socket", "tcp", "token", "token_file",
                 "python_callback", "live_input", "midi_backend", "surfaces", "virtual_midi",
                 "songs", "reference", "session"):
         value = getattr(args, key, None)
         if value is not None:
             setattr(config, key, value)
-    if config.tcp and not config.token:
-        raise configuration.ConfigError("--tcp needs a --token (or control.token in config)")
+    config.token = _token(config, given_on_command_line=getattr(args, "token", None) is not None)
     return config
+
+
+def _token(config: configuration.Config, given_on_command_line: bool) -> str:
+    """The TCP token: from a private file, the environment, the config, or made now.
+
+    Refused if too short; warned about if given on the command line or kept
+    in a config file others can read.
+    """
+    import logging
+    import os
+
+    from console.control import trust
+
+    log = logging.getLogger("console.serve")
+    token = config.token
+    if token and given_on_command_line:
+        log.warning("the --token on the command line is visible to every local user (ps); "
+                    "use --token-file FILE (chmod 600) or $MASTERDECK_TOKEN")
+    elif config.token_file:
+        token = trust.read_token_file(config.token_file)
+    elif os.environ.get("MASTERDECK_TOKEN"):
+        token = os.environ["MASTERDECK_TOKEN"].strip()
+    elif token and config.source_path and os.stat(config.source_path).st_mode & 0o077:
+        log.warning("control.token is in %s, which other users can read: chmod 600 it or use "
+                    "control.token_file", config.source_path)
+    if not config.tcp:
+        return token
+    if not token:
+        path = configuration.config_home() / trust.TOKEN_FILE
+        token = trust.read_token_file(path) if path.exists() else trust.make_token(path)
+        log.warning("TCP clients need the token kept in %s (give it to them with --token-file "
+                    "or $MASTERDECK_TOKEN)", path)
+    trust.check_token(token, "the TCP token")
+    return token
 
 
 def run(args: argparse.Namespace) -> int:

@@ -45,9 +45,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the UI until the user quits (or ``--measure`` ends it)."""
+    from console.control.client import token_from_args
     from console.ui.app import build_app  # Textual loads only for this command
 
-    app = build_app(args.socket, args.connect, args.token, target_lufs=args.target_lufs,
+    app = build_app(args.socket, args.connect, token_from_args(args), target_lufs=args.target_lufs,
                     target_dbtp=args.target_dbtp, measure_s=args.measure)
     signal.signal(signal.SIGTERM, lambda *_: _quit_soon(app))
     app.run(headless=args.headless)

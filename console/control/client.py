@@ -45,7 +45,11 @@ def server_address(socket_path: str | Path | None, connect: str | None) -> tuple
     if connect:
         host, port = _parse_hostport(connect)
         return (host, port), f"{host}:{port}"
+    from console.config import runtime_dir
+    from console.control.trust import check_socket
+
     path = Path(socket_path) if socket_path else default_socket_path()
+    check_socket(path, default_place=path.parent == runtime_dir())
     return path, str(path)
 
 
@@ -189,9 +193,29 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--socket", metavar="PATH",
                        help="the daemon's control socket (default: where `serve` puts it)")
     group.add_argument("--connect", metavar="HOST:PORT", help="use TCP instead of the socket")
-    group.add_argument("--token", help="TCP token (default: $MASTERDECK_TOKEN)")
+    group.add_argument("--token-file", metavar="FILE",
+                       help="TCP token in a file only you can read (default: $MASTERDECK_TOKEN, "
+                            "else the daemon's token file if it is here)")
+    group.add_argument("--token", help="TCP token on the command line (visible in ps)")
+
+
+def token_from_args(args: argparse.Namespace) -> str | None:
+    """The TCP token the flags, the environment or this user's token file give (None: none)."""
+    from console.config import config_home
+    from console.control import trust
+
+    if getattr(args, "token", None):
+        return args.token
+    if getattr(args, "token_file", None):
+        return trust.read_token_file(args.token_file)
+    if os.environ.get("MASTERDECK_TOKEN"):
+        return os.environ["MASTERDECK_TOKEN"].strip()
+    kept = config_home() / trust.TOKEN_FILE
+    if getattr(args, "connect", None) and kept.exists():
+        return trust.read_token_file(kept)
+    return None
 
 
 def client_from_args(args: argparse.Namespace, timeout: float = 10.0) -> Client:
     """A :class:`Client` for the connection flags in ``args``; ``with`` it to connect."""
-    return Client(args.socket, args.connect, args.token, timeout=timeout)
+    return Client(args.socket, args.connect, token_from_args(args), timeout=timeout)
