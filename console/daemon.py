@@ -176,14 +176,20 @@ class Daemon:
         self._stop.set()
 
     def shutdown(self) -> None:
-        """Save, fade out, and stop every part.
+        """Stop taking changes, save, fade out, and stop every part.
 
-        The session is saved first, so nothing is lost even if a later step
+        The control server stops first: every change it acknowledged is in the
+        session by then, and none can be acknowledged after (a change racing
+        the close is refused with an error, never answered ``ok`` and dropped).
+        The session is saved next, so nothing is lost even if a later step
         hangs (a MIDI port that will not close while its JACK server is
         wedged, say); a watchdog then ends the process after
         ``SHUTDOWN_GRACE_S`` rather than leaving a daemon that cannot stop.
         """
         log.info("shutting down")
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
         if self.session is not None:
             self.session.close(save=True)
             self.session = None

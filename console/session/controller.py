@@ -72,6 +72,8 @@ class SessionController(Editing):
         self.last_save: dict[str, Any] | None = None
         self._lock = threading.RLock()
         self._switch_lock = threading.RLock()
+        self._closing = False
+        """Set once close() begins: changes after it are refused, not silently dropped."""
         self._local = threading.local()
         self._unsubscribe: list[Any] = []
 
@@ -122,7 +124,9 @@ class SessionController(Editing):
         """Finish passes, save (unless told not to), stop the journal, unlock the folder."""
         self.arc.close()
         self.album.close()
-        self.runner.stop()
+        self.runner.stop()  # its last passes are changes like any other
+        with self._lock:  # from here every change is refused, so none is taken and then lost
+            self._closing = True
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe = []
@@ -140,6 +144,7 @@ class SessionController(Editing):
     def change(self, op: dict[str, Any], urgent: bool = True) -> None:
         """Apply an operation to the model and journal it (structural ones are written now)."""
         with self._lock:
+            self._refuse_when_closing()
             self.session.apply(op)
             if self.journal is not None:
                 self.journal.append(op, urgent)
@@ -147,6 +152,11 @@ class SessionController(Editing):
             self.publish()
         if op["op"] in _ARC_OPS:
             self.arc.changed()
+
+    def _refuse_when_closing(self) -> None:
+        if self._closing:
+            raise SessionError("the session is closing (the daemon is stopping): this change "
+                               "was not taken")
 
     def _on_arc(self, arc: dict[str, Any]) -> None:
         self.desk.set_state("album_arc", arc)
@@ -211,6 +221,7 @@ class SessionController(Editing):
             return
         writing = set(self.runner.writing())
         with self._lock:
+            self._refuse_when_closing()
             before = {k: song.settings.get(k, P.get(k).default) for k in changes}
             op = {"op": "params", "id": song.id, "values": dict(changes)}
             self.session.apply(op)
