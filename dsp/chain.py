@@ -8,7 +8,9 @@ also owns the guards that keep the speakers safe:
 - between stages: a stage whose output goes non-finite is reset;
 - output: any trip mutes the output at once, holds it through the chain's
   latency, then fades back in over 10 ms; a final clip keeps every sample
-  within ±1.0 (0 dBFS) whatever the settings.
+  within ±1.0 (0 dBFS) whatever the settings, and a gate sets every sample
+  below -200 dBFS to exact zero, so a decaying tail ends in digital silence
+  and no float32 made from the output is ever subnormal.
 
 :class:`Chain` is the Python-side owner of everything the kernel touches:
 the two parameter arrays, one state array per stage and the meter taps.
@@ -23,6 +25,7 @@ import numpy as np
 from dsp import compressor, eq, exciter, limiter, stereo, taps
 from dsp import params as P
 from dsp._jit import kernel
+from dsp.dither import OUTPUT_FLOOR
 from dsp.errors import ParameterError
 from dsp.fastmath import as_bits, from_bits
 from dsp.smoothing import HEADER, RAMP, glide, write_header
@@ -89,8 +92,12 @@ def _clean_input(v: float) -> float:
 
 @kernel(inline="always")
 def _clip_output(v: float) -> float:
-    """An output sample made safe: non-finite to 0, then within +-1 (0 dBFS)."""
-    return min(max(v if v - v == 0.0 else 0.0, -1.0), 1.0)
+    """An output sample made safe: non-finite to 0, within +-1 (0 dBFS), below OUTPUT_FLOOR 0.
+
+    Branch-free (two selects), so the settled output loop still vectorises.
+    """
+    v = min(max(v if v - v == 0.0 else 0.0, -1.0), 1.0)
+    return v if abs(v) >= OUTPUT_FLOOR else 0.0
 
 
 @kernel

@@ -215,6 +215,8 @@ PARAMS: tuple[Param, ...] = (
           fmt="{:+.1f}"),
     Param("output.dither", "output", "Dither", "", 0.0, 2.0, 1.0, "choice",
           choices=DITHER_TYPES),
+    Param("output.dither_rest", "output", "Dither rests on silence", "", 0.0, 1.0, 1.0,
+          "switch"),
 )
 
 STAGES: tuple[str, ...] = ("input", "eq", "comp", "exciter", "stereo", "limiter", "output")

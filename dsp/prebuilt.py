@@ -64,7 +64,7 @@ ENTRIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "dsp.limiter_state.state_layout": ("UniTuple(i8, 20)", ("int",)),
     "dsp.stereo.reset": ("void", ("row",)),
     "dsp.dither.quantize": ("void", ("block", "int32 block", "int", "int", "block",
-                                     "uint64 row")),
+                                     "uint64 row", "bool")),
     # render and analyze: the meters
     "dsp.truepeak.process": ("void", ("block", "row")),
     "dsp.loudness.process": ("void", ("block", "row")),

@@ -53,3 +53,9 @@ def run_in_blocks(process, x: np.ndarray, block: int, target: np.ndarray,
     for start in range(0, y.shape[0], block):
         process(y[start:start + block], target, current, state, tap)
     return y
+
+
+def subnormals(x: np.ndarray) -> int:
+    """How many samples are subnormal as float32: nonzero, under float32's smallest normal."""
+    x = np.asarray(x)
+    return int(((np.abs(x) < np.finfo(np.float32).tiny) & (x != 0)).sum())

@@ -17,6 +17,7 @@ import soundfile as sf
 from console.session.errors import SessionError
 from console.session.model import Session
 from console.session.store import SessionStore
+from dsp import dither
 from tests.jackrecorder import clicks
 
 RATE = 48000
@@ -89,6 +90,33 @@ def test_songs_sit_after_their_gaps_to_the_sample(tmp_path):
     assert not np.any(x[silent])  # the gaps are digital silence, every sample of them
     # the step between two songs' settings lands on the song's first sample
     assert np.abs(x[starts[1]:starts[1] + 100]).max() > 0 and not np.any(x[starts[1] - 1])
+
+
+@pytest.mark.parametrize("depth", ["24", "16"])
+def test_the_gaps_of_a_dithered_album_are_digital_silence(tmp_path, depth):
+    tone(tmp_path / "a.wav", 0.6, 440, -30)
+    tone(tmp_path / "b.wav", 0.6, 550, -40)
+    album = make_album(tmp_path / "album", [
+        ("a.wav", {"gap_s": 0.3}, {"comp.bypass": 0.0, "eq.band3.gain_db": 6.0}),
+        ("b.wav", {"gap_s": 0.4}, {"exciter.bypass": 0.0}),
+    ])
+    out = tmp_path / "album.wav"
+    done = masterdeck("render", "--session", str(album), "--album", str(out),
+                      "--bit-depth", depth, "--json")
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    words = sf.read(out, dtype="int32")[0] >> (32 - int(depth))
+    silent = np.ones(words.shape[0], bool)
+    for song in report["songs"]:
+        silent[song["start"]:song["start"] + song["frames"]] = False
+        assert np.count_nonzero(words[song["start"]:song["start"] + song["frames"]]) > 0
+    assert not np.any(words[silent])  # no dither in the gaps (before each song, after none)
+    # the music is dithered: past the dither's fade-in, the error is TPDF's 1/4 LSB^2
+    exact = render_album(album, tmp_path / "float.wav")[1].astype(np.float64)
+    two = report["songs"][1]
+    music = slice(two["start"] + dither.REST_RAMP, two["start"] + two["frames"])
+    err = words[music] - exact[music] * 2.0 ** (int(depth) - 1)
+    assert abs(np.var(err) - 0.25) < 0.03
 
 
 def test_a_gapless_join_follows_the_last_sample_with_the_first(tmp_path):

@@ -1,6 +1,7 @@
 """The engine end to end on a JACK dummy server: a JACK client records what it plays."""
 
 import sys
+import threading
 import time
 
 import numpy as np
@@ -11,7 +12,7 @@ from console.config import Config
 from console.daemon import Daemon
 from console.engine import callback as cb
 from console.engine.stream import Engine
-from tests.helpers import db, rms
+from tests.helpers import db, rms, subnormals
 from tests.jackrecorder import Recorder, clicks
 
 RATE = 48000
@@ -288,6 +289,34 @@ def test_compiling_the_callback_leaves_the_callers_floating_point_alone():
     tiny = np.float64(5e-324)
     assert tiny / 2 + tiny == tiny  # subnormals still exist in this thread (no FTZ/DAZ)
     assert np.float64(1e-310) * 0.5 != 0.0
+
+
+@pytest.mark.parametrize("source", ["master", "bypass"])
+def test_the_callback_sends_nothing_below_minus_200_dbfs_to_the_device(tmp_path, source):
+    # a tone, then a tail at -300 dBFS: normal as float32, so FTZ alone would let it out
+    t = np.arange(RATE // 2) / RATE
+    faint = 1e-15 * np.random.default_rng(0).standard_normal(RATE // 2)
+    s = np.concatenate([0.1 * np.sin(2 * np.pi * 440 * t), faint]).astype(np.float32)
+    sf.write(tmp_path / "s.wav", np.stack([s, s], axis=1), RATE, subtype="FLOAT")
+    engine = Engine(sample_rate=RATE, block_size=256)
+    engine.load_song(str(tmp_path / "s.wav"))
+    engine.set_source(source)
+    engine.play()
+    out, inp = np.zeros(2 * 256, dtype=np.float32), np.zeros(1, dtype=np.float32)
+    heard = []
+
+    def run():  # on a thread of its own: the callback sets FTZ/DAZ for the thread it runs on
+        for _ in range(RATE // 256):
+            cb.run_block(engine.table, inp, out, 256, 0, 2, 0)
+            heard.append(out.copy())
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    x = np.concatenate(heard).reshape(-1, 2)
+    assert np.abs(x[:RATE // 4]).max() > 0.05
+    assert subnormals(x) == 0
+    assert not x[RATE // 2 + 4096:].any()  # past the chain's latency, exact zeros
 
 
 def test_the_reference_can_follow_the_song_position_or_keep_its_own(rig):

@@ -219,8 +219,9 @@ def test_an_entry_takes_only_the_arguments_it_was_built_for():
         assert not takes(wrong)
     flags = prebuilt.accepts("dsp.dither.quantize")
     out, errors = np.zeros((8, 2), dtype=np.int32), np.zeros((8, 2))
-    assert flags((block, out, 24, np.int64(1), errors, np.zeros(2, dtype=np.uint64)))
-    assert not flags((block, out, 24.0, 1, errors, np.zeros(2, dtype=np.uint64)))
+    assert flags((block, out, 24, np.int64(1), errors, np.zeros(2, dtype=np.uint64), True))
+    assert not flags((block, out, 24.0, 1, errors, np.zeros(2, dtype=np.uint64), True))
+    assert not flags((block, out, 24, 1, errors, np.zeros(2, dtype=np.uint64)))  # rest: missing
     assert prebuilt.accepts("dsp.automation.process")(
         (block, np.zeros(8), True, *[row] * 13))
     assert not prebuilt.accepts("dsp.automation.process")(

@@ -8,7 +8,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from console.devtools.benchmarks.chain import ENGAGED, program
 from console.offline.render import render
+from dsp import dither
+from tests.helpers import subnormals
+from tests.jackrecorder import clicks
 
 
 def _masterdeck(*args, check=False):
@@ -133,3 +137,91 @@ def test_json_summary_is_one_object_with_the_figures(tmp_path):
                 "output_true_peak_dbtp", "output_peak_dbfs", "speed_x_realtime"):
         assert key in report
     assert report["sample_rate"] == 44100 and report["bit_depth"] == "24"
+
+
+# ---- output hygiene: no subnormals, dither at rest on silence, tails that end -------------
+RATE = 48000
+
+
+def _ending(kind):
+    """A second of programme, then how it ends: a reverb-like tail or a cut; then silence."""
+    x = program(1.0, RATE)
+    if kind == "reverb":  # noise decaying at 300 dB/s, through float32's subnormal range
+        n = 3 * RATE
+        decay = 10.0 ** (-300.0 / 20.0 * np.arange(n) / RATE)
+        tail = 0.3 * np.random.default_rng(5).standard_normal((n, 2)) * decay[:, None]
+        x = np.concatenate([x, tail])
+    return np.concatenate([x, np.zeros((RATE, 2))])
+
+
+def test_the_subnormal_count_sees_subnormals_in_a_float_file(tmp_path):
+    x = np.zeros((100, 2), dtype=np.float32)
+    x[10, 0], x[20, 1], x[30, 0] = 1e-40, -5e-39, np.finfo(np.float32).tiny
+    sf.write(tmp_path / "sub.wav", x, RATE, subtype="FLOAT")
+    y, _ = sf.read(tmp_path / "sub.wav", dtype="float32")
+    assert subnormals(y) == 2  # the two below float32's smallest normal, not the normal one
+
+
+@pytest.mark.parametrize("kind", ["reverb", "cut"])
+@pytest.mark.parametrize("depth", ["32f", "24", "16"])
+def test_a_render_holds_no_subnormal_and_its_tail_ends_in_exact_zeros(tmp_path, kind, depth):
+    src, dst = tmp_path / "in.wav", tmp_path / "out.wav"
+    sf.write(src, _ending(kind), RATE, subtype="DOUBLE")
+    render(src, dst, ENGAGED, bit_depth=depth)
+    y, _ = sf.read(dst, dtype="float32" if depth == "32f" else "int32")
+    assert subnormals(y) == 0
+    assert np.abs(y[:RATE]).max() > 0  # the programme is there
+    assert not y[-RATE // 2:].any()  # and after the tail, exact zeros: no noise, no denormals
+
+
+def _quiet_fade():
+    """Half a second of silence, a -50 dBFS tone faded in and out (0.4 s each), silence."""
+    t = np.arange(RATE) / RATE
+    env = np.minimum(1.0, np.minimum(t / 0.4, (t[-1] - t) / 0.4))
+    tone = 10 ** (-50 / 20) * env * np.sin(2 * np.pi * 440 * t)
+    gap = np.zeros(RATE // 2)
+    x = np.concatenate([gap, tone, gap])
+    return np.ascontiguousarray(np.stack([x, x], axis=1))
+
+
+@pytest.mark.parametrize("depth", ["16", "24"])
+def test_dither_rests_on_digital_silence_and_returns_with_the_music(tmp_path, depth):
+    x = _quiet_fade()
+    src = tmp_path / "in.wav"
+    sf.write(src, x, RATE, subtype="DOUBLE")
+    render(src, tmp_path / "float.wav", {}, bit_depth="32f")
+    render(src, tmp_path / "int.wav", {}, bit_depth=depth)
+    exact, _ = sf.read(tmp_path / "float.wav", dtype="float64")
+    words, _ = sf.read(tmp_path / "int.wav", dtype="int32")
+    words >>= 32 - int(depth)
+    gap = RATE // 2
+    assert not words[:gap].any() and not words[-gap:].any()  # silence stays silence
+    # the music is dithered: past the fade-in of the dither, the error is TPDF's 1/4 LSB^2
+    music = slice(gap + dither.REST_RAMP, gap + RATE - 1)
+    err = words[music] - exact[music] * 2.0 ** (int(depth) - 1)
+    assert abs(np.var(err) - 0.25) < 0.03
+    assert abs(np.mean(err)) < 0.02
+    # and nothing clicks where the music leaves the silence and comes back to it
+    heard = words / 2.0 ** (int(depth) - 1)
+    assert clicks(heard) == []
+    cut = heard.copy()
+    cut[gap + RATE // 2 + 37:] = 0.0  # the check sees a hard cut of this quiet tone
+    assert clicks(cut) != []
+
+
+def test_dither_on_silence_when_asked_not_to_rest(tmp_path):
+    src = tmp_path / "in.wav"
+    sf.write(src, _quiet_fade(), RATE, subtype="DOUBLE")
+    render(src, tmp_path / "int.wav", {"output.dither_rest": 0.0}, bit_depth="16")
+    words, _ = sf.read(tmp_path / "int.wav", dtype="int16")
+    assert np.count_nonzero(words[:RATE // 2]) > RATE // 4  # TPDF: 1 in 4 samples at +-1
+
+
+def test_a_dithered_render_has_the_same_bits_at_every_block_size(tmp_path):
+    src = tmp_path / "in.wav"
+    sf.write(src, _quiet_fade(), RATE, subtype="DOUBLE")
+    got = []
+    for block in (1000, 8192):
+        render(src, tmp_path / f"{block}.wav", ENGAGED, bit_depth="16", block=block)
+        got.append(sf.read(tmp_path / f"{block}.wav", dtype="int16")[0])
+    assert np.array_equal(got[0], got[1])

@@ -106,7 +106,7 @@ def render_album(folder: str | Path, session: Session, masters: Masters) -> Albu
     meter = LoudnessMeter(session.sample_rate, 2)
 
     def emit(piece: np.ndarray) -> None:
-        pieces.append(piece.astype(np.float32))
+        pieces.append(dither.to_float32(piece))
         meter.process(piece)
 
     measured = assemble(folder, session, emit, mastered_by=masters.load)
@@ -120,28 +120,29 @@ def render_album(folder: str | Path, session: Session, masters: Masters) -> Albu
 def _at_rate(album: Album, rate: int) -> np.ndarray:
     if rate == album.rate or album.audio.shape[0] == 0:
         return album.audio
-    return soxr.resample(album.audio, album.rate, rate, quality="VHQ").astype(np.float32)
+    return dither.to_float32(soxr.resample(album.audio, album.rate, rate, quality="VHQ"))
 
 
 def _quantised(audio: np.ndarray, bits: str, with_dither: bool, gain_db: float = 0.0
                ) -> np.ndarray:
     """``audio`` at ``bits`` (int16 / int32 left-justified for 24-bit / float32), dithered once.
 
-    Digital silence stays digital silence: where both channels are exactly 0
-    (the gaps between songs, the CD's pregap) no dither noise is added, as a
-    plant expects of a pregap and a listener of a gap.
+    Digital silence stays digital silence: where a channel is exactly 0 (the
+    gaps between songs, the CD's pregap) the quantiser writes 0 and its
+    dither rests (:func:`dsp.dither.quantize`'s ``rest``, always on here), as
+    a plant expects of a pregap and a listener of a gap. A 32-bit float
+    result has no subnormal sample (:func:`dsp.dither.to_float32`).
     """
     gain = 10.0 ** (gain_db / 20.0)
     if bits == "32f":
-        return (audio * gain).astype(np.float32)
+        return dither.to_float32(audio * gain)
     depth = int(bits)
     errors, rng = dither.prepare(2)
     mode = dither.TPDF if with_dither else dither.OFF
     out = np.zeros(audio.shape, dtype=np.int32)
     for at in range(0, audio.shape[0], BLOCK):
         part = np.ascontiguousarray(audio[at:at + BLOCK], dtype=np.float64) * gain
-        dither.quantize(part, out[at:at + BLOCK], depth, mode, errors, rng)
-    out[np.all(audio == 0.0, axis=1)] = 0
+        dither.quantize(part, out[at:at + BLOCK], depth, mode, errors, rng, True)
     return out.astype(np.int16) if depth == 16 else out << 8
 
 

@@ -19,9 +19,10 @@ def master_into(folder: str, session_blob: bytes, song_id: str, path: str) -> st
     import numpy as np
 
     from console.offline.album import master_song
+    from dsp import dither
 
     session = pickle.loads(session_blob)
-    mastered = master_song(folder, session, session.song(song_id)).astype(np.float32)
+    mastered = dither.to_float32(master_song(folder, session, session.song(song_id)))
     partial = f"{path}.{os.getpid()}.partial.npy"
     np.save(partial, mastered)
     os.replace(partial, path)  # a kept master is whole or absent

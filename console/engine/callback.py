@@ -29,8 +29,8 @@ Per block, the callback:
    (loudness, for matching);
 5. crossfades (10 ms) between master, bypass and reference with their
    loudness-matching gains, plays the mix through the translation check
-   (:mod:`dsp.translation`: mono, a phone ...; monitor only), clips, and
-   writes float32 to the device.
+   (:mod:`dsp.translation`: mono, a phone ...; monitor only), clips, gates
+   what is below -200 dBFS to zero, and writes float32 to the device.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from console.engine import albumplay
 from console.engine.rtintrinsics import as_voidptr, flush_denormals, monotonic_ns
 from dsp import automation, loudness, player_limiter, translation, truepeak
 from dsp._jit import kernel as _dsp_kernel
+from dsp.dither import OUTPUT_FLOOR
 
 
 def kernel(*args, **options):
@@ -315,6 +316,10 @@ def _mix_out(out, n, channels, work, dry, ref, ctl, rt, mon, check, player):
     has one (``ctl[C_PLAYER_LIMIT]``, state ``player``), then the other
     sources (scaled in place in ``dry``, which is not read after this), then
     the translation check (state ``check``, chosen by ``ctl[C_TRANSLATION]``).
+    Samples below ``OUTPUT_FLOOR`` go out as exact zero: FTZ makes the
+    float32 conversion flush in this thread, but the bypass and reference
+    paths, the fades and the translation filters decay below the chain's
+    gate, and the Python fallback callback runs without FTZ.
     """
     source = int(ctl[C_SOURCE])
     step, pole = rt[R_STEP], rt[R_POLE]
@@ -345,6 +350,8 @@ def _mix_out(out, n, channels, work, dry, ref, ctl, rt, mon, check, player):
             if not math.isfinite(v):
                 v = 0.0
             v = min(max(v, -1.0), 1.0)
+            if abs(v) < OUTPUT_FLOOR:
+                v = 0.0
             peak = max(peak, abs(v))
             out[i * channels + ch] = np.float32(v)
         for ch in range(2, channels):

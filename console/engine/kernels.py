@@ -120,7 +120,7 @@ def _dither() -> None:
 
     errors, rng = dither.prepare(2)
     out = np.zeros((FRAMES, 2), dtype=np.int32)
-    dither.quantize(np.zeros((FRAMES, 2)), out, 24, 1, errors, rng)
+    dither.quantize(np.zeros((FRAMES, 2)), out, 24, 1, errors, rng, True)
 
 
 def _chain_pack() -> None:

@@ -12,7 +12,8 @@ chain.
 Positions are samples at the session's rate. The first song's gap is silence
 at the album's start (a CD's first pregap, say); its crossfade means nothing
 (there is no song before it) and is ignored. The album file is dithered once,
-on the finished timeline, per the first song's ``output.dither``.
+on the finished timeline, per the first song's ``output.dither`` and
+``output.dither_rest``.
 """
 
 from __future__ import annotations
@@ -253,10 +254,12 @@ def render_album(folder: str | Path, out: str | Path, bit_depth: str = "24",
         raise SessionError("the album has no songs: add one with 'masterdeck session add'")
     started = time.perf_counter()
     rate = session.sample_rate
-    dither_mode = int(session.songs[0].values()["output.dither"])
+    first = session.songs[0].values()
+    dither_mode = int(first["output.dither"])
     album = LoudnessMeter(rate, 2)
     with atomic_writer(out, rate, 2, bit_depth) as sink:
-        output = Output(sink, rate, bit_depth, dither_mode, BLOCK)
+        output = Output(sink, rate, bit_depth, dither_mode, BLOCK,
+                        first["output.dither_rest"] > 0.5)
 
         def emit(piece: np.ndarray) -> None:
             output(piece)

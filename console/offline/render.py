@@ -10,7 +10,9 @@ no automation is a song whose lanes are empty.
 The output has exactly the input's length and timing: the chain's latency
 (exciter and limiter lookahead) is skipped at the start and the tail is
 flushed with silence at the end. Mono input is played on both channels.
-Reduced bit depths are dithered per ``output.dither``.
+Reduced bit depths are dithered per ``output.dither``, resting on digital
+silence per ``output.dither_rest``; a float output has no subnormal sample
+(:func:`dsp.dither.to_float32`).
 """
 
 from __future__ import annotations
@@ -154,7 +156,8 @@ def master_to_file(read: Reader, frames: int, mastering: Mastering, dst: str | P
     chain = mastering.chain
     rate = int(chain.sample_rate)
     with atomic_writer(dst, rate, 2, bit_depth) as sink:
-        output = Output(sink, rate, bit_depth, int(chain.get("output.dither")), block)
+        output = Output(sink, rate, bit_depth, int(chain.get("output.dither")), block,
+                        chain.get("output.dither_rest") > 0.5)
         result = master(read, frames, mastering, output, progress, block)
     result.output_peak = output.peak
     result.output_true_peak = output.true_peak()
@@ -164,15 +167,18 @@ def master_to_file(read: Reader, frames: int, mastering: Mastering, dst: str | P
 class Output:
     """The output side: meter, dither and write each mastered block, in order.
 
-    Blocks may be of any length up to ``block`` frames.
+    Blocks may be of any length up to ``block`` frames. ``dither_rest``:
+    digital silence stays exact zero in a 16- or 24-bit file
+    (:func:`dsp.dither.quantize`).
     """
 
     def __init__(self, sink: object, rate: int, bit_depth: str, dither_mode: int,
-                 block: int) -> None:
+                 block: int, dither_rest: bool = True) -> None:
         self.sink = sink
         self.meter = truepeak.prepare(rate, 2)
         self.bits = {"16": 16, "24": 24}.get(bit_depth, 0)
         self.mode = dither_mode
+        self.rest = bool(dither_rest)
         self.errors, self.rng = dither.prepare(2)
         self.quantized = np.zeros((block, 2), dtype=np.int32)
         self.peak = 0.0
@@ -185,10 +191,10 @@ class Output:
         self.peak = max(self.peak, float(np.abs(kept).max()))
         if self.bits:
             q = self.quantized[:kept.shape[0]]
-            dither.quantize(kept, q, self.bits, self.mode, self.errors, self.rng)
+            dither.quantize(kept, q, self.bits, self.mode, self.errors, self.rng, self.rest)
             self.sink.write(q.astype(np.int16) if self.bits == 16 else q << 8)
         else:
-            self.sink.write(kept.astype(np.float32))
+            self.sink.write(dither.to_float32(kept))
 
     def true_peak(self) -> float:
         """The output's true peak so far (linear)."""
