@@ -109,4 +109,23 @@ def run(args: argparse.Namespace) -> int:
     daemon = Daemon(build_config(args))
     daemon.handle_signals()
     daemon.start()
-    return daemon.run()
+    code = daemon.run()
+    _exit_now(code)
+    return code
+
+
+def _exit_now(code: int) -> None:
+    """End the process as soon as the daemon has stopped, whatever a worker thread is doing.
+
+    Everything is saved by now; a thread still blocked in a decode (a two-hour
+    file, a slow disk) would otherwise keep the process alive, since Python
+    joins the control server's worker threads at exit.
+    """
+    import logging
+    import os
+    import sys
+
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -189,7 +189,9 @@ class Connection:
         context = Context(self.server.engine, self.author, self.server.surfaces,
                           self.server.session)
         call = partial(command.handler, context, **args)
-        if command.blocking:
+        if command.decodes:
+            data = await self._loop.run_in_executor(self.server.decoders, call)
+        elif command.blocking:
             data = await self._loop.run_in_executor(self.server.executor, call)
         else:
             data = call()

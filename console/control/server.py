@@ -89,6 +89,7 @@ class ControlServer:
         """The TCP (host, port) actually listened on, once started."""
         self.connections: set[Connection] = set()
         self.executor: ThreadPoolExecutor | None = None
+        self.decoders: ThreadPoolExecutor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -131,6 +132,7 @@ class ControlServer:
     def _run(self) -> None:
         loop = self._loop = asyncio.new_event_loop()
         self.executor = ThreadPoolExecutor(4, thread_name_prefix="control-cmd")
+        self.decoders = ThreadPoolExecutor(2, thread_name_prefix="control-decode")
         try:
             loop.run_until_complete(self._open())
         except BaseException as exc:
@@ -143,6 +145,7 @@ class ControlServer:
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.decoders.shutdown(wait=False, cancel_futures=True)
 
     async def _open(self) -> None:
         sock = _bind_unix(self.socket_path)

@@ -50,6 +50,9 @@ class Command:
     """None for commands the connection handles itself (hello, subscribe, unsubscribe)."""
     blocking: bool = False
     """Run on a worker thread, so a slow call never holds the event loop."""
+    decodes: bool = False
+    """Reads audio files (a load, a song change, album mode): runs on the decoding workers,
+    apart from the others, so a slow decode never keeps ``status`` or a ``set`` waiting."""
 
 
 @dataclass

@@ -33,6 +33,9 @@ def open_source(path: str | Path) -> sf.SoundFile:
         raise AudioFileError(f"{path}: no such file")
     if Path(path).is_dir():
         raise AudioFileError(f"{path}: is a folder, not an audio file")
+    if not Path(path).is_file():  # a pipe or a device blocks a reader for ever
+        raise AudioFileError(f"{path}: not a regular file (a pipe, a device or a socket); "
+                             "masterdeck reads audio files")
     try:
         source = sf.SoundFile(str(path))
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
