@@ -539,3 +539,42 @@ def test_stopping_the_server_tells_clients_and_removes_the_socket(daemon, tmp_pa
     assert client.read() is None
     client.close()
     assert not Path(server.socket_path).exists()
+
+
+@pytest.fixture
+def stranger_proof(daemon, tmp_path):
+    """A server of its own (fresh failure counts), on the module's engine."""
+    server = ControlServer(daemon.engine, socket_path=tmp_path / "own.sock", tcp="127.0.0.1:0",
+                           token=TOKEN, limits=Limits(auth_timeout_s=3.0, max_tcp_clients=4))
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_strangers_over_tcp_cannot_take_the_owners_places(stranger_proof, raw):
+    server = stranger_proof
+    squatters = [raw(server.tcp_address) for _ in range(4)]  # no hello: just holding places
+    assert wait_until(lambda: len(server.clients()) == 4)
+    late = raw(server.tcp_address)
+    assert late.reply()["error"]["code"] == "too_many_clients"
+    with Client(server.socket_path) as client:  # the owner's socket has places of its own
+        assert client.request("status")["server"]["clients"] == 5
+    assert all(s is not None for s in squatters)
+
+
+def test_nothing_but_a_short_hello_is_read_from_a_stranger(stranger_proof, raw):
+    big = raw(stranger_proof.tcp_address)
+    big.send({"command": "hello", "token": "x" * 4000})
+    assert big.reply()["error"]["code"] == "unauthorized"
+    assert big.read() is None  # closed
+
+
+def test_wrong_tokens_are_answered_slower_and_slower(stranger_proof, raw):
+    took = []
+    for _ in range(4):
+        guess = raw(stranger_proof.tcp_address)
+        started = time.monotonic()
+        assert guess.ask(command="hello", token="guess-" * 4)["error"]["code"] == "unauthorized"
+        took.append(time.monotonic() - started)
+    assert took[0] < 0.6 and took[3] > 1.5  # 0.25 s, 0.5, 1, 2: a guess every few seconds
+    assert took == sorted(took)

@@ -46,11 +46,17 @@ class Limits:
     """A connection with more than this waiting is dropped (``too_slow``)."""
     stall_timeout_s: float = 10.0
     """A connection whose events are held back this long is dropped (``too_slow``)."""
-    auth_timeout_s: float = 10.0
+    auth_timeout_s: float = 3.0
     """A TCP connection that has not said hello with the token by then is dropped."""
+    hello_bytes: int = 1024
+    """Before its hello, a TCP connection's line may be at most this long (nothing bigger is
+    parsed from a stranger)."""
     close_grace_s: float = 2.0
     """A closed connection may take this long to read its last lines, then it is cut."""
     max_clients: int = 64
+    """Clients on the Unix socket (the owner's own: the UI, scripts)."""
+    max_tcp_clients: int = 8
+    """Clients over TCP, counted apart, so strangers cannot take the owner's places."""
 
 
 class Host(Protocol):
@@ -68,6 +74,9 @@ class Host(Protocol):
 
     def count_subscriber(self, topic: str, delta: int) -> None:
         """Count a subscriber of ``topic`` in or out."""
+
+    def failed_hello(self, address: str) -> float:
+        """Note a wrong or missing token from ``address``; how long to wait before answering."""
 
 
 @dataclass
@@ -109,6 +118,10 @@ class Connection:
         self.client_id = client_id
         self.author = f"protocol:{client_id}"
         self.needs_token = needs_token
+        self.tcp = needs_token
+        """Over TCP (it had to present the token)."""
+        self.refusing = False
+        """A wrong token is being answered (slowly): the connection closes after it."""
         self.name = ""
         self.subscriptions: dict[str, Subscription] = {}
         self.closing = False
@@ -147,6 +160,12 @@ class Connection:
                 return
             if not line.endswith(b"\n"):  # end of stream, maybe halfway through a line
                 return
+            if self.needs_token and len(line) > limits.hello_bytes:
+                self._send_reply(None, ProtocolError(
+                    "unauthorized", f"say hello with the token first (in at most "
+                    f"{limits.hello_bytes} bytes)"))
+                self._close()
+                return
             if line.strip():
                 await self._answer(line)
             if self.transport.get_write_buffer_size() > limits.hold_bytes and not self.closing:
@@ -171,6 +190,10 @@ class Connection:
             error = error_for(exc)
             if error.code == "internal":
                 log.exception("command failed: %s", line[:200])
+            if error.code == "unauthorized":  # a guess: answered slowly, the more the slower
+                peer = self.writer.get_extra_info("peername")
+                self.refusing = True  # the answer is on its way: no hello timeout meanwhile
+                await asyncio.sleep(self.server.failed_hello(peer[0] if peer else "unix"))
             self._send_reply(request_id, error)
             if error.code == "unauthorized":
                 self._close()
@@ -236,7 +259,7 @@ class Connection:
         return {"topic": topic}
 
     def _auth_expired(self) -> None:
-        if self.needs_token:
+        if self.needs_token and not self.refusing:
             self.drop("auth_timeout", "no hello with a token in time")
 
     # sending ---------------------------------------------------------------------------

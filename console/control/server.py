@@ -28,6 +28,7 @@ import os
 import socket
 import stat
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -90,6 +91,8 @@ class ControlServer:
         self.connections: set[Connection] = set()
         self.executor: ThreadPoolExecutor | None = None
         self.decoders: ThreadPoolExecutor | None = None
+        self._failures: dict[str, list[float]] = {}
+        """Times of failed hellos per address, for :meth:`failed_hello`."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -193,10 +196,13 @@ class ControlServer:
     # connections ---------------------------------------------------------------
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                       tcp: bool) -> None:
-        if len(self.connections) >= self.limits.max_clients:
+        here = sum(1 for c in self.connections if c.tcp == tcp)
+        allowed = self.limits.max_tcp_clients if tcp else self.limits.max_clients
+        if here >= allowed:
             writer.write(encode({"ok": False, "error": {
                 "code": "too_many_clients",
-                "message": f"the server already has {self.limits.max_clients} clients"}}))
+                "message": f"the server already has {allowed} clients "
+                           f"{'over TCP' if tcp else 'on its socket'}"}}))
             writer.close()
             return
         self._next_id += 1
@@ -208,6 +214,24 @@ class ControlServer:
             self.connections.discard(connection)
             for topic in connection.subscriptions:
                 self.count_subscriber(topic, -1)
+
+    def failed_hello(self, address: str) -> float:
+        """Note a wrong or missing token from ``address``; the delay before answering it.
+
+        The delay doubles with each failure from that address in the last
+        minute (0.25 s, 0.5 s, ... up to 5 s), so guessing a token is slow even
+        over several connections; failures are logged, the first and every
+        tenth from an address.
+        """
+        now = time.monotonic()
+        recent = [t for t in self._failures.get(address, []) if now - t < 60.0]
+        recent.append(now)
+        self._failures[address] = recent[-64:]
+        count = len(recent)
+        if count == 1 or count % 10 == 0:
+            log.warning("control: wrong or missing token from %s (%d in the last minute)",
+                        address, count)
+        return min(0.25 * 2 ** (count - 1), 5.0)
 
     def info(self) -> dict[str, Any]:
         """What ``status`` reports about the server."""
