@@ -95,7 +95,7 @@ class SessionController(Editing):
                         self.engine.sample_rate)
         generation = self.session.generation
         self.journal = jn.Journal(jn.journal_path(self.folder, generation), generation,
-                                  self.journal_interval_s)
+                                  self.journal_interval_s, self._on_journal)
         if loaded.replayed or loaded.loaded_from == "new":
             self.save()  # one clean save to build on: the journals replayed are in it
         self._apply_automation_settings()
@@ -133,8 +133,14 @@ class SessionController(Editing):
         if save and self.journal is not None:
             try:
                 self.save()
-            except Exception:
-                log.exception("session: the save at close failed; the journal has everything")
+            except Exception as exc:
+                if self.journal.failure is None and not self.journal.waiting:
+                    log.error("session: the save at close failed (%s); the journal has every "
+                              "change", exc)
+                else:
+                    log.error("session: the save at close failed (%s), and %d changes are not "
+                              "in the journal either: %s", exc, self.journal.waiting,
+                              self.journal.failure)
         if self.journal is not None:
             self.journal.close()
             self.journal = None
@@ -145,13 +151,25 @@ class SessionController(Editing):
         """Apply an operation to the model and journal it (structural ones are written now)."""
         with self._lock:
             self._refuse_when_closing()
+            before = _copy(self.session) if urgent and self.journal is not None else None
             self.session.apply(op)
             if self.journal is not None:
-                self.journal.append(op, urgent)
+                try:
+                    self.journal.append(op, urgent)
+                except jn.JournalError as exc:  # not on disk: not taken
+                    assert before is not None
+                    self.session.__dict__.update(before.__dict__)
+                    raise SessionError(f"the change was not taken: {exc}") from None
         if op["op"] in _ALBUM_OPS:
             self.publish()
         if op["op"] in _ARC_OPS:
             self.arc.changed()
+
+    def _on_journal(self, failure: str | None) -> None:
+        """Tell clients, the UI and the surfaces whether every change is on disk."""
+        self.desk.set_state("disk", {"ok": failure is None, "problem": failure})
+        if failure is not None:
+            log.error("session: changes cannot be written (%s); they wait in memory", failure)
 
     def _refuse_when_closing(self) -> None:
         if self._closing:

@@ -14,7 +14,12 @@ parameter operations for one song are merged while they wait, latest value
 winning. After ``kill -9`` at most one flush interval of moves is lost; after a
 power cut, the same (the flush includes fsync).
 
-Reading tolerates a torn last line (a kill in the middle of a write).
+A write is whole or undone: if the disk is full (or fails) halfway through a
+flush, the file is cut back to where the flush began and the operations stay
+queued, to be written when the disk has room again; the journal reports the
+failure (:attr:`Journal.failure`, and ``on_failure``) instead of pretending.
+Reading skips a line it cannot read (a torn last line is the trace of a kill;
+one in the middle is reported and the replay goes on after it).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +41,10 @@ FLUSH_INTERVAL_S = 0.25
 JOURNAL_FORMAT = 1
 
 
+class JournalError(OSError):
+    """The journal could not be written (the disk is full, say): nothing was lost, it waits."""
+
+
 def journal_path(folder: Path, generation: int) -> Path:
     """Where the journal extending save ``generation`` lives."""
     return folder / "journal" / f"{generation:06d}.jsonl"
@@ -43,8 +53,13 @@ def journal_path(folder: Path, generation: int) -> Path:
 class Journal:
     """An append-only log of operations, flushed at least every ``interval_s``."""
 
-    def __init__(self, path: Path, base: int, interval_s: float = FLUSH_INTERVAL_S) -> None:
+    def __init__(self, path: Path, base: int, interval_s: float = FLUSH_INTERVAL_S,
+                 on_failure: Callable[[str | None], None] | None = None) -> None:
         self.interval_s = interval_s
+        self.on_failure = on_failure
+        """Told the failure when writing starts failing, and None when it works again."""
+        self.failure: str | None = None
+        """Why the last flush failed (None: the journal holds every change made)."""
         self._lock = threading.Lock()
         self._pending: list[dict[str, Any]] = []
         self._fd = -1
@@ -73,31 +88,69 @@ class Journal:
         self.path, self.base = path, base
 
     def append(self, op: dict[str, Any], urgent: bool = False) -> None:
-        """Queue ``op``; ``urgent`` writes it (and everything before it) now."""
+        """Queue ``op``; ``urgent`` writes it (and everything before it) now.
+
+        An urgent op that cannot be written raises :class:`JournalError` and is
+        taken back out of the queue (the caller takes it back out of the model);
+        the ops before it stay queued.
+        """
         entry = {**op, "t": round(time.time(), 3)}
         with self._lock:
             last = self._pending[-1] if self._pending else None
             if (op.get("op") == "params" and last is not None and last.get("op") == "params"
-                    and last.get("id") == op.get("id")):
+                    and last.get("id") == op.get("id") and not urgent):
                 last["values"] = {**last["values"], **op["values"]}
                 last["t"] = entry["t"]
             else:
                 self._pending.append(entry)
         if urgent:
-            self.flush()
+            try:
+                self.flush()
+            except JournalError:
+                with self._lock:
+                    self._pending = [e for e in self._pending if e is not entry]
+                raise
+
+    @property
+    def waiting(self) -> int:
+        """Operations made but not yet on disk."""
+        with self._lock:
+            return len(self._pending)
 
     def flush(self) -> None:
-        """Write and fsync whatever is waiting."""
+        """Write and fsync whatever is waiting; whole, or not at all (:class:`JournalError`)."""
         with self._lock:
             pending, self._pending = self._pending, []
             if not pending or self._fd < 0:
+                self._pending = pending
                 return
             started = time.perf_counter()
             data = "".join(json.dumps(op, separators=(",", ":")) + "\n" for op in pending)
-            os.write(self._fd, data.encode())
-            os.fsync(self._fd)
-            self.flushes += 1
-            self.max_flush_s = max(self.max_flush_s, time.perf_counter() - started)
+            data_bytes = data.encode()
+            end = os.lseek(self._fd, 0, os.SEEK_END)
+            try:
+                written = 0
+                while written < len(data_bytes):
+                    written += os.write(self._fd, data_bytes[written:])
+                os.fsync(self._fd)
+            except OSError as exc:
+                with contextlib.suppress(OSError):  # no torn line left in the middle
+                    os.ftruncate(self._fd, end)
+                    os.fsync(self._fd)
+                self._pending = pending + self._pending  # nothing lost: written next time
+                failure = f"{self.path}: {exc.strerror or exc}"
+                changed = failure != self.failure
+                self.failure = failure
+            else:
+                changed = self.failure is not None
+                self.failure = None
+                self.flushes += 1
+                self.max_flush_s = max(self.max_flush_s, time.perf_counter() - started)
+        if changed and self.on_failure is not None:
+            self.on_failure(self.failure)
+        if self.failure is not None:
+            raise JournalError(f"the journal cannot be written ({self.failure}); "
+                               f"{self.waiting} changes wait in memory")
 
     def rotate(self, path: Path, base: int) -> None:
         """Flush, then continue in a new file extending save ``base``."""
@@ -107,18 +160,29 @@ class Journal:
             self._open(path, base)
 
     def _run(self) -> None:
+        said = None
         while not self._stop.wait(self.interval_s):
             try:
                 self.flush()
-            except OSError:
-                log.exception("journal: cannot write %s", self.path)
+                if said is not None:
+                    log.warning("journal: writing again to %s; every change is on disk",
+                                self.path)
+                    said = None
+            except OSError as exc:
+                if str(exc) != said:  # once per kind of failure, not every 0.25 s
+                    log.error("journal: %s", exc)
+                    said = str(exc)
 
     def close(self) -> None:
         """Flush and stop (idempotent)."""
         self._stop.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(2.0)
-        self.flush()
+        try:
+            self.flush()
+        except JournalError as exc:
+            log.error("journal: %d changes are NOT on disk and end with this process: %s",
+                      self.waiting, exc)
         with self._lock:
             if self._fd >= 0:
                 os.close(self._fd)
@@ -128,11 +192,13 @@ class Journal:
 def read(path: Path) -> tuple[int | None, list[dict[str, Any]], str | None]:
     """Read a journal: (base generation, operations, a problem found or None).
 
-    A line that cannot be read ends the replay there: a torn last line is
-    the expected trace of a kill; one in the middle is reported.
+    A line that cannot be read is skipped: a torn last line is the expected
+    trace of a kill; one in the middle is reported, and the lines after it
+    are replayed (each line is a whole operation on its own).
     """
     ops: list[dict[str, Any]] = []
     base = None
+    problem: str | None = None
     try:
         lines = path.read_bytes().split(b"\n")
     except OSError as exc:
@@ -146,15 +212,18 @@ def read(path: Path) -> tuple[int | None, list[dict[str, Any]], str | None]:
                 raise ValueError("not an object")
         except ValueError:
             last = all(not rest.strip() for rest in lines[number:])
-            problem = None if last else f"{path}:{number}: unreadable line; replay stops here"
-            return base, ops, problem
+            if not last and problem is None:
+                problem = f"{path}:{number}: unreadable line skipped"
+            if base is None:
+                return None, [], f"{path}:1: not a masterdeck journal"
+            continue
         if base is None:
             base = entry.get("base") if "journal" in entry else None
             if base is None:
                 return None, [], f"{path}:1: not a masterdeck journal"
             continue
         ops.append(entry)
-    return base, ops, None
+    return base, ops, problem
 
 
 def journals(folder: Path) -> list[tuple[int, Path]]:

@@ -1,0 +1,109 @@
+"""A full disk loses nothing acknowledged and says so (issue 16, item 7).
+
+The session folder is on a real tmpfs of 1 MB mounted for the test (as root,
+as CI runs); a filler file takes the rest of it. A structural change is then
+refused and not applied; knob moves wait in memory, the console says the
+disk is full, and once there is room they are written, whole, and replay.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from console.engine.stream import Engine
+from console.session import journal as jn
+from console.session.controller import SessionController
+from console.session.errors import SessionError
+from console.session.store import SessionStore
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    if os.getuid() != 0:
+        pytest.fail("this test mounts a tmpfs: run it as root (CI does)")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], check=True)
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def _fill(disk):
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(fd, b"\0" * 512)
+    except OSError:
+        pass  # the disk is full
+    finally:
+        os.close(fd)
+    return filler
+
+
+def test_a_full_disk_refuses_structure_keeps_knob_moves_and_writes_them_later(small_disk,
+                                                                              tmp_path):
+    song = tmp_path / "song.wav"
+    t = np.arange(48000) / 48000
+    sf.write(song, np.stack([0.1 * np.sin(2 * np.pi * 440 * t)] * 2, 1), 48000)
+    engine = Engine(48000, 256)
+    folder = small_disk / "album"
+    controller = SessionController(folder, engine, journal_interval_s=0.05)
+    controller.open()
+    try:
+        song_id = controller.add_song(str(song))["id"]
+        filler = _fill(small_disk)
+        acked, refused = [], None
+        for k in range(2000):  # until the journal's last page has no room either
+            value = -round(0.1 * (k % 100 + 1), 1)
+            try:
+                controller.set_song(song_id, level_offset_db=value)
+            except SessionError as exc:
+                refused = (value, str(exc))
+                break
+            acked.append(value)
+        assert refused is not None and "not taken" in refused[1]
+        assert "No space left" in refused[1]
+        last = acked[-1] if acked else 0.0
+        assert controller.session.song(song_id).level_offset_db == last  # the refused: not applied
+        engine.desk.set_many({"output.gain_db": -4.5}, "test")  # a knob: waits in memory
+        deadline = time.monotonic() + 5
+        while engine.desk.state().get("disk", {}).get("ok", True) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert engine.desk.state()["disk"]["ok"] is False  # the console says so
+        assert "No space left" in engine.desk.state()["disk"]["problem"]
+        filler.unlink()  # room again
+        deadline = time.monotonic() + 5
+        while not engine.desk.state()["disk"]["ok"] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert engine.desk.state()["disk"]["ok"]
+        path = controller.journal.path
+        _, ops, problem = jn.read(path)
+        assert problem is None  # every line whole
+        assert any(op.get("op") == "params" and op["values"].get("output.gain_db") == -4.5
+                   for op in ops)
+        sets = [op["fields"]["level_offset_db"] for op in ops if op.get("op") == "song_set"]
+        assert sets[-len(acked):] == acked if acked else True  # every acknowledged one, in order
+        assert len(sets) == len(acked)  # and not the refused one
+    finally:
+        controller.close(save=False)
+    replayed = SessionStore(folder, lock=False).load().session
+    assert replayed.song(song_id).settings.get("output.gain_db") == -4.5
+    assert replayed.song(song_id).level_offset_db == last
+
+
+def test_a_torn_line_in_the_middle_is_skipped_and_the_replay_goes_on(tmp_path):
+    path = tmp_path / "000001.jsonl"
+    path.write_text('{"journal": 1, "base": 1}\n'
+                    '{"op": "album", "title": "one"}\n'
+                    '{"op": "album", "tit\n'
+                    '{"op": "album", "title": "three"}\n')
+    base, ops, problem = jn.read(path)
+    assert base == 1 and [op["title"] for op in ops] == ["one", "three"]
+    assert problem is not None and ":3: unreadable line skipped" in problem
