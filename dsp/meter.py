@@ -74,7 +74,9 @@ def read(state: np.ndarray, true_peak_state: np.ndarray,
     history.update()
     energy = history.data[gating.ENERGY]
     hop = history.hop
-    integrated = gating.integrated_lufs(energy, hop)
+    gates = history.running
+    integrated = (gates.integrated_lufs() if gates is not None
+                  else gating.integrated_lufs(energy, hop))
     true_peak = _db(float(np.max(truepeak.channel_peaks(true_peak_state))))
     plr = None if true_peak is None or integrated is None else true_peak - integrated
     stereo = int(state[loudness.CHANNELS]) >= 2
@@ -83,7 +85,8 @@ def read(state: np.ndarray, true_peak_state: np.ndarray,
         channels=int(state[loudness.CHANNELS]),
         duration_s=float(state[loudness.SAMPLES]) / float(state[0]),
         integrated_lufs=integrated,
-        loudness_range_lu=gating.loudness_range_lu(energy, hop),
+        loudness_range_lu=(gates.loudness_range_lu() if gates is not None
+                           else gating.loudness_range_lu(energy, hop)),
         true_peak_dbtp=true_peak,
         sample_peak_dbfs=_db(float(np.max(loudness.sample_peaks(state)))),
         momentary_lufs=loudness.momentary_lufs(state),
@@ -91,9 +94,11 @@ def read(state: np.ndarray, true_peak_state: np.ndarray,
         momentary_max_lufs=loudness.momentary_max_lufs(state),
         short_term_max_lufs=loudness.short_term_max_lufs(state),
         plr_db=plr,
-        correlation=gating.correlation(history.data) if stereo else None,
-        correlation_live=(gating.correlation(history.data, loudness.MOMENTARY_CHUNKS)
-                          if stereo else None),
+        correlation=(None if not stereo else gates.correlation() if gates is not None
+                     else gating.correlation(history.data)),
+        correlation_live=(None if not stereo else gates.correlation(live=True)
+                          if gates is not None
+                          else gating.correlation(history.data, loudness.MOMENTARY_CHUNKS)),
     )
 
 
@@ -112,6 +117,10 @@ class LoudnessMeter:
         BS.1770's mono: one channel, weight 1.
     weights : ndarray, optional
         Explicit channel weights instead of the layout defaults.
+    running : bool
+        Keep the gated figures as the audio arrives (:class:`dsp.gating.RunningGates`):
+        a live meter read for hours at a steady cost. Off, they are computed exactly
+        from the whole history at each reading (offline analysis).
 
     Examples
     --------
@@ -122,11 +131,11 @@ class LoudnessMeter:
     """
 
     def __init__(self, sample_rate: float, channels: int, *, dual_mono: bool = False,
-                 weights: np.ndarray | None = None) -> None:
+                 weights: np.ndarray | None = None, running: bool = False) -> None:
         self.state = loudness.prepare(sample_rate, channels, dual_mono=dual_mono,
                                       weights=weights)
         self.true_peak_state = truepeak.prepare(float(sample_rate), int(channels))
-        self.history = gating.ChunkHistory(self.state)
+        self.history = gating.ChunkHistory(self.state, running)
         self.channels = int(channels)
         hop = loudness.hop_samples(self.state)
         # Stay well inside the chunk ring between two history updates.

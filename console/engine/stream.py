@@ -91,8 +91,8 @@ class Engine:
         self.dry = np.zeros((MAX_BLOCK, 2))
         self.refbuf = np.zeros((MAX_BLOCK, 2))
         self.delay = np.zeros((max(self.chain.latency, 1), 2))
-        self.meter_out = LoudnessMeter(self.sample_rate, 2)
-        self.meter_dry = LoudnessMeter(self.sample_rate, 2)
+        self.meter_out = LoudnessMeter(self.sample_rate, 2, running=True)
+        self.meter_dry = LoudnessMeter(self.sample_rate, 2, running=True)
         self.times = np.zeros(cb.TIME_RING)
         self.target = self.chain.values.copy()
         """What the chain plays: the desk's values, or the automation lanes' (callback writes)."""
