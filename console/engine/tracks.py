@@ -5,18 +5,34 @@ decoded whole before it is handed over (a five-minute stereo song at 48 kHz is
 about 110 MB). When the file's rate differs from the device's, soxr (the SoX
 resampler, its "very high quality" setting) converts it: linear-phase, flat
 to 0.91 of Nyquist, aliasing below -140 dB.
+
+The file is decoded a block at a time, each block resampled (soxr's stream)
+and measured as it arrives and written straight into the array that is
+kept: loading needs little more memory than the song it holds (a 2-hour
+96 kHz file once peaked at three times it). A song that would hold more
+than :data:`MAX_HELD_BYTES`, or more than half the memory free now, is
+refused before anything is read.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soxr
 
-from console.offline.audiofile import open_source
-from dsp.meter import measure
+from console.offline.audiofile import AudioFileError, open_source
+from dsp.meter import LoudnessMeter
+
+MAX_HELD_BYTES = 6 * 2**30
+"""The most one song may hold in memory: 6 GiB (a 2-hour stereo song at 192 kHz, float32,
+takes 5.5 GiB). Also never more than half the memory free when it loads."""
+DECODE_BLOCK = 1 << 18
+"""Frames decoded (and resampled, and measured) at a time."""
+RESAMPLER_SPARE = 4096
+"""Room for what soxr's stream gives beyond the rate ratio's length at its end."""
 
 
 @dataclass
@@ -59,15 +75,33 @@ def _round(value: float | None) -> float | None:
 def load_track(path: str | Path, sample_rate: int, title: str | None = None) -> Track:
     """Decode ``path`` to stereo float32 at ``sample_rate`` and measure its loudness."""
     with open_source(path) as source:
-        data = source.read(dtype="float32", always_2d=True)
         source_rate = source.samplerate
-    if data.shape[1] == 1:
-        data = np.repeat(data, 2, axis=1)
-    if source_rate != sample_rate and data.shape[0]:
-        data = soxr.resample(data, source_rate, sample_rate, quality="VHQ")
-    data = np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0)
-    audio = np.ascontiguousarray(data, dtype=np.float32)
-    reading = measure(audio.astype(np.float64), sample_rate) if audio.shape[0] else None
+        expected = math.ceil(source.frames * sample_rate / source_rate) + RESAMPLER_SPARE
+        _check_room(path, expected)
+        audio = np.zeros((expected, 2), dtype=np.float32)
+        meter = LoudnessMeter(sample_rate, 2)
+        stream = (soxr.ResampleStream(source_rate, sample_rate, 2, dtype="float32",
+                                      quality="VHQ") if source_rate != sample_rate else None)
+        held = 0
+
+        def keep(block: np.ndarray) -> None:
+            nonlocal held, audio
+            if held + block.shape[0] > audio.shape[0]:  # a header that said less than there is
+                audio = np.concatenate([audio, np.zeros((block.shape[0], 2), np.float32)])
+            part = audio[held:held + block.shape[0]]
+            np.nan_to_num(block, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+            part[:] = block
+            meter.process(part)
+            held += block.shape[0]
+
+        for block in source.blocks(blocksize=DECODE_BLOCK, dtype="float32", always_2d=True):
+            if block.shape[1] == 1:
+                block = np.repeat(block, 2, axis=1)
+            keep(stream.resample_chunk(block) if stream is not None else block)
+        if stream is not None:
+            keep(stream.resample_chunk(np.zeros((0, 2), np.float32), last=True))
+    audio = audio[:held]  # the first rows of a C-contiguous array: still contiguous
+    reading = meter.reading() if held else None
     return Track(
         path=str(path),
         title=title or Path(path).stem,
@@ -77,6 +111,29 @@ def load_track(path: str | Path, sample_rate: int, title: str | None = None) -> 
         integrated_lufs=reading.integrated_lufs if reading else None,
         true_peak_dbtp=reading.true_peak_dbtp if reading else None,
     )
+
+
+def _check_room(path: str | Path, frames: int) -> None:
+    """Refuse a song too big to hold, before reading it (the daemon must not be killed)."""
+    need = frames * 2 * 4
+    free = _available_bytes()
+    if need > MAX_HELD_BYTES or (free is not None and need > free // 2):
+        room = f"{MAX_HELD_BYTES / 2**30:.0f} GiB at most"
+        if free is not None:
+            room += f", and half of the {free / 2**30:.1f} GiB free now"
+        raise AudioFileError(f"{path}: {need / 2**30:.2f} GiB to hold at this rate; a song "
+                             f"may take {room}")
+
+
+def _available_bytes() -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
 
 
 def silence() -> np.ndarray:
