@@ -578,3 +578,16 @@ def test_wrong_tokens_are_answered_slower_and_slower(stranger_proof, raw):
         took.append(time.monotonic() - started)
     assert took[0] < 0.6 and took[3] > 1.5  # 0.25 s, 0.5, 1, 2: a guess every few seconds
     assert took == sorted(took)
+
+
+def test_huge_numbers_and_deep_nesting_are_bad_requests_not_internal_errors(raw):
+    client = raw()
+    deep = "[" * 100000 + "]" * 100000
+    client.sock.sendall(('{"command": "get", "ids": ' + deep + "}\n").encode())
+    assert client.reply()["error"]["code"] in ("bad_json", "line_too_long")
+    client = raw()
+    client.sock.sendall(b'{"command": "locate", "seconds": ' + b"9" * 400 + b"}\n")
+    assert client.reply()["error"]["code"] == "bad_argument"
+    client = raw()
+    client.sock.sendall(b'{"command": "song_select", "number": ' + b"9" * 30 + b"}\n")
+    assert client.reply()["error"]["code"] in ("bad_argument", "unavailable")

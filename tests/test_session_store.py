@@ -284,3 +284,34 @@ def test_unknown_ids_and_bad_operations_change_nothing():
             album.apply(op)
     assert tomlfile.dump(album) == before
     assert os.path.basename(tomlfile.automation_path("intro")) == "intro.auto"
+
+
+@pytest.mark.parametrize("op", [
+    {"op": "song_set", "id": "one", "fields": {"fade_out_s": 1e308}},
+    {"op": "song_set", "id": "one", "fields": {"gap_s": float("inf")}},
+    {"op": "marker_add", "id": "one", "marker": {"position_s": float("nan")}},
+    {"op": "marker_add", "id": "one", "marker": {"position_s": 10 ** 400}},
+])
+def test_absurd_times_are_refused(op):
+    from console.session.model import Session
+
+    session = Session()
+    session.apply({"op": "song_add", "song": {"id": "one", "title": "One", "file": "a.wav"}})
+    with pytest.raises(SessionError, match="must be"):
+        session.apply(op)
+
+
+def test_a_negative_generation_and_an_automation_file_elsewhere_are_refused(tmp_path):
+    from console.session.tomlfile import parse
+
+    with pytest.raises(SessionFileError, match="generation -5"):
+        parse('format = 1\ngeneration = -5\ntitle = "x"\n', "session.toml")
+    folder = tmp_path / "album"
+    (folder / "automation").mkdir(parents=True)
+    (tmp_path / "secret.txt").write_text("do not read me\n")
+    (folder / "session.toml").write_text(
+        'format = 1\ngeneration = 1\ntitle = "x"\n\n[[song]]\nid = "one"\ntitle = "One"\n'
+        'file = "a.wav"\nautomation = "../secret.txt"\n')
+    with pytest.raises(SessionFileError, match="automation files live in automation/") as refused:
+        SessionStore(folder, lock=False).load()
+    assert "do not read me" not in str(refused.value)  # the file elsewhere was never read

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import time
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from functools import partial
@@ -107,6 +108,25 @@ class Subscription:
                 for author, values in by_author.items()]
 
 
+_TRACE_EVERY_S = 5.0
+_traced = {"at": -_TRACE_EVERY_S, "quiet": 0}
+
+
+def _log_failure(line: bytes) -> None:
+    """A command's unexpected failure, with its traceback, at most once every few seconds.
+
+    A client repeating a request that fails could otherwise write megabytes of
+    log a second; the ones left out are counted in the next.
+    """
+    now = time.monotonic()
+    if now - _traced["at"] < _TRACE_EVERY_S:
+        _traced["quiet"] += 1
+        return
+    quiet, _traced["quiet"], _traced["at"] = _traced["quiet"], 0, now
+    log.exception("command failed: %s%s", line[:200],
+                  f" ({quiet} more failures since the last one logged)" if quiet else "")
+
+
 class Connection:
     """One client connection: reads requests in order, pumps events at its rates."""
 
@@ -189,7 +209,7 @@ class Connection:
         except Exception as exc:  # every failure becomes this client's error reply
             error = error_for(exc)
             if error.code == "internal":
-                log.exception("command failed: %s", line[:200])
+                _log_failure(line)
             if error.code == "unauthorized":  # a guess: answered slowly, the more the slower
                 peer = self.writer.get_extra_info("peername")
                 self.refusing = True  # the answer is on its way: no hello timeout meanwhile

@@ -19,6 +19,10 @@ from console.control.wire import ProtocolError
 if TYPE_CHECKING:
     from console.engine.stream import Engine
 
+MAX_INT = 2**53
+"""The largest integer an ``int`` argument may be (what a JSON number holds exactly)."""
+
+
 @dataclass(frozen=True)
 class Arg:
     """One argument of a command: its JSON type and whether it must be given."""
@@ -32,10 +36,14 @@ def _is(kind: str, value: Any) -> bool:
     if kind == "any":
         return True
     if kind == "number":
-        return (isinstance(value, int | float) and not isinstance(value, bool)
-                and math.isfinite(value))
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return False
+        try:
+            return math.isfinite(float(value))
+        except OverflowError:  # an integer of hundreds of digits
+            return False
     if kind == "int":
-        return isinstance(value, int) and not isinstance(value, bool)
+        return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_INT
     if kind == "list[str]":
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     return isinstance(value, {"str": str, "bool": bool, "object": dict}[kind])

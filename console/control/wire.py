@@ -56,6 +56,8 @@ def decode(line: bytes) -> dict[str, Any]:
         message = json.loads(line.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise ProtocolError("bad_json", f"not a JSON line: {exc}") from None
+    except RecursionError:
+        raise ProtocolError("bad_json", "not a JSON line: nested too deeply") from None
     if not isinstance(message, dict):
         raise ProtocolError("bad_request", "a message must be a JSON object, "
                             f"got {type(message).__name__}")

@@ -274,11 +274,20 @@ def _text(value: Any, name: str) -> str:
     return value
 
 
+MAX_SECONDS = 86400.0
+"""The longest time a session holds (a gap, a fade, a marker's place): a day."""
+
+
 def _seconds(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-            or value < 0:
-        raise SessionError(f"{name} must be a number of seconds >= 0, got {value!r}")
-    return float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SessionError(f"{name} must be a number of seconds, got {value!r}")
+    try:
+        seconds = float(value)
+    except OverflowError:
+        seconds = math.inf
+    if not 0.0 <= seconds <= MAX_SECONDS:  # NaN fails too
+        raise SessionError(f"{name} must be 0 to {MAX_SECONDS:g} s, got {value!r}")
+    return seconds
 
 
 def _album_field(key: str, value: Any) -> str:

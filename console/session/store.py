@@ -161,6 +161,11 @@ class SessionStore:
     def _read_automation(self, folder: Path, name: str, generation: int,
                          top_level: bool) -> SongAutomation:
         path = folder / name
+        inside = folder.resolve() / tomlfile.AUTOMATION_DIR
+        if path.resolve().parent != inside:  # never read (or log) a file elsewhere
+            raise SessionFileError(folder / "session.toml", None, f"automation = {name!r}: "
+                                   f"automation files live in {tomlfile.AUTOMATION_DIR}/ of the "
+                                   "session folder")
         if top_level:
             if path.exists():
                 lanes, header = self._parse_automation(path)

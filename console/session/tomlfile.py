@@ -165,6 +165,9 @@ class _Reader:
                     session.apply({"op": "album", key: self.get(data, (), key, str)})
                 except SessionError as exc:
                     raise self.fail((key,), str(exc)) from None
+        if session.generation < 0:
+            raise self.fail(("generation",), f"generation {session.generation} is not a save "
+                            "number (0 or more)")
         if not 8000 <= session.sample_rate <= 384000:
             raise self.fail(("sample_rate",), f"sample_rate {session.sample_rate} is not "
                             "a sample rate (8000..384000)")
