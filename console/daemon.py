@@ -35,6 +35,10 @@ SHUTDOWN_GRACE_S = 10.0
 """Longest a shutdown may take after the session is saved."""
 
 
+RESTART_KEYS = ("socket", "tcp", "token", "token_file", "device", "sample_rate", "block_size",
+                "live_input")
+"""Settings a SIGHUP cannot change in a running daemon (the socket, the stream): said so."""
+
 class Daemon:
     """One running console: engine, control server, surfaces."""
 
@@ -162,6 +166,11 @@ class Daemon:
         except MasterdeckError as exc:
             log.error("reload failed, keeping the running configuration: %s", exc)
             return
+        later = [key for key in RESTART_KEYS
+                 if getattr(fresh, key) != getattr(self.config, key) and getattr(fresh, key)]
+        if later:
+            log.warning("reload: %s changed in the config; that takes a restart of the daemon "
+                        "(the running values stay)", ", ".join(later))
         self.config.surfaces = fresh.surfaces
         self.config.midi_backend = fresh.midi_backend
         if self.surfaces is not None and hasattr(self.surfaces, "reload"):

@@ -94,9 +94,10 @@ def test_sighup_with_a_broken_config_keeps_the_daemon_running(daemon):
     with Client(socket_path=socket_path) as client:
         assert client.request("get", ids=["limiter.ceiling_dbtp"])["values"] == {
             "limiter.ceiling_dbtp": -1.0}
-    config_file.write_text('[midi]\nbackend = "jack"\n')
+    config_file.write_text('[midi]\nbackend = "jack"\n\n[control]\ntcp = "127.0.0.1:7999"\n')
     process.send_signal(signal.SIGHUP)
-    _wait_for_log(process, "configuration reloaded")
+    seen = _wait_for_log(process, "configuration reloaded")
+    assert "tcp changed in the config; that takes a restart" in seen  # not silently ignored
     assert process.poll() is None
 
 

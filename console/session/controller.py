@@ -72,6 +72,7 @@ class SessionController(Editing):
         self.last_save: dict[str, Any] | None = None
         self._lock = threading.RLock()
         self._switch_lock = threading.RLock()
+        self._save_lock = threading.Lock()
         self._closing = False
         """Set once close() begins: changes after it are refused, not silently dropped."""
         self._local = threading.local()
@@ -213,7 +214,14 @@ class SessionController(Editing):
         self.desk.set_state("automation", lanes)
 
     def save(self, force: bool = False) -> dict[str, Any]:
-        """Save now: backup, automation files, session.toml (atomically), journal rotated."""
+        """Save now: backup, automation files, session.toml (atomically), journal rotated.
+
+        One save at a time (the one at shutdown and a client's may meet).
+        """
+        with self._save_lock:
+            return self._save(force)
+
+    def _save(self, force: bool) -> dict[str, Any]:
         with self._lock:
             snapshot = _copy(self.session)
             generation = self.store.next_generation(self.session)
