@@ -225,3 +225,22 @@ def test_a_dithered_render_has_the_same_bits_at_every_block_size(tmp_path):
         render(src, tmp_path / f"{block}.wav", ENGAGED, bit_depth="16", block=block)
         got.append(sf.read(tmp_path / f"{block}.wav", dtype="int16")[0])
     assert np.array_equal(got[0], got[1])
+
+
+def test_a_truncated_or_header_only_wav_is_said_not_mastered_silently(tmp_path):
+    import subprocess
+    import sys
+
+    full = tmp_path / "full.wav"
+    sf.write(full, np.full((48000, 2), 0.1, dtype=np.float32), 48000, subtype="PCM_16")
+    data = full.read_bytes()
+    (tmp_path / "half.wav").write_bytes(data[:len(data) // 2])
+    (tmp_path / "header.wav").write_bytes(data[:44])
+    for name, says in (("half.wav", "(truncated)"), ("header.wav", "(a header only)")):
+        done = subprocess.run([sys.executable, "-m", "console", "render", str(tmp_path / name),
+                               str(tmp_path / f"out-{name}")], capture_output=True, text=True)
+        assert done.returncode == 1 and "the header says 48000 frames" in done.stderr, done
+        assert says in done.stderr
+    whole = subprocess.run([sys.executable, "-m", "console", "render", str(full),
+                            str(tmp_path / "out.wav")], capture_output=True, text=True)
+    assert whole.returncode == 0 and "warning" not in whole.stderr

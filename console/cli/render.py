@@ -141,4 +141,7 @@ def run(args: argparse.Namespace) -> int:
           f"compressor GR max {report.max_comp_gr_db:.1f} dB")
     if report.guard_trips:
         print(f"  warning: the input had NaN/Inf samples; {report.guard_trips} blocks were muted")
+    if report.warning:
+        print(f"masterdeck render: warning: {report.warning}", file=sys.stderr)
+        return 1
     return 0

@@ -16,6 +16,7 @@ refused before anything is read.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +24,10 @@ from pathlib import Path
 import numpy as np
 import soxr
 
-from console.offline.audiofile import AudioFileError, open_source
+from console.offline.audiofile import AudioFileError, open_source, shortfall
 from dsp.meter import LoudnessMeter
+
+log = logging.getLogger(__name__)
 
 MAX_HELD_BYTES = 6 * 2**30
 """The most one song may hold in memory: 6 GiB (a 2-hour stereo song at 192 kHz, float32,
@@ -94,12 +97,17 @@ def load_track(path: str | Path, sample_rate: int, title: str | None = None) -> 
             meter.process(part)
             held += block.shape[0]
 
+        read = 0
         for block in source.blocks(blocksize=DECODE_BLOCK, dtype="float32", always_2d=True):
+            read += block.shape[0]
             if block.shape[1] == 1:
                 block = np.repeat(block, 2, axis=1)
             keep(stream.resample_chunk(block) if stream is not None else block)
         if stream is not None:
             keep(stream.resample_chunk(np.zeros((0, 2), np.float32), last=True))
+    problem = shortfall(path, read)
+    if problem is not None:
+        log.warning("%s", problem)
     audio = audio[:held]  # the first rows of a C-contiguous array: still contiguous
     reading = meter.reading() if held else None
     return Track(

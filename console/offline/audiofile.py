@@ -53,6 +53,42 @@ def open_source(path: str | Path) -> sf.SoundFile:
     return source
 
 
+def shortfall(path: str | Path, frames_read: int) -> str | None:
+    """Why a WAV file holds less audio than its header says (truncated, or a header only).
+
+    libsndfile reads what is there without a word; a master made from half a
+    file would be delivered as if it were the song. None when nothing is missing
+    (or the file is not a WAV).
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            size = os.fstat(f.fileno()).st_size
+            frame_bytes = None
+            while True:
+                chunk = f.read(8)
+                if len(chunk) < 8:
+                    return None
+                kind, length = chunk[:4], int.from_bytes(chunk[4:], "little")
+                if kind == b"fmt ":
+                    fmt = f.read(length)
+                    frame_bytes = int.from_bytes(fmt[12:14], "little") or None
+                    length = 0
+                elif kind == b"data":
+                    available = size - f.tell()
+                    if frame_bytes is None or length <= available:
+                        return None
+                    declared = length // frame_bytes
+                    what = "a header only" if not frames_read else "truncated"
+                    return (f"{path}: the header says {declared} frames, the file holds "
+                            f"{frames_read} ({what}); only what is there was read")
+                f.seek(length + (length & 1), os.SEEK_CUR)
+    except OSError:
+        return None
+
+
 def output_format(path: str | Path, bit_depth: str) -> tuple[str, str]:
     """Return (format, subtype) for writing ``path`` at ``bit_depth``, or raise."""
     suffix = Path(path).suffix.lower().lstrip(".")

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from console.offline.audiofile import atomic_writer, open_source, output_format
+from console.offline.audiofile import atomic_writer, open_source, output_format, shortfall
 from dsp import automation as K
 from dsp import dither, taps, truepeak
 from dsp import params as P
@@ -226,6 +226,8 @@ class RenderReport:
     max_comp_gr_db: float
     max_limiter_gr_db: float
     guard_trips: int
+    warning: str | None
+    """What the input lacked (a truncated file, a header only), or None."""
     settings: dict[str, float]
 
     def as_dict(self) -> dict[str, object]:
@@ -279,5 +281,6 @@ def render(
         max_comp_gr_db=round(float(done.max_comp_gr_db), 3),
         max_limiter_gr_db=round(float(done.max_limiter_gr_db), 3),
         guard_trips=done.guard_trips,
+        warning=shortfall(src, frames),
         settings={k: v for k, v in settings.items() if v != P.get(k).default},
     )
