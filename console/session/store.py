@@ -87,8 +87,13 @@ class SessionStore:
         return self.folder / SESSION_FILE
 
     def _take_lock(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(str(self.folder / ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(str(self.folder / ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # read-only, not ours, not a folder: say so, no traceback
+            raise SessionError(f"{self.folder}: cannot open the session for changes "
+                               f"({exc.strerror or exc}); a session folder must be writable "
+                               "(render and album --session only read it)") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
