@@ -51,7 +51,15 @@ import numpy as np
 from dsp import params as P
 from dsp import taps as T
 from dsp._jit import kernel
-from dsp.limiter_detector import HIST, REACH, detect, gain_requests, linked_requests, peak_estimate
+from dsp.limiter_detector import (
+    HIST,
+    REACH,
+    detect,
+    ebu_factor,
+    gain_requests,
+    linked_requests,
+    peak_estimate,
+)
 from dsp.limiter_gain import gains, gains_settled, part_gains, same_gains
 from dsp.limiter_state import (
     _CEIL_DB,
@@ -272,6 +280,7 @@ def process(
     (delay, na, nr, nq, nb, o_x, o_dg, o_cd, o_det, o_ip, o_acc, o_scr, o_rq, o_qi, o_qv,
      o_rb, o_bb, o_mp, o_ms, _) = state_layout(lmax)
     rate = state[SR]
+    ebu = ebu_factor(rate)
     ma = na - 1
     scr = state[o_scr:o_scr + _SCRATCH * CHUNK]
     req0 = scr[_S_REQ * CHUNK:(_S_REQ + 1) * CHUNK]
@@ -359,8 +368,8 @@ def process(
             line0[HIST + i] = g * v0
             line1[HIST + i] = g * v1
         # 2. interval peaks
-        detect(line0, line0_32, ip0, far32, m)
-        detect(line1, line1_32, ip1, far32, m)
+        detect(line0, line0_32, ip0, far32, m, ebu)
+        detect(line1, line1_32, ip1, far32, m, ebu)
         # 3. settings and requests per sample
         lk = 0
         linked = True  # the stereo link is 100 % on every sample of the chunk
