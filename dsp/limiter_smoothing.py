@@ -4,7 +4,21 @@ Not the parameter smoothing of :mod:`dsp.smoothing`: this shapes the gain
 the hold (:mod:`dsp.limiter_hold`) asks for, one sample at a time, inside the
 gain computer (:mod:`dsp.limiter_gain`). Down is at once (the lookahead
 already made the approach smooth) and up is a one-pole in the gain, before
-the averages, so it has no corners. The two moving averages, whose spans add
+the averages, so it has no corners.
+
+The release follows the programme unless the style is ``single``
+(:func:`release_dual`): a slow envelope charges toward the held gain while
+reduction lasts, and the gain comes back fast, but only as far as that
+envelope, which then recovers at the slow release. A drum hit is too short
+to charge the envelope much, so the gain is back within the fast release
+and the next beat is not held down (the loudness a single 100 ms release
+lost); reduction that lasts (a dense chorus, a sustained sub) charges it,
+and the slow release then keeps the gain from riding every waveform peak
+(the distortion a single short release adds). The envelope waits
+a style's wait (:data:`dsp.limiter.STYLES`) after the last reduction before it
+recovers: a bass note asks for reduction only near its waveform's peaks,
+and without the wait the envelope recovered between them and never
+charged, so the fast release rode the waveform. The two moving averages, whose spans add
 up to the lookahead, bring the gain to the held value before the peak leaves
 the delay line and hold it flat around the peak. Their running sums are
 summed afresh once per turn of their rings, at fixed sample counts, so
@@ -37,60 +51,98 @@ def release(r: float, hold: float, a: float, keep: float, land: float) -> float:
 
 
 @kernel(inline="always")
-def smooth_step(hold: float, rb: np.ndarray, bb: np.ndarray, t: int, mb: int, a: float,
-                keep: float, land: float, la: int, lb: int, r: float, sa: float,
+def coefficients(a: float, fast_a: float, charge_a: float, wait: float) -> tuple:
+    """The release's constants for slow coefficient ``a``: ``co`` of :func:`release_dual`.
+
+    The fast release is never slower than the slow one (a short release knob
+    under a gentle style must still be obeyed). ``charge_a`` below 0 means
+    the ``single`` style: one release, ``a``, as before styles existed.
+    ``wait``: samples the envelope waits after the last reduction.
+    """
+    fa = max(fast_a, a)
+    return (a, 1.0 - a, LAND / (1.0 - a), fa, 1.0 - fa, LAND / (1.0 - fa), charge_a, wait)
+
+
+@kernel(inline="always")
+def release_dual(r: float, env: float, waited: float, hold: float, co: tuple) -> tuple:
+    """The released gain, the slow envelope and its wait after a sample: ``(r, env, waited)``.
+
+    ``co`` is from :func:`coefficients`. While the held gain is below the
+    envelope, the envelope charges toward it (one-pole, ``charge_a``);
+    once it has not been for ``wait`` samples, it recovers at the slow
+    release. The gain goes down at once and comes back at the fast release
+    toward the lower of the held gain and the envelope: fast after a short
+    reduction, slow after a long one. Both land exactly on their target, so
+    a released limiter is bit-transparent again.
+    With the ``single`` style (``charge_a < 0``) this is :func:`release`.
+    """
+    a, keep, land, fa, fkeep, fland, ca, wait = co
+    if ca < 0.0:
+        return release(r, hold, a, keep, land), env, waited
+    if hold < env:
+        env = env + ca * (hold - env)
+        waited = 0.0
+    elif waited < wait:
+        waited += 1.0
+    else:
+        env = release(env, hold, a, keep, land)
+    return release(r, min(hold, env), fa, fkeep, fland), env, waited
+
+
+@kernel(inline="always")
+def smooth_step(hold: float, rb: np.ndarray, bb: np.ndarray, t: int, mb: int, co: tuple,
+                la: int, lb: int, r: float, env: float, ew: float, sa: float,
                 sb: float) -> tuple:
     """One sample of a settled gain computer after the hold: release, then the two averages.
 
-    Returns ``(r, sa, sb, gain)``. The averages' sums are recomputed from
-    their rings once per turn of the ring (see :func:`box`); that sample goes
-    through :func:`smooth_turn` instead, so no test for it sits on the
-    recursions here.
+    Returns ``(r, env, ew, sa, sb, gain)`` (``ew``: the envelope's wait). The
+    averages' sums are recomputed from their rings once per turn of the ring
+    (see :func:`box`); that sample goes through :func:`smooth_turn` instead,
+    so no test for it sits on the recursions here.
     """
-    r = release(r, hold, a, keep, land)
+    r, env, ew = release_dual(r, env, ew, hold, co)
     rb[t & mb] = r
     sa += r - rb[(t - la) & mb]
     u = sa / la
     bb[t & mb] = u
     sb += u - bb[(t - lb) & mb]
-    return r, sa, sb, sb / lb
+    return r, env, ew, sa, sb, sb / lb
 
 
 @kernel(inline="always")
-def smooth_turn(hold: float, rb: np.ndarray, bb: np.ndarray, t: int, mb: int, a: float,
-                keep: float, land: float, la: int, lb: int, r: float) -> tuple:
+def smooth_turn(hold: float, rb: np.ndarray, bb: np.ndarray, t: int, mb: int, co: tuple,
+                la: int, lb: int, r: float, env: float, ew: float) -> tuple:
     """:func:`smooth_step` on the sample that turns the rings: both sums summed afresh."""
-    r = release(r, hold, a, keep, land)
+    r, env, ew = release_dual(r, env, ew, hold, co)
     rb[t & mb] = r
     sa = _ring_sum(rb, mb, t, la)
     u = sa / la
     bb[t & mb] = u
     sb = _ring_sum(bb, mb, t, lb)
-    return r, sa, sb, sb / lb
+    return r, env, ew, sa, sb, sb / lb
 
 
 @kernel
 def smooth(hold: np.ndarray, req: np.ndarray, rb: np.ndarray, bb: np.ndarray, t0: int,
-           m: int, a: float, la: int, lb: int, r: float, sa: float, sb: float) -> tuple:
+           m: int, co: tuple, la: int, lb: int, r: float, env: float, ew: float, sa: float,
+           sb: float) -> tuple:
     """One settled gain computer's release and averages over a chunk: ``req`` gets the gains.
 
     The chunk is cut at the sample that turns the rings (there is at most
-    one), so the loops carry no test for it.
+    one), so the loops carry no test for it. Returns ``(r, env, ew, sa, sb)``.
     """
     mb = rb.size - 1
-    keep = 1.0 - a
-    land = LAND / keep
     turn = (-t0) & mb  # the index whose t is a multiple of the ring size
     for i in range(min(turn, m)):
-        r, sa, sb, req[i] = smooth_step(hold[i], rb, bb, t0 + i, mb, a, keep, land, la, lb,
-                                        r, sa, sb)
+        r, env, ew, sa, sb, req[i] = smooth_step(hold[i], rb, bb, t0 + i, mb, co, la, lb, r,
+                                                 env, ew, sa, sb)
     if turn < m:
-        r, sa, sb, req[turn] = smooth_turn(hold[turn], rb, bb, t0 + turn, mb, a, keep, land,
-                                           la, lb, r)
+        r, env, ew, sa, sb, req[turn] = smooth_turn(hold[turn], rb, bb, t0 + turn, mb, co, la,
+                                                    lb, r, env, ew)
         for i in range(turn + 1, m):
-            r, sa, sb, req[i] = smooth_step(hold[i], rb, bb, t0 + i, mb, a, keep, land, la,
-                                            lb, r, sa, sb)
-    return r, sa, sb
+            r, env, ew, sa, sb, req[i] = smooth_step(hold[i], rb, bb, t0 + i, mb, co, la, lb,
+                                                     r, env, ew, sa, sb)
+    return r, env, ew, sa, sb
 
 
 @kernel(inline="always")

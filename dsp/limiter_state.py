@@ -32,15 +32,22 @@ _CEIL_DB, _CEIL_G, _LEAD_DB, _LEAD_G = HEADER + 6, HEADER + 7, HEADER + 8, HEADE
 _REL_MS, _REL_A = HEADER + 10, HEADER + 11
 _TWIN = HEADER + 12  # 1: channel 1's gain computer is channel 0's (step 4 of limiter.process)
 _LPOS = HEADER + 13  # where the next chunk goes in the detector lines
-_CH0 = HEADER + 14  # per-channel scalars, _CHS of them per channel
-_R, _SA, _SB, _LA, _LB, _PUSHED, _QHEAD, _QCOUNT, _IPREV = range(9)
+# the release style in force (a choice index; NaN after a reset) and its two
+# coefficients: the fast release and the charge of the slow envelope (see
+# dsp.limiter_smoothing.release_dual)
+_STYLE, _FAST_A, _CHARGE_A = HEADER + 14, HEADER + 15, HEADER + 16
+_ENV_HOLD = HEADER + 17  # samples the slow envelope waits before it recovers
+_CH0 = HEADER + 18  # per-channel scalars, _CHS of them per channel
+# _ENV: the slow envelope of the programme-dependent release (1: no reduction);
+# _EWAIT: samples since the held gain was last below it
+_R, _SA, _SB, _LA, _LB, _PUSHED, _QHEAD, _QCOUNT, _ENV, _EWAIT, _IPREV = range(11)
 # the window minima of a settled gain computer (see limiter_hold.held): the deque is
 # then not kept up to date (_QSTALE) until something needs it; _MW is the block length
 # the minima are kept for (0: none), _MNEXT the next request to stream in, at _MPOS in
 # its block, whose running minimum so far is _MP
-_QSTALE, _MW, _MNEXT, _MPOS, _MP = range(9, 14)
-_CHS = 14
-_GAIN_SCALARS = _IPREV  # _R .. _QCOUNT: one gain computer's scalars
+_QSTALE, _MW, _MNEXT, _MPOS, _MP = range(11, 16)
+_CHS = 16
+_GAIN_SCALARS = _IPREV  # _R .. _EWAIT: one gain computer's scalars
 _ARRAYS = _CH0 + 2 * _CHS
 _LINE = HIST + 8 * CHUNK  # one channel's detector line: slides 8 chunks, then moves back
 # per-sample scratch of a chunk: requests then gains per channel, and the settings

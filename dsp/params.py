@@ -137,6 +137,10 @@ EQ_BANDS = 5
 EQ_TYPES = ("bell", "low_shelf", "high_shelf", "high_pass", "low_pass")
 CHANNEL_MODES = ("stereo", "mid", "side")
 DITHER_TYPES = ("off", "tpdf", "shaped")
+RELEASE_STYLES = ("single", "transparent", "punchy", "loud")
+"""The limiter's release styles: ``single`` is one release at ``limiter.release_ms``; the
+others release fast after short reduction and at ``release_ms`` after sustained reduction,
+from gentlest to loudest (their constants and the reasons: :data:`dsp.limiter.STYLES`)."""
 _EQ_DEFAULTS = (  # type, freq, gain, q: a flat, ready-to-use five-band layout
     ("low_shelf", 80.0, 0.0, 0.707),
     ("bell", 250.0, 0.0, 1.0),
@@ -208,6 +212,8 @@ PARAMS: tuple[Param, ...] = (
           fmt="{:+.1f}"),
     Param("limiter.release_ms", "limiter", "Release", "ms", 1.0, 1000.0, 100.0, taper="log",
           fmt="{:.0f}"),
+    Param("limiter.release_style", "limiter", "Release style", "", 0.0, 3.0, 0.0, "choice",
+          choices=RELEASE_STYLES),
     Param("limiter.lookahead_ms", "limiter", "Lookahead", "ms", 0.5, 5.0, 1.5, step=0.1,
           fmt="{:.1f}"),
     Param("limiter.link_pct", "limiter", "Stereo link", "%", 0.0, 100.0, 100.0, fmt="{:.0f}"),
@@ -289,6 +295,7 @@ LIMITER_BYPASS = index("limiter.bypass")
 LIMITER_DRIVE = index("limiter.drive_db")
 LIMITER_CEILING = index("limiter.ceiling_dbtp")
 LIMITER_RELEASE = index("limiter.release_ms")
+LIMITER_STYLE = index("limiter.release_style")
 LIMITER_LOOKAHEAD = index("limiter.lookahead_ms")
 LIMITER_LINK = index("limiter.link_pct")
 OUTPUT_GAIN = index("output.gain_db")

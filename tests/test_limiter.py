@@ -361,12 +361,14 @@ def test_settings_moving_live_never_breach_the_ceiling(knob, start, end):
     assert_under_ceiling(y, -1.0)
 
 
-def test_result_does_not_depend_on_block_size():
+@pytest.mark.parametrize("style", P.RELEASE_STYLES)
+def test_result_does_not_depend_on_block_size(style):
     rng = np.random.default_rng(8)
     x = stereo(rng.standard_normal(20000), 0.5 * rng.standard_normal(20000))
     outputs = []
     for block in (16, 64, 1000, 8192):
-        target, current = settings_for(drive_db=9.0, release_ms=20.0, link_pct=40.0)
+        target, current = settings_for(drive_db=9.0, release_ms=20.0, link_pct=40.0,
+                                       release_style=P.RELEASE_STYLES.index(style))
         current[P.LIMITER_CEILING] = -6.0  # gliding from -6 to -1 dBTP as it starts
         current[P.LIMITER_LOOKAHEAD] = 5.0
         current[P.LIMITER_BYPASS] = 1.0
@@ -375,7 +377,8 @@ def test_result_does_not_depend_on_block_size():
         np.testing.assert_array_equal(y, outputs[0])
 
 
-def test_settled_fast_paths_give_the_same_bits_as_the_per_sample_path():
+@pytest.mark.parametrize("style", ["single", "punchy"])
+def test_settled_fast_paths_give_the_same_bits_as_the_per_sample_path(style):
     """Chunks whose settings hold still run as passes (one gain loop for both channels).
 
     Every knob moves live here, so which chunks take the fast paths depends on
@@ -388,10 +391,13 @@ def test_settled_fast_paths_give_the_same_bits_as_the_per_sample_path():
     x = stereo(2.0 * swell * rng.standard_normal(n), swell * rng.standard_normal(n))
     # far enough apart that each glide lands (to 1e-9) before the next move
     moves = {1000: ("lookahead_ms", 0.7), 16000: ("release_ms", 5.0), 31000: ("link_pct", 0.0),
-             46000: ("ceiling_dbtp", -7.0), 60000: ("bypass", 1.0), 62000: ("bypass", 0.0)}
+             46000: ("ceiling_dbtp", -7.0), 60000: ("bypass", 1.0), 62000: ("bypass", 0.0),
+             # the style switches (one way or the other) mid-stream, off a chunk boundary
+             23456: ("release_style", 3.0 if style == "single" else 0.0)}
     outputs = []
     for block in (1, 7, 256, 4096):
-        target, current = settings_for(drive_db=9.0, release_ms=30.0, link_pct=60.0)
+        target, current = settings_for(drive_db=9.0, release_ms=30.0, link_pct=60.0,
+                                       release_style=P.RELEASE_STYLES.index(style))
         state = limiter.prepare(RATE)
         y = x.copy()
         cuts = sorted({*range(0, y.shape[0], block), *moves})
@@ -405,8 +411,11 @@ def test_settled_fast_paths_give_the_same_bits_as_the_per_sample_path():
         np.testing.assert_array_equal(y, outputs[0])
 
 
-def _exact_interval_peaks(line: np.ndarray, m: int) -> np.ndarray:
-    """The detector's eleven points per interval, one by one, in double precision."""
+def _exact_interval_peaks(line: np.ndarray, m: int, ebu: int) -> np.ndarray:
+    """The detector's points per interval, one by one, in double precision.
+
+    Eleven, plus libebur128's three at 4x or one at 2x (``ebu``).
+    """
     reach, near = detector.REACH, detector.NEAR
     out = np.zeros(m)
     for i in range(m):
@@ -416,7 +425,13 @@ def _exact_interval_peaks(line: np.ndarray, m: int) -> np.ndarray:
         far = np.dot(detector.FAR, left + right)
         sinc = detector.NEAR_L @ left[:near] + detector.NEAR_R @ right[:near] + detector.SIN * far
         annex = detector._ANNEX @ line[k - 5:k + 7]
-        out[i] = max(np.abs(sinc).max(), np.abs(annex).max())
+        ebu_points = [0.0]
+        if ebu > 1:
+            sides = 6 if ebu == 4 else 12
+            for mu in (0.25, 0.5, 0.75) if ebu == 4 else (0.5,):
+                tl, tr = detector.ebu_taps(ebu, mu, sides)
+                ebu_points.append(tl @ left[:sides] + tr @ right[:sides])
+        out[i] = max(np.abs(sinc).max(), np.abs(annex).max(), np.abs(ebu_points).max())
     return out
 
 
@@ -439,8 +454,9 @@ def test_single_precision_interval_peaks_stay_within_their_guard():
         line32 = x.astype(np.float32)
         line32[detector.HIST:] = 0.0  # the detector converts the new samples itself
         peak = np.zeros(m, np.float32)
-        detector.detect(x, line32, peak, np.zeros(m, np.float32), m)
-        exact = _exact_interval_peaks(x, m)
+        ebu = (4, 2, 1)[trial % 3]
+        detector.detect(x, line32, peak, np.zeros(m, np.float32), m, ebu)
+        exact = _exact_interval_peaks(x, m, ebu)
         worst = max(worst, np.abs(peak / exact - 1.0).max())
     assert worst < 1e-6  # measured 2.7e-7
     assert detector.IP_GUARD - 1.0 > 10 * worst
