@@ -116,3 +116,12 @@ def test_an_arrangement_becomes_a_midi_file_with_every_note(tmp_path) -> None:
     peer_music.write_midi(arr, path)
     ons = [m for m in mido.MidiFile(path) if m.type == "note_on" and m.velocity > 0]
     assert len(ons) == arr.bars * sum(len(t.notes) for t in arr.tracks)
+
+
+def test_distortion_at_equal_loudness_interpolates_over_the_drive_sweep() -> None:
+    from console.devtools.benchmarks.limiter_peers import _distortion_at
+
+    lufs = [-14.0, -11.0, -9.0, -8.0]
+    distortion = [-150.0, -30.0, -20.0, -16.0]
+    assert _distortion_at(lufs, distortion, -10.0) == -25.0
+    assert _distortion_at(lufs, distortion, -7.0) is None  # never that loud: no credit
