@@ -125,3 +125,24 @@ def test_distortion_at_equal_loudness_interpolates_over_the_drive_sweep() -> Non
     distortion = [-150.0, -30.0, -20.0, -16.0]
     assert _distortion_at(lufs, distortion, -10.0) == -25.0
     assert _distortion_at(lufs, distortion, -7.0) is None  # never that loud: no credit
+
+
+def test_the_bench_names_the_missing_packages_and_exits_non_zero(monkeypatch, capsys) -> None:
+    from console.cli import main
+    from console.devtools.benchmarks import peer_limiters
+
+    monkeypatch.setattr(peer_limiters, "missing_packages", lambda: ["x42-plugins"])
+    assert main(["bench", "--only", "limiter-peers"]) == 2
+    err = capsys.readouterr().err
+    assert "x42-plugins" in err and "apt-get install" in err
+
+
+def test_the_limiters_are_masterdeck_and_the_peers_asked_for() -> None:
+    from console.devtools.benchmarks import peer_limiters
+
+    names = [lim.name for lim in peer_limiters.limiters()]
+    assert names[:4] == ["masterdeck", "x42-dpl", "lsp", "alimiter"]
+    x = 4.0 * _music(0.5)
+    y = peer_limiters.run_masterdeck(x, RATE)
+    assert y.shape == x.shape
+    assert M.masterdeck_peak_dbtp(y, RATE) <= -1.0 + 0.02
