@@ -25,7 +25,7 @@ def _music(seconds: float = 2.0) -> np.ndarray:
 
 def test_a_plain_gain_adds_no_distortion() -> None:
     x = _music()
-    assert M.null_residual_db(x, 0.5 * x) < -250
+    assert M.null_residual_db(x, 0.5 * x) < -100
 
 
 def test_a_clipper_adds_distortion_and_more_clipping_adds_more() -> None:
@@ -146,3 +146,18 @@ def test_the_limiters_are_masterdeck_and_the_peers_asked_for() -> None:
     y = peer_limiters.run_masterdeck(x, RATE)
     assert y.shape == x.shape
     assert M.masterdeck_peak_dbtp(y, RATE) <= -1.0 + 0.02
+
+
+def test_a_fraction_of_a_sample_of_delay_is_not_counted_as_distortion() -> None:
+    # an oversampling plug-in's latency is rarely a whole number of samples; music
+    # has little above 0.7 x Nyquist, and a short FIR can delay everything below it
+    n = 2 * RATE
+    f = np.fft.rfftfreq(n)
+    spectrum = np.fft.rfft(_music(), axis=0)
+    spectrum[f > 0.35] = 0.0
+    x = np.fft.irfft(spectrum, n, axis=0)
+    x *= np.minimum(1.0, np.minimum(np.arange(n), n - 1 - np.arange(n)) / 2000.0)[:, None]
+    half = np.fft.irfft(np.fft.rfft(x, axis=0) * np.exp(-1j * np.pi * f)[:, None], n, axis=0)
+    assert M.null_residual_db(x, half) < -100
+    peak = np.abs(x).max()
+    assert M.null_residual_db(x, np.clip(half, -0.8 * peak, 0.8 * peak)) > -60

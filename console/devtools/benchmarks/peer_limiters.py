@@ -23,7 +23,8 @@ with its latency still in it; the bench measures and removes the latency.
 - **alimiter**: ffmpeg's, ``limit`` -1 dB and ``level`` off (on by default, it
   scales the output back up to 0 dBFS); a sample-peak limiter with a clip.
 - **pedalboard**: its JUCE ``Limiter`` at -1 dB (also sample peak), when
-  installed.
+  installed, then a -1 dB gain: JUCE's limiter turns its output up by the
+  threshold and clips at 0 dBFS, so its own ceiling is always 0 dBFS.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def limiters() -> list[Limiter]:
         import pedalboard  # noqa: F401
     except ImportError:
         return found
-    return [*found, Limiter("pedalboard", "Limiter threshold -1 dB", run_pedalboard)]
+    return [*found, Limiter("pedalboard", "Limiter -1 dB, then Gain -1 dB", run_pedalboard)]
 
 
 def run_masterdeck(x: np.ndarray, rate: int) -> np.ndarray:
@@ -114,10 +115,10 @@ def run_masterdeck(x: np.ndarray, rate: int) -> np.ndarray:
 
 
 def run_pedalboard(x: np.ndarray, rate: int) -> np.ndarray:
-    """Run pedalboard's Limiter at -1 dB, its release at the default."""
+    """Run pedalboard's Limiter at -1 dB (default release), then -1 dB: a -1 dBFS ceiling."""
     import pedalboard as pb
 
-    board = pb.Pedalboard([pb.Limiter(threshold_db=CEILING_DB)])
+    board = pb.Pedalboard([pb.Limiter(threshold_db=CEILING_DB), pb.Gain(gain_db=CEILING_DB)])
     planar = np.ascontiguousarray(x.T, dtype=np.float32)
     return board(planar, rate).T.astype(np.float64)
 

@@ -8,9 +8,10 @@ against a clipper, a clean two-tone against a clipped one, a known delay.
   ``ebur128`` filter when pyloudnorm is missing; independent of masterdeck's
   own meter, since that meter is half of what is under test.
 - **Added distortion** (a null test): the limiter's output against its input,
-  after removing the best single gain (least squares) and the latency. What
-  is left is everything a gain can't explain: the gain riding itself, clipping
-  and aliasing. Reported in dB relative to the output's energy.
+  after removing the latency and the best fixed linear filter (a short
+  least-squares FIR: gain, fractional delay, an oversampler's roll-off).
+  What is left is everything no fixed filter can explain: the gain riding
+  itself, clipping and aliasing. Reported in dB relative to the output.
 - **IMD**: SMPTE (60 Hz + 7 kHz, 4:1; sidebands at 7 kHz +/- n*60 Hz) and
   CCIF (19 + 20 kHz, 1:1; products at 1, 18 and 21 kHz), from a windowed FFT
   over a steady stretch, in dB relative to the tones.
@@ -58,21 +59,37 @@ def _ffmpeg_ebur128(x: np.ndarray, rate: int) -> dict[str, float]:
     return {"integrated_lufs": lufs, "true_peak_dbtp": peak}
 
 
-def null_residual_db(reference: np.ndarray, output: np.ndarray) -> float:
-    """Energy left after the best single gain maps ``reference`` onto ``output``, in dB.
+def null_residual_db(reference: np.ndarray, output: np.ndarray, half_taps: int = 32) -> float:
+    """Energy left after the best linear filter maps ``reference`` onto ``output``, in dB.
 
-    Both must be aligned (latency removed) and the same shape. The gain is the
-    least-squares one, ``<ref, out> / <ref, ref>``, so a pure gain change nulls
-    to nothing (about -300 dB) and any level-dependent change does not. The
-    figure is relative to the output's energy: -30 means the residual is
-    30 dB below the music. Note it counts the gain riding of a clean limiter
-    as "added", as a listener hears pumping.
+    Both must be aligned to the sample (latency removed) and the same shape.
+    The filter is the least-squares (Wiener) FIR of ``2 * half_taps + 1``
+    taps, one for both channels, so a gain nulls to nothing (about -200 dB),
+    and so do a fraction of a sample of delay and the gentle roll-off of an
+    oversampling filter: fixed and linear, not distortion, yet a plain gain
+    would count them as -10 dB of "distortion" on bright music. Whatever
+    depends on the level does not null: gain riding, clipping, aliasing. The
+    figure is relative to the output's energy (-30: the residual is 30 dB
+    below the music); it counts a clean limiter's gain riding as added, as a
+    listener hears pumping. The edges (``half_taps`` samples) are left out.
     """
-    ref = np.asarray(reference, dtype=np.float64).ravel()
-    out = np.asarray(output, dtype=np.float64).ravel()
-    gain = float(ref @ out) / max(float(ref @ ref), 1e-30)
-    residual = out - gain * ref
-    return _db(float(residual @ residual) / max(float(out @ out), 1e-30))
+    ref = np.asarray(reference, dtype=np.float64)
+    out = np.asarray(output, dtype=np.float64)
+    ref = ref[:, None] if ref.ndim == 1 else ref
+    out = out[:, None] if out.ndim == 1 else out
+    n, h = ref.shape[0], half_taps
+    size = 1 << (2 * n - 1).bit_length()
+    spec_x = np.fft.rfft(ref, size, axis=0)
+    auto = np.fft.irfft((np.abs(spec_x) ** 2).sum(axis=1), size)
+    cross = np.fft.irfft((np.fft.rfft(out, size, axis=0) * np.conj(spec_x)).sum(axis=1), size)
+    lags = np.arange(-h, h + 1)
+    gram = auto[np.abs(lags[:, None] - lags[None, :])]
+    ridge = 1e-12 * max(auto[0], 1e-30)  # silence or a pure tone: keep it solvable
+    taps = np.linalg.solve(gram + ridge * np.eye(lags.size), cross[lags % size])
+    fit = np.stack([np.convolve(ref[:, c], taps)[h:h + n] for c in range(ref.shape[1])], axis=1)
+    residual = (out - fit)[h:n - h]
+    target = out[h:n - h]
+    return _db(float(np.sum(residual ** 2)) / max(float(np.sum(target ** 2)), 1e-30))
 
 
 def smpte_signal(rate: int, seconds: float, peak: float) -> np.ndarray:
