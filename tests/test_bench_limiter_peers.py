@@ -122,8 +122,9 @@ def test_distortion_at_equal_loudness_interpolates_over_the_drive_sweep() -> Non
     from console.devtools.benchmarks.limiter_peers import _distortion_at
 
     lufs = [-14.0, -11.0, -9.0, -8.0]
-    distortion = [-150.0, -30.0, -20.0, -16.0]
-    assert _distortion_at(lufs, distortion, -10.0) == -25.0
+    distortion = [-200.0, -30.0, -20.0, -10.0]
+    assert _distortion_at(lufs, distortion, -8.5) == pytest.approx(-12.6, abs=0.05)  # energy mean
+    assert _distortion_at(lufs, distortion, -12.5) == pytest.approx(-33.0, abs=0.05)
     assert _distortion_at(lufs, distortion, -7.0) is None  # never that loud: no credit
 
 

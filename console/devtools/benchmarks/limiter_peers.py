@@ -64,12 +64,30 @@ def _imd(limiter: peer_limiters.Limiter, rate: int, latency: int) -> dict[str, f
 
 
 def _distortion_at(lufs: list[float], distortion: list[float], target: float) -> float | None:
-    """Distortion interpolated at loudness ``target`` over a drive sweep (None if never reached)."""
+    """Distortion interpolated at loudness ``target`` over a drive sweep (None if never reached).
+
+    Interpolated as energy, not in dB: between a perfect null (-200 dB) at one
+    drive and -30 dB at the next, halfway is about -33 dB, not -115.
+    """
     pairs = sorted(zip(lufs, distortion, strict=True))
     xs = [p[0] for p in pairs]
     if not xs or target > xs[-1] + 1e-9 or target < xs[0] - 1e-9:
         return None
-    return round(float(np.interp(target, xs, [p[1] for p in pairs])), 1)
+    energy = np.interp(target, xs, [10 ** (p[1] / 10) for p in pairs])
+    return round(10 * float(np.log10(max(energy, 1e-30))), 1)
+
+
+def equal_loudness(figures: dict[str, dict]) -> dict[str, dict]:
+    """Per song, each limiter's distortion at the loudest level all reach, and 3 LU below."""
+    equal: dict[str, dict] = {}
+    for key in next(iter(figures.values()))["songs"]:
+        common = min(max(f["songs"][key]["lufs"]) for f in figures.values())
+        equal[key] = {}
+        for target in (common, common - BELOW_COMMON_LU):
+            equal[key][f"{target:.1f}"] = {
+                n: _distortion_at(f["songs"][key]["lufs"], f["songs"][key]["distortion_db"],
+                                  target) for n, f in figures.items()}
+    return equal
 
 
 def _machine() -> str:
@@ -91,7 +109,6 @@ def run_limiter_peers_bench(seconds: float | None = None,
         lim.name: {"settings": lim.settings, "latency_samples": {}, "imd_at_6db": {},
                    "songs": {}, "true_peak_worst_dbtp": {}} for lim in limiters}
     timings: dict[str, list[float]] = {lim.name: [] for lim in limiters}
-    equal: dict[str, dict] = {}
     made_with = set()
     for rate in rates:
         impulse = M.impulse(rate)
@@ -120,12 +137,6 @@ def run_limiter_peers_bench(seconds: float | None = None,
                     for meter, value in M.true_peaks_dbtp(y, rate).items():
                         worst[meter] = max(worst.get(meter, -np.inf), value)
                 figures[lim.name]["songs"][key] = row
-            common = min(max(figures[n]["songs"][key]["lufs"]) for n in figures)
-            equal[key] = {}
-            for target in (common, common - BELOW_COMMON_LU):
-                equal[key][f"{target:.1f}"] = {
-                    n: _distortion_at(f["songs"][key]["lufs"], f["songs"][key]["distortion_db"],
-                                      target) for n, f in figures.items()}
     for name, runs in timings.items():
         figures[name]["seconds_per_minute"] = round(statistics.median(runs), 3)
     return {
@@ -137,7 +148,7 @@ def run_limiter_peers_bench(seconds: float | None = None,
         "rates": list(rates),
         "song_seconds": seconds,
         "limiters": figures,
-        "distortion_at_equal_loudness": equal,
+        "distortion_at_equal_loudness": equal_loudness(figures),
         "bench_seconds": round(time.perf_counter() - began, 1),
     }
 
