@@ -6,7 +6,11 @@ meters) run on the same audio in the same process, so the ratios hold even on
 a noisy machine. ``--only commands`` times whole processes instead, as a user
 runs them: thin clients, ``render`` and ``analyze`` against the scripts a user
 would write with pedalboard and libebur128. Install the references with
-``pip install masterdeck[bench]``.
+``pip install masterdeck[bench]``. ``--only limiter-peers`` compares the
+limiter with x42-dpl, LSP's limiter, ffmpeg's alimiter and pedalboard on
+music it renders itself: loudness, distortion at equal loudness, IMD, true
+peak, latency and speed (Debian packages: x42-plugins, lsp-plugins-lv2,
+lv2file, lilv-utils, ffmpeg; fluidsynth and fluid-soundfont-gm for the music).
 """
 
 from __future__ import annotations
