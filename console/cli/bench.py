@@ -6,7 +6,11 @@ meters) run on the same audio in the same process, so the ratios hold even on
 a noisy machine. ``--only commands`` times whole processes instead, as a user
 runs them: thin clients, ``render`` and ``analyze`` against the scripts a user
 would write with pedalboard and libebur128. Install the references with
-``pip install masterdeck[bench]``.
+``pip install masterdeck[bench]``. ``--only limiter-peers`` compares the
+limiter with x42-dpl, LSP's limiter, ffmpeg's alimiter and pedalboard on
+music it renders itself: loudness, distortion at equal loudness, IMD, true
+peak, latency and speed (Debian packages: x42-plugins, lsp-plugins-lv2,
+lv2file, lilv-utils, ffmpeg; fluidsynth and fluid-soundfont-gm for the music).
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=("chain", "meters", "startup", "commands", "soak",
-                                           "session"),
-                        help="run one benchmark (soak runs only when named)")
+                                           "session", "limiter-peers"),
+                        help="run one benchmark (soak and limiter-peers run only when named)")
     parser.add_argument("--seconds", type=float, default=None,
-                        help="length of test audio (chain: 20, meters: 300)")
+                        help="length of test audio (chain: 20, meters: 300; "
+                             "limiter-peers: cut each song to this)")
     parser.add_argument("--repeats", type=int, default=5, help="timed passes per figure")
     parser.add_argument("--block", type=int, default=64, help="soak: frames per callback")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -73,8 +78,33 @@ def run(args: argparse.Namespace) -> int:
         results["soak"] = run_soak(args.seconds or 600.0, block=args.block)
         if not args.json:
             print(json.dumps(results["soak"], indent=1))
+    if args.only == "limiter-peers":
+        code = _limiter_peers(args, results)
+        if code:
+            return code
     if args.json:
         print(json.dumps(results))
+    return 0
+
+
+def _limiter_peers(args: argparse.Namespace, results: dict[str, object]) -> int:
+    """Run the limiter peer bench, or say what to install and return non-zero."""
+    import sys
+
+    from console.devtools.benchmarks import peer_limiters
+
+    missing = peer_limiters.missing_packages()
+    if missing:
+        print("masterdeck bench: the limiter peers need Debian packages that are missing: "
+              + ", ".join(missing), file=sys.stderr)
+        print("  sudo apt-get install " + " ".join(peer_limiters.APT_PACKAGES)
+              + " fluidsynth fluid-soundfont-gm", file=sys.stderr)
+        return 2
+    from console.devtools.benchmarks.limiter_peers import format_table, run_limiter_peers_bench
+
+    results["limiter-peers"] = figures = run_limiter_peers_bench(args.seconds)
+    if not args.json:
+        print("\n".join(format_table(figures)))
     return 0
 
 
