@@ -43,9 +43,9 @@ def sine(freq: float, fs: float, n: int, amp: float) -> np.ndarray:
     return np.stack([s, s], axis=1)
 
 
-def test_half_band_designs_are_flat_and_stop_95_db():
-    # stage 1 only has to keep clean what stage 0 passes (see dsp/exciter.py)
-    bands = [(20 / 96, 28 / 96, -99.0), (20 / 192, 76 / 192, -95.0)]
+def test_half_band_designs_are_flat_and_stop_97_db():
+    # stage 1 keeps 0-24 kHz clean at 96 kHz for the decimator (see dsp/exciter.py)
+    bands = [(20 / 96, 28 / 96, -99.0), (24 / 192, 72 / 192, -97.0)]
     for g, (edge_pass, edge_stop, floor) in zip(exciter._PHASES, bands, strict=True):
         h = np.zeros(2 * len(g) - 1)
         h[::2] = g / 2.0
@@ -56,10 +56,26 @@ def test_half_band_designs_are_flat_and_stop_95_db():
         assert 20 * np.log10(resp[f >= edge_stop].max()) < floor
 
 
+def test_the_decimator_is_flat_to_0_34_fs_and_stops_100_db_from_nyquist():
+    """Stage 0 on the way down: nothing above the base rate's Nyquist frequency folds back."""
+    half = len(exciter._DEC_EVEN) - 1
+    h = np.zeros(4 * half + 3)
+    h[0 : 2 * half + 2 : 2] = exciter._DEC_EVEN
+    h[1 : 2 * half + 2 : 2] = exciter._DEC_ODD
+    h[2 * half + 1] *= 2.0  # the centre was stored halved
+    h[2 * half + 2 :] = h[: 2 * half + 1][::-1]
+    assert h[2 * half + 1] == exciter._DEC_ODD[-1] * 2.0
+    assert h.sum() == pytest.approx(1.0, abs=1e-15)
+    resp = np.abs(np.fft.rfft(h, 1 << 16))
+    f = 2.0 * np.fft.rfftfreq(1 << 16)  # in fractions of the base rate
+    assert np.all(np.abs(20 * np.log10(resp[f <= 0.34])) < 1e-3)
+    assert 20 * np.log10(resp[f >= 0.5].max()) < -100.0
+
+
 def test_latency_is_whole_and_reported():
-    assert exciter.latency_samples(exciter.prepare(48000.0)) == 115
-    assert exciter.latency_samples(exciter.prepare(44100.0)) == 115
-    assert exciter.latency_samples(exciter.prepare(96000.0)) == 109
+    assert exciter.latency_samples(exciter.prepare(48000.0)) == 70
+    assert exciter.latency_samples(exciter.prepare(44100.0)) == 70
+    assert exciter.latency_samples(exciter.prepare(96000.0)) == 63
 
 
 @pytest.mark.parametrize(("fs", "hot_bound"), [(44100.0, -78.0), (48000.0, -82.0)])
