@@ -1,9 +1,11 @@
-"""Harmonic exciter: oversampled, alias-free saturation of the top end.
+"""Harmonic exciter: oversampled, band-limited saturation of the top end.
 
 Signal flow per channel::
 
-    x ─┬─ HPF2(freq) ─ up 2^S ─ NL(drive) ─ down 2^S ─ HPF4(freq) ─ × mix ─┐
-       └─ delay(latency) ─────────────────────────────────────────────── + ─┴─ bypass ─ out
+    x ─┬─ HPF2(freq) ─ LP ─ up 2^S ─ NL(drive) ─ down 2^S ─ HPF4(freq) ─ × mix ─┐
+       └─ delay(latency) ──────────────────────────────────────────────────── + ─┴─ ...
+
+    (... ─ bypass ─ out)
 
 - Only content above ``freq_hz`` (2nd-order Butterworth high-pass) drives the
   nonlinearity, so bass and mids never generate harmonics.
@@ -15,16 +17,26 @@ Signal flow per channel::
   own compression of the top end, so at 100 % mix the band above ``freq_hz``
   is, roughly, replaced by its saturated version.
 - The nonlinearity runs at 2^S times the sample rate (4x up to 50 kHz, 2x
-  above), between linear-phase half-band FIR cascades
-  (Kaiser-windowed, ~100 dB stopband, polyphase: half the taps are zero and
-  the rest symmetric). Harmonics that would fold back are removed before the
-  decimation can alias them.
+  above), between linear-phase FIR cascades (Kaiser-windowed, ~100 dB
+  stopbands): half-bands (polyphase: half the taps are zero and the rest
+  symmetric) everywhere but stage 0 on the way down. A half-band's
+  transition band straddles its output's Nyquist frequency, so that last
+  decimator is a full low-pass at 2x (pass 0.34 fs, stop from 0.5 fs):
+  nothing above Nyquist folds back. And a base-rate low-pass on the
+  saturator's input (pass 0.30 fs, stop from 0.41 fs, 60 dB) keeps input
+  near Nyquist from imaging into stage 0's passband. On 9-20 kHz tones at
+  -6 dBFS and 50 % amount, aliases measure -97 dB re the fundamental at 44.1
+  and 48 kHz (-110 dB at 25 % mix); harmonics above 0.34 fs (15.0 kHz at
+  44.1 kHz, 16.3 kHz at 48) are attenuated, none above 0.5 fs is added.
+  Hotter drive still folds the saturator's own high harmonics (10th-12th)
+  at the 4x rate: -76 dB at 50 % and -3 dBFS, -62 dB at full amount and
+  -6 dBFS. That needs 8x.
 - The generated signal is high-passed at ``freq_hz`` again (4th order, two
   Butterworth sections), to remove the DC of the asymmetric curve and the
   difference tones (intermodulation) that would otherwise muddy the mids.
 - The dry path is delayed by exactly the latency of the linear-phase harmonic
-  path, so both stay phase-aligned; :func:`latency_samples` reports it (45
-  samples at 44.1/48 kHz, 39 above).
+  path, so both stay phase-aligned; :func:`latency_samples` reports it (70
+  samples at 44.1/48 kHz, 63 above).
 
 Processing runs in internal chunks of :data:`CHUNK` frames, in passes that
 vectorise: parameters, input high-pass and dry delay (base rate); the FIRs,
@@ -35,7 +47,8 @@ flat view of the frames. The oversampled signals are never
 interleaved: each is kept as phases of base-rate length, and each FIR runs
 once per output phase (see :func:`_harmonics`). Every output sample is
 computed by the same expression wherever the chunk (or the caller's block)
-starts, so the output does not depend on block size. The recursive filters
+starts, and chunks end on multiples of :data:`CHUNK` frames from the reset
+(where the denormal guard runs), so the output does not depend on block size. The recursive filters
 are direct form I with the recursion as two fused multiply-adds (``fma``:
 one rounding, the same bits in scalar and vector code), which shortens their
 dependency chain to one instruction.
@@ -81,24 +94,94 @@ def _kaiser_halfband(n_taps: int, atten_db: float) -> np.ndarray:
     return taps / taps.sum()
 
 
-# Half-band stages, lowest rate first. At 48 kHz: stage 0 (48<->96 k) passes
-# 20 kHz and stops from 28 kHz, so a 28 kHz harmonic cannot fold to 20 kHz.
-# Stage 1 (96<->192 k) only has to keep clean what stage 0 passes: it passes
-# 20 kHz and stops from 76 kHz (96 - 20), so nothing folds or images into
-# 0..20 kHz; what it lets into 20..28 kHz ends above 20 kHz after stage 0.
-# Stopbands measured >= 99 dB (stage 0) and >= 95 dB (stage 1). A longer
-# stage 1, (35, 110.0) (flat to 28 kHz, stopping from 68 kHz), cost 3 more tap
-# pairs per phase for aliases that measured the same to 0.1 dB (7 kHz test
-# below, and tones of 9-21 kHz at -6 and 0 dBFS). A third stage, (23, 100.0)
-# (stops from 164 kHz at 8x), measured >= 110 dB alias margin even for a
-# full-scale 7 kHz sine at full drive (54 dB at 4x) for about 1.6x the CPU;
-# _harmonics handles 2x and 4x only (8x would split each top-level phase once more).
-_DESIGNS = ((79, 100.0), (23, 100.0))
+
+def _kaiser_lowpass(n_taps: int, pass_edge: float, stop_edge: float, atten_db: float
+                    ) -> np.ndarray:
+    """Design a linear-phase low-pass; return its tap pairs' gains as :func:`_fir_pairs` reads them.
+
+    Edges are fractions of the sample rate. The filter has ``n_taps = 2h + 1``
+    taps, symmetric about tap ``h``; the result holds taps ``0 .. h``, the
+    centre halved (the FIR adds it as a pair of the same sample with itself:
+    ``(c/2)(x + x)`` is ``c x`` exactly). Scaled to sum exactly 1 (DC exact).
+    """
+    if n_taps % 2 != 1:
+        raise ValueError("band-limit length must be odd")
+    h = (n_taps - 1) // 2
+    cutoff = 0.5 * (pass_edge + stop_edge)
+    j = np.arange(n_taps) - h
+    beta = 0.1102 * (atten_db - 8.7)
+    taps = 2.0 * cutoff * np.sinc(2.0 * cutoff * j) * np.kaiser(n_taps, beta)
+    taps = taps / taps.sum()
+    pairs = taps[: h + 1].copy()
+    pairs[h] *= 0.5
+    return pairs
+
+
+
+def _decimator_phases(n_taps: int, pass_edge: float, stop_edge: float, atten_db: float
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Design stage 0's decimator; return its even and odd taps' pair gains.
+
+    A Kaiser-windowed low-pass at twice the base rate (edges are fractions
+    of the base rate) with ``n_taps = 4m + 3``, so its centre ``2m + 1`` is
+    odd: its even taps ``h[2i]`` (``2m + 2`` of them) and its odd taps
+    ``h[2i + 1]`` (``2m + 1``, the centre in the middle, halved as in
+    :func:`_kaiser_lowpass`) are each symmetric, ``m + 1`` pair gains each.
+    """
+    if n_taps % 4 != 3:
+        raise ValueError("decimator length must be 4m + 3")
+    half = (n_taps - 1) // 2
+    cutoff = 0.25 * (pass_edge + stop_edge)  # at twice the rate
+    j = np.arange(n_taps) - half
+    beta = 0.1102 * (atten_db - 8.7)
+    taps = 2.0 * cutoff * np.sinc(2.0 * cutoff * j) * np.kaiser(n_taps, beta)
+    taps = taps / taps.sum()
+    m = (n_taps - 3) // 4
+    even = taps[0::2][: m + 1].copy()
+    odd = taps[1::2][: m + 1].copy()
+    odd[m] *= 0.5
+    return even, odd
+
+
+# Half-band stages, lowest rate first. At 48 kHz: stage 0 (48 -> 96 k, on
+# the way up) passes 20 kHz and stops from 28 kHz; on the way down stage 0 is
+# _DECIMATOR (below). Stage 1 (96 <-> 192 k) passes 24 kHz and stops from
+# 72 kHz (1.5 fs), so nothing folds into 0..24 kHz at 96 k, where the
+# decimator needs it clean (its 23-tap predecessor stopped from 76 kHz, which
+# was enough only while stage 0's own passband ended at 20 kHz: it measured
+# -60 dB at 72 kHz). Stopbands measured >= 99 dB (stage 0), >= 97 dB (stage
+# 1). A third stage, (23, 100.0) (stops from 164 kHz at 8x), measured >= 110
+# dB alias margin for a full-scale 7 kHz sine at full drive (54 dB at 4x)
+# for about 1.6x the CPU, in an earlier design; _harmonics handles 2x and 4x
+# only (8x would split each top-level phase once more).
+_DESIGNS = ((79, 100.0), (27, 100.0))
 _PHASES = tuple(_kaiser_halfband(n, a) for n, a in _DESIGNS)
 _P = tuple(len(g) for g in _PHASES)  # even-phase taps per stage (= centre + 1)
 _C = tuple(p - 1 for p in _P)  # centre index (odd) = group delay at the high rate
 _M = tuple((c - 1) // 2 for c in _C)  # delay of the centre phase at the low rate
 S_MAX = len(_DESIGNS)
+
+# Stage 0 on the way down is not a half-band. A half-band is symmetric about
+# its output's Nyquist frequency, so its transition band (0.42-0.58 fs for
+# stage 0) straddles the base rate's: a harmonic at 0.5-0.58 fs (26 kHz from
+# a 13 kHz tone at 48 kHz) came through barely attenuated and folded to
+# 0.42-0.5 fs. Measured on 9-20 kHz tones at -6 dBFS, 50 % amount, 100 % mix:
+# aliases at -40 dB (44.1 kHz) and -32 dB (48 kHz) re the fundamental (-53 /
+# -45 at 25 % mix). _DECIMATOR passes 0.34 fs and stops from 0.5 fs by
+# 100 dB (83 taps at 2 fs, 21 + 21 pairs per output): nothing folds into the
+# audio, and harmonics above 15.0 kHz (44.1) / 16.3 kHz (48) are not added.
+# Its input must be clean below 0.5 fs, so stage 1 stops from 1.5 fs (27
+# taps). Input at 0.42-0.5 fs images into the saturator the same way (its
+# image at 0.5-0.58 fs passes the half-band interpolator, and the difference
+# tones land anywhere), so _BAND_IN low-passes what feeds the saturator at
+# the base rate: pass 0.30 fs, stop from 0.41 fs by 60 dB (47 taps; 60 dB
+# there measured as good as 100). Aliases now: -97 dB on that sweep.
+_DEC_EVEN, _DEC_ODD = _decimator_phases(83, 0.34, 0.5, 100.0)
+_CD = 41  # the decimator's centre: its delay at 2 fs
+_PD = 2 * len(_DEC_EVEN)  # as _fir_pairs counts taps (pairs)
+_BAND_IN = _kaiser_lowpass(47, 0.30, 0.41, 60.0)
+_PBI = 2 * len(_BAND_IN)  # as _fir_pairs counts taps (pairs)
+_HBI = len(_BAND_IN) - 1  # its delay (h) in base-rate samples
 
 
 def _stages(sample_rate: float) -> int:
@@ -106,17 +189,21 @@ def _stages(sample_rate: float) -> int:
     return min(2 if sample_rate <= 50000.0 else 1, S_MAX)
 
 
+def _path_delay(stages: int) -> int:
+    """Delay of the FIRs up and down, in top-rate samples (stage 0 down: the decimator)."""
+    top = 1 << stages
+    return (_C[0] + _CD) * (top >> 1) + sum(2 * _C[s] * (top >> (s + 1))
+                                           for s in range(1, stages))
+
+
 def _extra_delay(stages: int) -> int:
     """Top-rate samples to add so the total latency is a whole number of base samples."""
-    top = 1 << stages
-    total = sum(_C[s] * (top >> s) for s in range(stages))  # latency in top-rate samples
-    return (-total) % top
+    return (-_path_delay(stages)) % (1 << stages)
 
 
 def _latency(stages: int) -> int:
-    top = 1 << stages
-    total = sum(_C[s] * (top >> s) for s in range(stages)) + _extra_delay(stages)
-    return total // top
+    """Delay of the harmonic path in base-rate samples: the FIRs plus the input band limit."""
+    return (_path_delay(stages) + _extra_delay(stages)) // (1 << stages) + _HBI
 
 
 if any(_extra_delay(s) % 2 for s in range(1, S_MAX + 1)):  # the phase split relies on it
@@ -129,13 +216,13 @@ if any(_extra_delay(s) % 2 for s in range(1, S_MAX + 1)):  # the phase split rel
 # history the filters reading it need; the offsets below point at frame 0 of
 # the current chunk.
 _H_UP = _C[:1]  # stage 0's FIR reads c_0 frames back (level 1's odd phase, less far)
-_H_TE = _C[0] + _extra_delay(1) // 2  # 2x: stage 0's decimator reads these
-_H_TO = (_C[0] + 1) // 2 + _extra_delay(1) // 2
+_H_TE = _CD + _extra_delay(1) // 2  # 2x: stage 0's decimator reads these
+_H_TO = _CD + _extra_delay(1) // 2
 _H_L1E = (_C[1] + 1) // 2  # 4x: stage 1's interpolator, in base-rate frames of a phase
 _H_TQ = (_C[1] + _extra_delay(2) // 2 + 1) // 2  # 4x: stage 1's decimator
 _H_OQ = ((_C[1] + 1) // 2 + _extra_delay(2) // 2 + 1) // 2
-_H_DE = (0, _C[0])  # 4x: stage 0's decimator
-_H_DO = (0, (_C[0] + 1) // 2)
+_H_DE = (0, _CD)  # 4x: stage 0's decimator
+_H_DO = (0, _CD)
 _H_DRY = max(_latency(s) for s in range(1, S_MAX + 1))
 
 _STAGES, _EXTRA, _LATENCY = HEADER, HEADER + 1, HEADER + 2
@@ -147,13 +234,18 @@ for _g in _PHASES:
     _G_OFF.append(_pos)
     _pos += len(_g)
 _G = tuple(_G_OFF)
+_GDE = _pos  # stage 0's decimator, even taps
+_GDO = _GDE + len(_DEC_EVEN)  # and odd taps
+_GBI = _GDO + len(_DEC_ODD)  # the input band limit
+_pos = _GBI + len(_BAND_IN)
 _CONFIG_END = _pos
 # History (cleared by reset).
 # Filter memories (direct form I): input HPF x1, x2, y1, y2 for L then R; the
 # output HPF's input x1, x2, first-section y1, y2, second-section y1, y2 for L then R.
 _Z = _CONFIG_END
 _ZOUT = _Z + 8
-_Z_END = _ZOUT + 12
+_AT = _ZOUT + 12  # frames processed since the last multiple of CHUNK (see process)
+_Z_END = _AT + 1
 _pos = _Z_END
 
 
@@ -169,7 +261,8 @@ def _buffer(history: int, frames: int) -> int:
     return _slots(2 * (history + frames)) + 2 * history
 
 
-_UP = (_buffer(_H_UP[0], CHUNK),)  # the high-passed input
+_HPIN = _buffer(2 * _HBI, CHUNK)  # the high-passed input, before the band limit
+_UP = (_buffer(_H_UP[0], CHUNK),)  # the high-passed, band-limited input
 _TE = _buffer(_H_TE, CHUNK)  # 2x: top level, even phase
 _TO = _buffer(_H_TO, CHUNK)  # 2x: top level, odd phase
 _L1E = _buffer(_H_L1E, CHUNK)  # 4x: level 1, even phase
@@ -211,6 +304,9 @@ def prepare(sample_rate: float) -> np.ndarray:
     state[_K_FREQ:_G[0]] = np.nan
     for off, g in zip(_G, _PHASES, strict=True):
         state[off : off + len(g)] = g
+    state[_GDE : _GDE + len(_DEC_EVEN)] = _DEC_EVEN
+    state[_GDO : _GDO + len(_DEC_ODD)] = _DEC_ODD
+    state[_GBI : _GBI + len(_BAND_IN)] = _BAND_IN
     return state
 
 
@@ -389,6 +485,23 @@ def _decimate(st, s0, s1, da, db, odd, dst, n, lv):
 
 
 @kernel
+def _decimate0(st, even, odd, n):
+    """Stage 0's decimator: ``n`` base-rate frames into ``_OUT``.
+
+    Output ``k`` is ``sum_i h[2i] E[k - i] + sum_i h[2i + 1] O[k - 1 - i]``,
+    with ``E``, ``O`` the even and odd phases of its input (at ``st[even]``
+    and ``st[odd]``, each with ``_CD`` frames of history): two symmetric
+    FIRs, the even one in the scratch accumulator, then added.
+    """
+    acc = st[_ACC : _ACC + 2 * n]
+    out = st[_OUT : _OUT + 2 * n]
+    _fir_pairs(acc, n, st, _GDE, _PD, even, -1, 0, -_CD)
+    _fir_pairs(out, n, st, _GDO, _PD, odd, -1, -1, -_CD)
+    for k in range(2 * n):
+        out[k] = acc[k] + out[k]
+
+
+@kernel
 def _one_drive(st, n):
     """True when every frame of the chunk has the same drive (counted, so the loop vectorises)."""
     drive = st[_DRIVE : _DRIVE + n]
@@ -462,7 +575,7 @@ def _keep_history(st, data, h, n):
 
 @kernel
 def _harmonics(st, n, stages, extra):
-    """Run a chunk of ``n`` frames from ``_UP[0]`` (high-passed input) to ``_OUT`` (harmonics).
+    """Run a chunk of ``n`` frames from ``_UP[0]`` (band-limited input) to ``_OUT`` (harmonics).
 
     Every rate above the base rate is kept in phases of base-rate length
     (``x[2k]`` and ``x[2k + 1]`` apart, and at 4x each of those split again),
@@ -479,8 +592,7 @@ def _harmonics(st, n, stages, extra):
         _interpolate(st, base, -1, c0, 0, _TE, n, 0)
         _saturate(st, _TE, _TE, n, one)
         _saturate(st, _UP[0] - 2 * m0, _TO, n, one)
-        _decimate(st, _TE - 2 * (c0 + shift), -1, c0, 0, _TO - 2 * ((c0 + 1) // 2 + shift),
-                  _OUT, n, 0)
+        _decimate0(st, _TE - 2 * shift, _TO - 2 * shift, n)
         _keep_history(st, _UP[0], _H_UP[0], n)
         _keep_history(st, _TE, _H_TE, n)
         _keep_history(st, _TO, _H_TO, n)
@@ -500,7 +612,7 @@ def _harmonics(st, n, stages, extra):
         d_odd = ph - (c1 + 1) // 2 - shift
         _decimate(st, _TQ[0], _TQ[1], ph - shift, ph - c1 - shift,
                   _phase(_OQ[0], _OQ[1], d_odd), _DE[1] if ph == 0 else _DO[1], n, 1)
-    _decimate(st, _DE[1] - 2 * c0, -1, c0, 0, _DO[1] - 2 * ((c0 + 1) // 2), _OUT, n, 0)
+    _decimate0(st, _DE[1], _DO[1], n)
     _keep_history(st, _UP[0], _H_UP[0], n)
     _keep_history(st, _L1E, _H_L1E, n)
     for ph in range(2):
@@ -508,6 +620,17 @@ def _harmonics(st, n, stages, extra):
         _keep_history(st, _OQ[ph], _H_OQ, n)
     _keep_history(st, _DE[1], _H_DE[1], n)
     _keep_history(st, _DO[1], _H_DO[1], n)
+
+
+@kernel
+def _band_limit(st, src, dst, n, g, p, h):
+    """A base-rate band limit (see ``_BAND_IN``) of ``n`` frames from ``src`` into ``dst``.
+
+    ``g``: the offset of its ``p // 2`` gains; ``src`` holds ``2 h`` frames
+    of history, which move up afterwards.
+    """
+    _fir_pairs(st[dst : dst + 2 * n], n, st, g, p, src, -1, 0, -2 * h)
+    _keep_history(st, src, 2 * h, n)
 
 
 @kernel
@@ -556,13 +679,13 @@ def _parameters(target, current, state, n):
 
 @kernel
 def _input(x, start, n, state, fs):
-    """Input high-pass of the chunk into ``_UP[0]``; the input itself into the dry delay line."""
+    """Input high-pass of the chunk into ``_HPIN``; the input itself into the dry delay line."""
     k_freq, b0, a1, a2 = state[_K_FREQ], state[_B0], state[_A1], state[_A2]
     x1l, x2l, y1l, y2l = state[_Z], state[_Z + 1], state[_Z + 2], state[_Z + 3]
     x1r, x2r, y1r, y2r = state[_Z + 4], state[_Z + 5], state[_Z + 6], state[_Z + 7]
     xs = x[start : start + n]
     dry = state[_DRY : _DRY + 2 * n]
-    up = state[_UP[0] : _UP[0] + 2 * n]
+    up = state[_HPIN : _HPIN + 2 * n]
     freqs = state[_FREQV : _FREQV + n]
     for k in range(n):
         freq = freqs[k]
@@ -699,6 +822,22 @@ def _energies(x, start, n, state, lat):
 
 
 @kernel
+def _flush_tiny(state):
+    """Zero the recursive memories below 1e-30 (a denormal guard).
+
+    It runs every :data:`CHUNK` frames counted from the reset, never at the
+    caller's block ends: a flush changes the following samples (by ~1e-30),
+    so flushing where a block happens to end would make the output depend on
+    the block size (it did, by 1e-33, in the first frames after a reset once
+    the band limits lengthened the path's pre-ringing).
+    """
+    for j in (_Z + 2, _Z + 3, _Z + 6, _Z + 7, _ZOUT + 2, _ZOUT + 3, _ZOUT + 4, _ZOUT + 5,
+              _ZOUT + 8, _ZOUT + 9, _ZOUT + 10, _ZOUT + 11):
+        if abs(state[j]) < 1e-30:
+            state[j] = 0.0
+
+
+@kernel
 def process(x, target, current, state, taps) -> None:
     """Excite ``x`` (n, 2) in place; output is delayed by :func:`latency_samples`."""
     fs = state[SR]
@@ -708,10 +847,13 @@ def process(x, target, current, state, taps) -> None:
     added_sq = 0.0
     dry_sq = 0.0
     total = x.shape[0]
-    for start in range(0, total, CHUNK):
-        n = min(CHUNK, total - start)
+    at = int(state[_AT])
+    start = 0
+    while start < total:
+        n = min(CHUNK - at, total - start)  # chunks end on multiples of CHUNK from the reset
         _parameters(target, current, state, n)
         _input(x, start, n, state, fs)  # base rate: input high-pass, dry delay line
+        _band_limit(state, _HPIN, _UP[0], n, _GBI, _PBI, _HBI)  # nothing that would image
         _harmonics(state, n, stages, extra)  # oversampled: harmonics of both channels
         _output_filter(state, n, fs)  # base rate: high-pass of the harmonics
         _mix(x, start, n, state, lat)
@@ -719,8 +861,10 @@ def process(x, target, current, state, taps) -> None:
         added_sq += a
         dry_sq += d
         _keep_history(state, _DRY, _H_DRY, n)
-    for j in (_Z + 2, _Z + 3, _Z + 6, _Z + 7, _ZOUT + 2, _ZOUT + 3, _ZOUT + 4, _ZOUT + 5,
-              _ZOUT + 8, _ZOUT + 9, _ZOUT + 10, _ZOUT + 11):
-        if abs(state[j]) < 1e-30:
-            state[j] = 0.0  # denormal guard on the recursive memories
+        start += n
+        at += n
+        if at == CHUNK:
+            at = 0
+            _flush_tiny(state)
+    state[_AT] = at
     taps[EXCITER_ADDED_DB] = _added_db(added_sq, dry_sq)
