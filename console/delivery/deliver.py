@@ -39,7 +39,7 @@ from console.delivery import layout, measure
 from console.delivery.cue import CUE_START
 from console.delivery.masters import CACHE, Masters
 from console.delivery.targets import MEASURES, Target, pick
-from console.offline.album import Measured, _arc, assemble
+from console.offline.album import Measured, arc_of, assemble
 from console.offline.platforms import preview
 from console.offline.session_render import open_for_render
 from console.session.errors import SessionError
@@ -111,7 +111,7 @@ def render_album(folder: str | Path, session: Session, masters: Masters) -> Albu
 
     measured = assemble(folder, session, emit, mastered_by=masters.load)
     audio = np.concatenate(pieces) if pieces else np.zeros((0, 2), dtype=np.float32)
-    arc = _arc(measured, meter, session.sample_rate)
+    arc = arc_of(measured, meter, session.sample_rate)
     arc["platforms"] = preview(arc["songs"], arc["album"])
     return Album(audio, session.sample_rate, measured, arc)
 

@@ -201,7 +201,7 @@ def _pieces(emit: Callable[[np.ndarray], None], audio: np.ndarray | None,
         emit(np.ascontiguousarray(audio[at:at + BLOCK]))
 
 
-def _arc(measured: Sequence[Measured], album: LoudnessMeter, rate: int) -> dict[str, Any]:
+def arc_of(measured: Sequence[Measured], album: LoudnessMeter, rate: int) -> dict[str, Any]:
     """The album arc as plain data (``masterdeck album --json``), but the platforms."""
     songs = []
     before: float | None = None
@@ -235,7 +235,7 @@ def measure_album(folder: str | Path, session: Session | None = None,
     session = session or open_for_render(folder)
     album = LoudnessMeter(session.sample_rate, 2)
     measured = assemble(folder, session, album.process, progress)
-    arc = _arc(measured, album, session.sample_rate)
+    arc = arc_of(measured, album, session.sample_rate)
     arc["platforms"] = preview(arc["songs"], arc["album"])
     return arc
 
@@ -266,7 +266,7 @@ def render_album(folder: str | Path, out: str | Path, bit_depth: str = "24",
             album.process(piece, true_peak=False)  # the output side meters true peak
 
         measured = assemble(folder, session, emit, progress)
-    arc = _arc(measured, album, rate)
+    arc = arc_of(measured, album, rate)
     true_peak = output.true_peak()
     arc["album"]["true_peak_dbtp"] = (_rounded(20.0 * math.log10(true_peak))
                                       if true_peak > 0.0 else None)
