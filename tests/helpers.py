@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from dsp import params as P
 from dsp import taps
@@ -59,3 +66,21 @@ def subnormals(x: np.ndarray) -> int:
     """How many samples are subnormal as float32: nonzero, under float32's smallest normal."""
     x = np.asarray(x)
     return int(((np.abs(x) < np.finfo(np.float32).tiny) & (x != 0)).sum())
+
+
+@contextmanager
+def mounted_tmpfs(folder: Path, size: str) -> Iterator[Path]:
+    """A real tmpfs of ``size`` mounted on ``folder`` (made here) while the block runs.
+
+    Mounting needs root, as CI runs; elsewhere the test fails and says so
+    rather than passing without having run.
+    """
+    if os.getuid() != 0:
+        pytest.fail("this test mounts a tmpfs: run it as root (CI does)")
+    folder.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                   check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)

@@ -9,7 +9,6 @@ disk is full, and once there is room they are written, whole, and replay.
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 
 import numpy as np
@@ -21,17 +20,13 @@ from console.session import journal as jn
 from console.session.controller import SessionController
 from console.session.errors import SessionError
 from console.session.store import SessionStore
+from tests.helpers import mounted_tmpfs
 
 
 @pytest.fixture
 def small_disk(tmp_path):
-    if os.getuid() != 0:
-        pytest.fail("this test mounts a tmpfs: run it as root (CI does)")
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], check=True)
-    yield disk
-    subprocess.run(["umount", "-l", str(disk)], check=False)
+    with mounted_tmpfs(tmp_path / "disk", "1m") as disk:
+        yield disk
 
 
 def _fill(disk):

@@ -318,17 +318,12 @@ def test_a_negative_generation_and_an_automation_file_elsewhere_are_refused(tmp_
 
 
 def test_a_read_only_session_folder_is_a_clear_error_and_still_renders(tmp_path):
-    import os
     import subprocess
 
-    if os.getuid() != 0:
-        pytest.fail("this test remounts a tmpfs read-only: run it as root (CI does)")
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)], check=True)
-    try:
-        from console.session.model import Session
+    from console.session.model import Session
+    from tests.helpers import mounted_tmpfs
 
+    with mounted_tmpfs(tmp_path / "disk", "4m") as disk:
         store = SessionStore(disk / "album")
         store.save(Session(title="shelf"), 1)
         store.close()
@@ -336,5 +331,3 @@ def test_a_read_only_session_folder_is_a_clear_error_and_still_renders(tmp_path)
         with pytest.raises(SessionError, match=r"cannot open the session for changes.*Read-only"):
             SessionStore(disk / "album")
         assert SessionStore(disk / "album", lock=False).load().session.title == "shelf"
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
