@@ -133,3 +133,16 @@ def ffmpeg_true_peak_db(x: np.ndarray, rate: float, folder: str) -> float:
     values = [float(v) for v in re.findall(r"lavfi\.r128\.true_peaks_ch\d=([0-9.]+)",
                                            done.stderr)]
     return db(max(values))
+
+
+def limiter_knobs(draw) -> dict[str, float]:
+    """Every limiter knob the hostile-signal tests draw (hypothesis ``draw``), over its range."""
+    from hypothesis import strategies as st
+
+    return {
+        "drive_db": draw(st.floats(0.0, 24.0)),
+        "ceiling_dbtp": draw(st.floats(-12.0, 0.0)),
+        "release_ms": draw(st.floats(1.0, 1000.0)),
+        "lookahead_ms": draw(st.floats(0.5, 5.0)),
+        "link_pct": draw(st.floats(0.0, 100.0)),
+    }

@@ -24,6 +24,7 @@ from tests.peakcheck import (
     alternating_run,
     db,
     fade,
+    limiter_knobs,
     peak16_db,
     stereo,
     tp_burst,
@@ -199,13 +200,7 @@ def hostile(draw):
         s *= fade(n, 200)
     other = draw(st.floats(-1.0, 1.0))
     x = stereo(amp * s, amp * other * (np.roll(s, int(rng.integers(0, 50)))))
-    knobs = {
-        "drive_db": draw(st.floats(0.0, 24.0)),
-        "ceiling_dbtp": draw(st.floats(-12.0, 0.0)),
-        "release_ms": draw(st.floats(1.0, 1000.0)),
-        "lookahead_ms": draw(st.floats(0.5, 5.0)),
-        "link_pct": draw(st.floats(0.0, 100.0)),
-    }
+    knobs = limiter_knobs(draw)
     return x, knobs
 
 

@@ -25,6 +25,7 @@ from tests.peakcheck import (
     ebur128_true_peak_db,
     fade,
     ffmpeg_true_peak_db,
+    limiter_knobs,
     peak16_db,
     stereo,
 )
@@ -97,14 +98,8 @@ def hostile(draw, rate: int) -> tuple[np.ndarray, dict[str, float]]:
             s[start:start + seg.size] += seg
     other = draw(st.floats(-1.0, 1.0))
     x = stereo(amp * s, amp * other * np.roll(s, int(rng.integers(0, 50))))
-    knobs = {
-        "drive_db": draw(st.floats(0.0, 24.0)),
-        "ceiling_dbtp": draw(st.floats(-12.0, 0.0)),
-        "release_ms": draw(st.floats(1.0, 1000.0)),
-        "lookahead_ms": draw(st.floats(0.5, 5.0)),
-        "link_pct": draw(st.floats(0.0, 100.0)),
-        "release_style": float(draw(st.integers(0, len(P.RELEASE_STYLES) - 1))),
-    }
+    knobs = {**limiter_knobs(draw),
+             "release_style": float(draw(st.integers(0, len(P.RELEASE_STYLES) - 1)))}
     return x, knobs
 
 
