@@ -128,6 +128,27 @@ def test_distortion_at_equal_loudness_interpolates_over_the_drive_sweep() -> Non
     assert _distortion_at(lufs, distortion, -7.0) is None  # never that loud: no credit
 
 
+def test_an_over_is_not_credited_as_loudness_and_a_fall_with_drive_is_reported() -> None:
+    from console.devtools.benchmarks.limiter_peers import equal_loudness, loudest_and_falls
+
+    def song(lufs, at_ceiling, distortion):
+        return {"songs": {"s": {"lufs": lufs, "lufs_at_ceiling": at_ceiling,
+                                "distortion_db": distortion}}}
+
+    figures = {
+        # louder on paper, but 2 dB over the ceiling at its loudest
+        "overs": song([-12.0, -9.0, -7.0], [-12.0, -10.0, -9.0], [-40.0, -20.0, -10.0]),
+        "clean": song([-12.0, -9.5, -9.7], [-12.0, -9.5, -9.7], [-45.0, -25.0, -22.0]),
+    }
+    table = loudest_and_falls(figures)["s"]
+    assert table["overs"]["loudest_at_ceiling"] == -9.0
+    assert table["clean"]["largest_fall_lu"] == pytest.approx(0.2)
+    assert table["overs"]["largest_fall_lu"] == 0.0
+    equal = equal_loudness(figures)["s"]
+    assert list(equal) == ["-9.5", "-12.5"]  # the loudest both reach at the ceiling
+    assert equal["-9.5"]["clean"] == pytest.approx(-25.0, abs=0.05)
+
+
 def test_the_bench_names_the_missing_packages_and_exits_non_zero(monkeypatch, capsys) -> None:
     from console.cli import main
     from console.devtools.benchmarks import peer_limiters
@@ -142,11 +163,14 @@ def test_the_limiters_are_masterdeck_and_the_peers_asked_for() -> None:
     from console.devtools.benchmarks import peer_limiters
 
     names = [lim.name for lim in peer_limiters.limiters()]
-    assert names[:4] == ["masterdeck", "x42-dpl", "lsp", "alimiter"]
+    assert names[:7] == ["masterdeck", "md-transparent", "md-punchy", "md-loud",
+                         "x42-dpl", "lsp", "alimiter"]
     x = 4.0 * _music(0.5)
     y = peer_limiters.run_masterdeck(x, RATE)
     assert y.shape == x.shape
     assert M.masterdeck_peak_dbtp(y, RATE) <= -1.0 + 0.02
+    loud = peer_limiters.run_masterdeck(x, RATE, style=3)  # a style is really run
+    assert np.abs(loud - y).max() > 1e-3
 
 
 def test_a_fraction_of_a_sample_of_delay_is_not_counted_as_distortion() -> None:

@@ -9,9 +9,16 @@ limiters behind one call each in :mod:`peer_limiters`:
   limiter at a -1 dB(TP) ceiling; per drive, the integrated loudness reached
   and the added distortion (null test), with each output aligned by the
   limiter's measured latency;
+- loudness at the ceiling: a limiter that lets overs through is credited
+  only with the loudness it has once its output is turned down until its
+  true peak (16x) is at the ceiling, as a plant or platform would need;
 - distortion at equal loudness: per song, each limiter's distortion
-  interpolated (over its drive sweep) at the highest loudness every limiter
-  reaches, and 3 LU below it, so a limiter is not credited for being quiet;
+  interpolated (over its drive sweep) at the highest loudness (at the
+  ceiling) every limiter reaches, and 3 LU below it, so a limiter is not
+  credited for being quiet; turning an output down does not change its
+  distortion (the null test fits the gain);
+- the largest fall in loudness from one drive to the next (more drive
+  should never make a master quieter);
 - SMPTE and CCIF IMD at 6 dB of drive;
 - the worst true peak over every song and drive on three meters;
 - latency by impulse, and speed as seconds per minute of audio (median over
@@ -78,16 +85,33 @@ def _distortion_at(lufs: list[float], distortion: list[float], target: float) ->
 
 
 def equal_loudness(figures: dict[str, dict]) -> dict[str, dict]:
-    """Per song, each limiter's distortion at the loudest level all reach, and 3 LU below."""
+    """Per song, each limiter's distortion at the loudest level all reach, and 3 LU below.
+
+    Loudness at the ceiling (overs pulled down), so an over is not loudness.
+    """
     equal: dict[str, dict] = {}
     for key in next(iter(figures.values()))["songs"]:
-        common = min(max(f["songs"][key]["lufs"]) for f in figures.values())
+        common = min(max(f["songs"][key]["lufs_at_ceiling"]) for f in figures.values())
         equal[key] = {}
         for target in (common, common - BELOW_COMMON_LU):
             equal[key][f"{target:.1f}"] = {
-                n: _distortion_at(f["songs"][key]["lufs"], f["songs"][key]["distortion_db"],
-                                  target) for n, f in figures.items()}
+                n: _distortion_at(f["songs"][key]["lufs_at_ceiling"],
+                                  f["songs"][key]["distortion_db"], target)
+                for n, f in figures.items()}
     return equal
+
+
+def loudest_and_falls(figures: dict[str, dict]) -> dict[str, dict]:
+    """Per song and limiter: the loudest at the ceiling, and the largest fall with more drive."""
+    out: dict[str, dict] = {}
+    for key in next(iter(figures.values()))["songs"]:
+        out[key] = {}
+        for name, f in figures.items():
+            row = f["songs"][key]
+            steps = np.diff(row["lufs"])
+            out[key][name] = {"loudest_at_ceiling": max(row["lufs_at_ceiling"]),
+                              "largest_fall_lu": round(float(max(0.0, -steps.min())), 2)}
+    return out
 
 
 def _machine() -> str:
@@ -126,15 +150,19 @@ def run_limiter_peers_bench(seconds: float | None = None,
             key = f"{arr.name}@{rate // 1000 if rate % 1000 == 0 else rate / 1000:g}k"
             minutes = song.shape[0] / rate / 60.0
             for lim in limiters:
-                row: dict[str, list] = {"lufs": [], "distortion_db": []}
+                row: dict[str, list] = {"lufs": [], "lufs_at_ceiling": [], "distortion_db": []}
                 for drive in drives_db:
                     x = _padded(song * 10 ** (drive / 20), rate)
                     y, elapsed = _run(lim, x, rate, latency[lim.name])
                     timings[lim.name].append(elapsed / minutes)
-                    row["lufs"].append(round(M.integrated_lufs(y, rate), 2))
+                    lufs = M.integrated_lufs(y, rate)
+                    peaks = M.true_peaks_dbtp(y, rate)
+                    over = max(0.0, peaks["x16"] - peer_limiters.CEILING_DB)
+                    row["lufs"].append(round(lufs, 2))
+                    row["lufs_at_ceiling"].append(round(lufs - over, 2))
                     row["distortion_db"].append(round(M.null_residual_db(x, y), 1))
                     worst = figures[lim.name]["true_peak_worst_dbtp"]
-                    for meter, value in M.true_peaks_dbtp(y, rate).items():
+                    for meter, value in peaks.items():
                         worst[meter] = max(worst.get(meter, -np.inf), value)
                 figures[lim.name]["songs"][key] = row
     for name, runs in timings.items():
@@ -149,6 +177,7 @@ def run_limiter_peers_bench(seconds: float | None = None,
         "song_seconds": seconds,
         "limiters": figures,
         "distortion_at_equal_loudness": equal_loudness(figures),
+        "loudest_and_falls": loudest_and_falls(figures),
         "bench_seconds": round(time.perf_counter() - began, 1),
     }
 
@@ -161,23 +190,30 @@ def format_table(r: dict) -> list[str]:
              f"music: {r['music']}; ceiling {r['ceiling_db']:g} dB(TP); "
              f"bench took {r['bench_seconds']:g} s", "",
              "loudness reached (LUFS) / added distortion (dB, null test) per drive:"]
-    lines.append(f"{'song':<26}{'limiter':<12}" + "".join(f"{f'+{d:g} dB':>13}"
+    lines.append(f"{'song':<26}{'limiter':<16}" + "".join(f"{f'+{d:g} dB':>13}"
                                                           for d in r["drives_db"]))
     for key in next(iter(lims.values()))["songs"]:
         for i, name in enumerate(names):
             row = lims[name]["songs"][key]
             cells = "".join(f"{lufs:7.1f}{dist:6.0f}" for lufs, dist
                             in zip(row["lufs"], row["distortion_db"], strict=True))
-            lines.append(f"{key if i == 0 else '':<26}{name:<12}{cells}")
+            lines.append(f"{key if i == 0 else '':<26}{name:<16}{cells}")
+    lines += ["", "loudest reached with overs pulled down to the ceiling (LUFS) / largest "
+              "fall in loudness from one drive to the next (LU):",
+              f"{'song':<26}" + "".join(f"{n:>16}" for n in names)]
+    for key, by_name in r["loudest_and_falls"].items():
+        cells = "".join(f"{by_name[n]['loudest_at_ceiling']:>9.2f}"
+                        f"{by_name[n]['largest_fall_lu']:>7.2f}" for n in names)
+        lines.append(f"{key:<26}{cells}")
     lines += ["", "added distortion (dB) at equal loudness (the loudest every limiter "
-              "reaches, and 3 LU below):",
-              f"{'song':<26}{'LUFS':>7}" + "".join(f"{n:>12}" for n in names)]
+              "reaches at the ceiling, and 3 LU below):",
+              f"{'song':<26}{'LUFS':>7}" + "".join(f"{n:>15}" for n in names)]
     for key, targets in r["distortion_at_equal_loudness"].items():
         for j, (target, by_name) in enumerate(targets.items()):
-            cells = "".join(f"{'-' if by_name[n] is None else by_name[n]:>12}" for n in names)
+            cells = "".join(f"{'-' if by_name[n] is None else by_name[n]:>15}" for n in names)
             lines.append(f"{key if j == 0 else '':<26}{target:>7}{cells}")
     rates = [str(rate) for rate in r["rates"]]
-    lines += ["", f"{'limiter':<12}{'latency (smp)':>16}{'SMPTE IMD':>14}{'CCIF IMD':>14}"
+    lines += ["", f"{'limiter':<16}{'latency (smp)':>16}{'SMPTE IMD':>14}{'CCIF IMD':>14}"
               f"{'worst TP: md / ebur128 / x16':>32}{'s per min':>11}   settings"]
     for name in names:
         f = lims[name]
@@ -186,7 +222,7 @@ def format_table(r: dict) -> list[str]:
         ccif = "/".join(f"{f['imd_at_6db'][k]['ccif_db']:g}" for k in rates)
         tp = f["true_peak_worst_dbtp"]
         peaks = f"{tp['masterdeck']:+.2f} / {tp['libebur128']:+.2f} / {tp['x16']:+.2f}"
-        lines.append(f"{name:<12}{lat:>16}{smpte:>14}{ccif:>14}{peaks:>32}"
+        lines.append(f"{name:<16}{lat:>16}{smpte:>14}{ccif:>14}{peaks:>32}"
                      f"{f['seconds_per_minute']:>11.3f}   {f['settings']}")
     lines.append(f"(latency, IMD: {' / '.join(rates)} Hz; IMD at +{IMD_DRIVE_DB:g} dB drive)")
     return lines

@@ -5,7 +5,9 @@ plain gain, so "drive" means the same thing for all) and returns its output
 with its latency still in it; the bench measures and removes the latency.
 
 - **masterdeck**: ``dsp.limiter`` alone, every setting at its default
-  (ceiling -1 dBTP, release 100 ms, lookahead 1.5 ms), in this process.
+  (ceiling -1 dBTP, release 100 ms, lookahead 1.5 ms), in this process;
+  and once per other release style (``md-transparent``, ``md-punchy``,
+  ``md-loud``), the rest at the defaults.
 - **x42-dpl**: x42's digital peak limiter (Debian's x42-plugins), true-peak
   mode on, threshold -1 dB, other controls at their defaults (release 10 ms),
   hosted by ``lv2file``: ``lv2apply`` refuses plug-ins with atom ports, and
@@ -37,6 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from dsp.params import RELEASE_STYLES
 
 CEILING_DB = -1.0
 BLOCK = 1024
@@ -87,6 +91,8 @@ def limiters() -> list[Limiter]:
     """The limiters under test: masterdeck, the peers, and pedalboard when installed."""
     found = [
         Limiter("masterdeck", "defaults, ceiling -1 dBTP", run_masterdeck),
+        *(Limiter(f"md-{style}", f"release style {style}", _masterdeck_style(k))
+          for k, style in enumerate(RELEASE_STYLES) if k > 0),
         Limiter("x42-dpl", "true peak on, threshold -1 dB", run_x42),
         Limiter("lsp", "th -1 dB, Full x4(3L), boost off, ALR off", run_lsp),
         Limiter("alimiter", "limit -1 dB, level off", run_alimiter),
@@ -98,13 +104,15 @@ def limiters() -> list[Limiter]:
     return [*found, Limiter("pedalboard", "Limiter -1 dB, then Gain -1 dB", run_pedalboard)]
 
 
-def run_masterdeck(x: np.ndarray, rate: int) -> np.ndarray:
-    """``dsp.limiter`` at its defaults, block by block as the engine calls it."""
+def run_masterdeck(x: np.ndarray, rate: int, style: int | None = None) -> np.ndarray:
+    """``dsp.limiter`` at its defaults (or another release style), block by block."""
     from dsp import limiter, taps
     from dsp import params as P
 
     values = P.defaults()
     values[P.LIMITER_CEILING] = CEILING_DB
+    if style is not None:
+        values[P.LIMITER_STYLE] = style
     current = values.copy()
     state = limiter.prepare(rate)
     tap = np.zeros(taps.COUNT)
@@ -112,6 +120,10 @@ def run_masterdeck(x: np.ndarray, rate: int) -> np.ndarray:
     for start in range(0, y.shape[0], BLOCK):
         limiter.process(y[start:start + BLOCK], values, current, state, tap)
     return y
+
+
+def _masterdeck_style(style: int) -> Process:
+    return lambda x, rate: run_masterdeck(x, rate, style)
 
 
 def run_pedalboard(x: np.ndarray, rate: int) -> np.ndarray:
