@@ -70,9 +70,10 @@ from dsp.limiter_state import (
     _DELAY,
     _DRIVE_DB,
     _DRIVE_G,
+    _ECUR,
+    _EFLOOR,
     _ENV,
-    _ENV_HOLD,
-    _EWAIT,
+    _ENV_BUCKET,
     _FAST_A,
     _IPREV,
     _LA,
@@ -117,19 +118,11 @@ delay line after a fall) but corners the gain harder: flipping the ceiling
 
 STYLES: tuple[tuple[float, float, float], ...] = (
     (0.0, 0.0, 0.0),  # single: one release, limiter.release_ms (no envelope)
-    (10.0, 100.0, 30.0),  # transparent
-    (5.0, 200.0, 30.0),  # punchy
-    (2.0, 400.0, 12.0),  # loud
+    (10.0, 100.0, 12.0),  # transparent
+    (5.0, 200.0, 20.0),  # punchy
+    (2.0, 400.0, 6.0),  # loud
 )
 """Per ``dsp.params.RELEASE_STYLES``: (fast release ms, slow envelope's charge ms, its wait ms).
-
-The wait is how long the envelope holds after the last reduction before it
-recovers. It must outlast half a period of the bass it should hold still: a
-bass note asks for reduction only near its waveform's peaks, so with no
-wait the envelope recovered between them, never charged, and the fast
-release followed the waveform (THD of a 40 Hz sine 12 dB into ``punchy``:
--24 dB with no wait, -43 dB with 30 ms; a 100 ms single release: -38 dB).
-30 ms covers 20 Hz; ``loud`` waits 12 ms (40 Hz and up), for loudness.
 
 The gain comes back at the fast release as far as a slow envelope, which
 charges toward the gain reduction at the charge time while reduction lasts
@@ -137,18 +130,37 @@ and recovers at ``limiter.release_ms`` (:func:`dsp.limiter_smoothing.release_dua
 A reduction shorter than the charge time barely moves the envelope, so it
 recovers at the fast release; a longer one is held and let go at the slow
 release. A faster release and a slower charge are louder and add more
-distortion. Chosen on the synthetic masters of ``tests/masters.py`` and on
-sustained bass, at 48 kHz with release 100 ms (the tables are in
-docs/decisions.md): ``transparent`` is louder than ``single`` at 100 ms and
-cleaner at equal loudness, and holds a sustained 40 Hz note 26 dB cleaner;
-``loud`` gets as loud as a 10 ms single release (the release at which the
-issue found x42's loudness) with 5.6 dB less THD on that note.
+distortion.
+
+The wait keeps the envelope from recovering between the peaks of a bass
+note (which asks for reduction only near its waveform's peaks; without a
+wait the envelope never charged and the fast release rode the waveform):
+the envelope recovers only as far as the smallest held gain of the last
+2/3 to 4/3 of the wait (:data:`BUCKET_OF_WAIT`). That floor is a minimum
+over fixed stretches of time, not a wait counted from the last reduction:
+a counted wait restarted whenever more drive made a reduction of a few
+hundredths of a dB, and music then came out quieter in places with more
+drive (up to 0.08 full scale at a sample, 0.11 dB over 400 ms). With the
+floor every step of the release is non-decreasing in the held gain, so more
+drive never turns a sample down (tested).
+
+Measured at 48 kHz, release 100 ms: a 40 Hz sine peaking at -1 dBFS driven
+12 dB in has harmonics at -36.5 dB (``single``), -49.6 (``transparent``),
+-32.7 (``punchy``), -22.6 (``loud``); on the peer benchmark's music
+``loud`` reaches the loudest of x42-dpl, LSP and alimiter (their overs
+pulled down to the ceiling) on every song, with less added distortion than
+the cleanest of them at equal loudness (docs/decisions.md has the tables).
 """
+
+
+BUCKET_OF_WAIT = 2.0 / 3.0
+"""The envelope's floor is the smallest held gain of the last one to two buckets of this
+fraction of the wait: it holds between 2/3 and 4/3 of the wait after the last reduction."""
 
 
 @kernel
 def _style_coefficients(style: float, rate: float) -> tuple:
-    """The fast release's and the charge's one-pole coefficients, and the wait in samples.
+    """The fast release's and the charge's one-pole coefficients, and the floor's bucket.
 
     For ``style`` at ``rate``; the charge coefficient is -1 for ``single`` (no envelope).
     """
@@ -158,7 +170,7 @@ def _style_coefficients(style: float, rate: float) -> tuple:
     fast_ms, charge_ms, wait_ms = STYLES[k]
     return (1.0 - math.exp(-1000.0 / (fast_ms * rate)),
             1.0 - math.exp(-1000.0 / (charge_ms * rate)),
-            float(int(wait_ms * rate / 1000.0 + 0.5)))
+            float(max(int(BUCKET_OF_WAIT * wait_ms * rate / 1000.0 + 0.5), 1)))
 
 
 # _IDLE_CHECK: a parameter is read as ``current[i]`` and glided only when it
@@ -211,6 +223,8 @@ def reset(state: np.ndarray) -> None:
         state[s + _SA] = 1.0
         state[s + _SB] = 1.0
         state[s + _ENV] = 1.0
+        state[s + _EFLOOR] = 1.0
+        state[s + _ECUR] = 1.0
         state[s + _PUSHED] = start - REACH - lmax - 2 * PLATEAU
 
 
@@ -325,11 +339,12 @@ def process(
         current[P.LIMITER_STYLE] = style
         if style != state[_STYLE]:
             state[_STYLE] = style
-            state[_FAST_A], state[_CHARGE_A], state[_ENV_HOLD] = _style_coefficients(style,
+            state[_FAST_A], state[_CHARGE_A], state[_ENV_BUCKET] = _style_coefficients(style,
                                                                                       rate)
             for c in range(2):  # the envelope starts where the gain is: no jump
                 state[_CH0 + _CHS * c + _ENV] = state[_CH0 + _CHS * c + _R]
-                state[_CH0 + _CHS * c + _EWAIT] = 0.0
+                state[_CH0 + _CHS * c + _EFLOOR] = state[_CH0 + _CHS * c + _R]
+                state[_CH0 + _CHS * c + _ECUR] = state[_CH0 + _CHS * c + _R]
         # every setting at its target and its derived values up to date: the per-sample
         # settings are constants over the chunk, and steps 1 and 3 run as plain passes
         # (the same arithmetic as the per-sample path, so the result cannot tell)
@@ -479,7 +494,7 @@ def process(
             gains_settled(state, req0, req1, state[o_rq:o_rq + 2 * nr],
                           state[o_mp:o_mp + 2 * nr], state[o_ms:o_ms + 2 * nr], holds, holds1,
                           state[o_rb:o_rb + 2 * nb], state[o_bb:o_bb + 2 * nb], lk, t0, m,
-                          state[_REL_A], state[_FAST_A], state[_CHARGE_A], state[_ENV_HOLD])
+                          state[_REL_A], state[_FAST_A], state[_CHARGE_A], state[_ENV_BUCKET])
         for c in range(0 if paired else (1 if twin else 2)):
             gains(state, _CH0 + _CHS * c, req0 if c == 0 else req1, look, rel,
                   state[o_rq + c * nr:o_rq + (c + 1) * nr],
@@ -489,7 +504,7 @@ def process(
                   state[o_bb + c * nb:o_bb + (c + 1) * nb], lmax, t0, m,
                   state[o_mp + c * nr:o_mp + (c + 1) * nr],
                   state[o_ms + c * nr:o_ms + (c + 1) * nr], holds, state[_FAST_A],
-                  state[_CHARGE_A], state[_ENV_HOLD])
+                  state[_CHARGE_A], state[_ENV_BUCKET])
         if twin:
             for i in range(m):
                 req1[i] = req0[i]

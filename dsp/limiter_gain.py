@@ -29,8 +29,9 @@ from dsp.limiter_smoothing import box, coefficients, release_dual, smooth, smoot
 from dsp.limiter_state import (
     _CH0,
     _CHS,
+    _ECUR,
+    _EFLOOR,
     _ENV,
-    _EWAIT,
     _GAIN_SCALARS,
     _LA,
     _LB,
@@ -50,7 +51,7 @@ from dsp.limiter_state import (
 def gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np.ndarray,
           rq: np.ndarray, qi: np.ndarray, qv: np.ndarray, rb: np.ndarray, bb: np.ndarray,
           lmax: int, t0: int, m: int, mp: np.ndarray, ms: np.ndarray,
-          hold: np.ndarray, fast_a: float, charge_a: float, wait: float) -> None:
+          hold: np.ndarray, fast_a: float, charge_a: float, bucket: int) -> None:
     """One channel's gain computer over a chunk; ``req`` is replaced by the gains.
 
     Request ``req[i]`` belongs to sample k = t0 + i - REACH. The gain that
@@ -58,7 +59,7 @@ def gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np.
     la + lb - 1 = look) over the released minimum of the requests
     [k - lmax - 2 PLATEAU + 1, k - lmax + look]: every request within
     PLATEAU samples of the sample going out is in all the windows averaged.
-    ``fast_a``, ``charge_a`` and ``wait`` are the release style's constants
+    ``fast_a``, ``charge_a`` and ``bucket`` are the release style's constants
     for the chunk (:func:`dsp.limiter_smoothing.coefficients`).
     """
     pushed = int(state[s + _PUSHED])
@@ -66,7 +67,8 @@ def gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np.
     count = int(state[s + _QCOUNT])
     r = state[s + _R]
     env = state[s + _ENV]
-    ew = state[s + _EWAIT]
+    prev = state[s + _EFLOOR]
+    cur = state[s + _ECUR]
     sa = state[s + _SA]
     sb = state[s + _SB]
     la = int(state[s + _LA])
@@ -88,9 +90,9 @@ def gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np.
         held(state, s, rq, mp, ms, lk + 2 * PLATEAU, pushed, m, hold)
         pushed += m
         state[s + _QSTALE] = 1.0
-        r, env, ew, sa, sb = smooth(hold, req, rb, bb, t0, m,
-                                    coefficients(a, fast_a, charge_a, wait), la, lb, r, env,
-                                    ew, sa, sb)
+        r, env, prev, cur, sa, sb = smooth(hold, req, rb, bb, t0, m,
+                                           coefficients(a, fast_a, charge_a, bucket), la, lb, r,
+                                           env, prev, cur, sa, sb)
         m = 0
     if m:  # the per-sample path: it keeps the deque, and may move the window
         if state[s + _QSTALE] == 1.0:
@@ -117,8 +119,8 @@ def gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np.
         while count > 1 and qi[head] < left:
             head = (head + 1) & mq
             count -= 1
-        r, env, ew = release_dual(r, env, ew, qv[head],
-                                  coefficients(rel[i], fast_a, charge_a, wait))
+        r, env, prev, cur = release_dual(r, env, prev, cur, qv[head], t,
+                                         coefficients(rel[i], fast_a, charge_a, bucket))
         la_want = (lk + 1) // 2
         sa, la = box(rb, mb, t, r, sa, la, la_want)
         sb, lb = box(bb, mb, t, sa / la, sb, lb, lk + 1 - la_want)
@@ -128,7 +130,8 @@ def gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np.
     state[s + _QCOUNT] = count
     state[s + _R] = r
     state[s + _ENV] = env
-    state[s + _EWAIT] = ew
+    state[s + _EFLOOR] = prev
+    state[s + _ECUR] = cur
     state[s + _SA] = sa
     state[s + _SB] = sb
     state[s + _LA] = la
@@ -139,7 +142,7 @@ def gains(state: np.ndarray, s: int, req: np.ndarray, look: np.ndarray, rel: np.
 def gains_settled(state: np.ndarray, req0: np.ndarray, req1: np.ndarray, rq: np.ndarray,
                   mp: np.ndarray, ms: np.ndarray, hold0: np.ndarray, hold1: np.ndarray,
                   rb: np.ndarray, bb: np.ndarray, look: int, t0: int, m: int,
-                  a: float, fast_a: float, charge_a: float, wait: float) -> None:
+                  a: float, fast_a: float, charge_a: float, bucket: int) -> None:
     """Both channels' gain computers over a chunk while lookahead and release hold still.
 
     The arithmetic of :func:`gains` sample for sample (so the results are the
@@ -164,34 +167,36 @@ def gains_settled(state: np.ndarray, req0: np.ndarray, req1: np.ndarray, rq: np.
     pushed += m
     r0, r1 = state[s0 + _R], state[s1 + _R]
     e0, e1 = state[s0 + _ENV], state[s1 + _ENV]
-    w0, w1 = state[s0 + _EWAIT], state[s1 + _EWAIT]
+    w0, w1 = state[s0 + _EFLOOR], state[s1 + _EFLOOR]
+    c0, c1 = state[s0 + _ECUR], state[s1 + _ECUR]
     sa0, sa1 = state[s0 + _SA], state[s1 + _SA]
     sb0, sb1 = state[s0 + _SB], state[s1 + _SB]
     la = int(state[s0 + _LA])
     lb = int(state[s0 + _LB])
-    co = coefficients(a, fast_a, charge_a, wait)
+    co = coefficients(a, fast_a, charge_a, bucket)
     rb0, rb1, bb0, bb1 = rb[:nb], rb[nb:], bb[:nb], bb[nb:]
     turn = (-t0) & mb  # the index that turns the rings (see smooth)
     for i in range(min(turn, m)):
-        r0, e0, w0, sa0, sb0, req0[i] = smooth_step(hold0[i], rb0, bb0, t0 + i, mb, co, la, lb,
-                                                r0, e0, w0, sa0, sb0)
-        r1, e1, w1, sa1, sb1, req1[i] = smooth_step(hold1[i], rb1, bb1, t0 + i, mb, co, la, lb,
-                                                r1, e1, w1, sa1, sb1)
+        r0, e0, w0, c0, sa0, sb0, req0[i] = smooth_step(
+            hold0[i], rb0, bb0, t0 + i, mb, co, la, lb, r0, e0, w0, c0, sa0, sb0)
+        r1, e1, w1, c1, sa1, sb1, req1[i] = smooth_step(
+            hold1[i], rb1, bb1, t0 + i, mb, co, la, lb, r1, e1, w1, c1, sa1, sb1)
     if turn < m:
-        r0, e0, w0, sa0, sb0, req0[turn] = smooth_turn(hold0[turn], rb0, bb0, t0 + turn, mb, co,
-                                                   la, lb, r0, e0, w0)
-        r1, e1, w1, sa1, sb1, req1[turn] = smooth_turn(hold1[turn], rb1, bb1, t0 + turn, mb, co,
-                                                   la, lb, r1, e1, w1)
+        r0, e0, w0, c0, sa0, sb0, req0[turn] = smooth_turn(
+            hold0[turn], rb0, bb0, t0 + turn, mb, co, la, lb, r0, e0, w0, c0)
+        r1, e1, w1, c1, sa1, sb1, req1[turn] = smooth_turn(
+            hold1[turn], rb1, bb1, t0 + turn, mb, co, la, lb, r1, e1, w1, c1)
         for i in range(turn + 1, m):
-            r0, e0, w0, sa0, sb0, req0[i] = smooth_step(hold0[i], rb0, bb0, t0 + i, mb, co, la,
-                                                    lb, r0, e0, w0, sa0, sb0)
-            r1, e1, w1, sa1, sb1, req1[i] = smooth_step(hold1[i], rb1, bb1, t0 + i, mb, co, la,
-                                                    lb, r1, e1, w1, sa1, sb1)
+            r0, e0, w0, c0, sa0, sb0, req0[i] = smooth_step(
+                hold0[i], rb0, bb0, t0 + i, mb, co, la, lb, r0, e0, w0, c0, sa0, sb0)
+            r1, e1, w1, c1, sa1, sb1, req1[i] = smooth_step(
+                hold1[i], rb1, bb1, t0 + i, mb, co, la, lb, r1, e1, w1, c1, sa1, sb1)
     state[s0 + _PUSHED] = pushed
     state[s1 + _PUSHED] = pushed
     state[s0 + _R], state[s1 + _R] = r0, r1
     state[s0 + _ENV], state[s1 + _ENV] = e0, e1
-    state[s0 + _EWAIT], state[s1 + _EWAIT] = w0, w1
+    state[s0 + _EFLOOR], state[s1 + _EFLOOR] = w0, w1
+    state[s0 + _ECUR], state[s1 + _ECUR] = c0, c1
     state[s0 + _SA], state[s1 + _SA] = sa0, sa1
     state[s0 + _SB], state[s1 + _SB] = sb0, sb1
 

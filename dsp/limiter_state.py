@@ -36,18 +36,19 @@ _LPOS = HEADER + 13  # where the next chunk goes in the detector lines
 # coefficients: the fast release and the charge of the slow envelope (see
 # dsp.limiter_smoothing.release_dual)
 _STYLE, _FAST_A, _CHARGE_A = HEADER + 14, HEADER + 15, HEADER + 16
-_ENV_HOLD = HEADER + 17  # samples the slow envelope waits before it recovers
+_ENV_BUCKET = HEADER + 17  # samples in a bucket of the slow envelope's floor (the wait)
 _CH0 = HEADER + 18  # per-channel scalars, _CHS of them per channel
 # _ENV: the slow envelope of the programme-dependent release (1: no reduction);
-# _EWAIT: samples since the held gain was last below it
-_R, _SA, _SB, _LA, _LB, _PUSHED, _QHEAD, _QCOUNT, _ENV, _EWAIT, _IPREV = range(11)
+# _EFLOOR, _ECUR: the smallest held gain of the last bucket and of the one under way
+# (the envelope's floor, see dsp.limiter_smoothing.release_dual)
+_R, _SA, _SB, _LA, _LB, _PUSHED, _QHEAD, _QCOUNT, _ENV, _EFLOOR, _ECUR, _IPREV = range(12)
 # the window minima of a settled gain computer (see limiter_hold.held): the deque is
 # then not kept up to date (_QSTALE) until something needs it; _MW is the block length
 # the minima are kept for (0: none), _MNEXT the next request to stream in, at _MPOS in
 # its block, whose running minimum so far is _MP
-_QSTALE, _MW, _MNEXT, _MPOS, _MP = range(11, 16)
-_CHS = 16
-_GAIN_SCALARS = _IPREV  # _R .. _EWAIT: one gain computer's scalars
+_QSTALE, _MW, _MNEXT, _MPOS, _MP = range(12, 17)
+_CHS = 17
+_GAIN_SCALARS = _IPREV  # _R .. _ECUR: one gain computer's scalars
 _ARRAYS = _CH0 + 2 * _CHS
 _LINE = HIST + 8 * CHUNK  # one channel's detector line: slides 8 chunks, then moves back
 # per-sample scratch of a chunk: requests then gains per channel, and the settings
