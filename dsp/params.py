@@ -140,7 +140,10 @@ DITHER_TYPES = ("off", "tpdf", "shaped")
 RELEASE_STYLES = ("single", "transparent", "punchy", "loud")
 """The limiter's release styles: ``single`` is one release at ``limiter.release_ms``; the
 others release fast after short reduction and at ``release_ms`` after sustained reduction,
-from gentlest to loudest (their constants and the reasons: :data:`dsp.limiter.STYLES`)."""
+from gentlest to loudest (their constants and the reasons: :data:`dsp.limiter.STYLES`).
+``transparent`` is the default: louder and cleaner than ``single`` at every drive on the
+peer benchmark's music (docs/decisions.md); sessions saved before it was (format 1) keep
+``single``."""
 _EQ_DEFAULTS = (  # type, freq, gain, q: a flat, ready-to-use five-band layout
     ("low_shelf", 80.0, 0.0, 0.707),
     ("bell", 250.0, 0.0, 1.0),
@@ -212,7 +215,7 @@ PARAMS: tuple[Param, ...] = (
           fmt="{:+.1f}"),
     Param("limiter.release_ms", "limiter", "Release", "ms", 1.0, 1000.0, 100.0, taper="log",
           fmt="{:.0f}"),
-    Param("limiter.release_style", "limiter", "Release style", "", 0.0, 3.0, 0.0, "choice",
+    Param("limiter.release_style", "limiter", "Release style", "", 0.0, 3.0, 1.0, "choice",
           choices=RELEASE_STYLES),
     Param("limiter.lookahead_ms", "limiter", "Lookahead", "ms", 0.5, 5.0, 1.5, step=0.1,
           fmt="{:.1f}"),

@@ -163,7 +163,7 @@ def test_the_limiters_are_masterdeck_and_the_peers_asked_for() -> None:
     from console.devtools.benchmarks import peer_limiters
 
     names = [lim.name for lim in peer_limiters.limiters()]
-    assert names[:7] == ["masterdeck", "md-transparent", "md-punchy", "md-loud",
+    assert names[:7] == ["masterdeck", "md-single", "md-punchy", "md-loud",
                          "x42-dpl", "lsp", "alimiter"]
     x = 4.0 * _music(0.5)
     y = peer_limiters.run_masterdeck(x, RATE)

@@ -16,6 +16,7 @@ from console.session import tomlfile
 from console.session.errors import NewerSessionError, SessionError, SessionFileError
 from console.session.model import Session
 from console.session.store import SessionStore
+from dsp import params as P
 
 
 def _album() -> Session:
@@ -218,12 +219,34 @@ def test_a_session_from_a_newer_masterdeck_is_refused_and_left_alone(tmp_path):
     folder = tmp_path / "a"
     _saved(folder, _album()).close()
     path = folder / "session.toml"
-    newer = path.read_text().replace("format = 1", "format = 2").replace(
+    newer = path.read_text().replace(f"format = {tomlfile.FORMAT}",
+                                     f"format = {tomlfile.FORMAT + 1}").replace(
         "[automation]", "[automation]\nsidechain_ducking = true")
     path.write_text(newer)
-    with pytest.raises(NewerSessionError, match=r"newer masterdeck.*format 2.*reads format 1"):
+    with pytest.raises(NewerSessionError, match=rf"newer masterdeck.*format {tomlfile.FORMAT + 1}"
+                                                rf".*reads format {tomlfile.FORMAT}"):
         SessionStore(folder).load()
     assert path.read_text() == newer
+
+
+def test_a_format_1_session_keeps_the_release_style_it_was_mastered_with(tmp_path):
+    """Format 1's default style was ``single``; settings only keep what differs from defaults."""
+    style = P.get("limiter.release_style")
+    assert style.default == P.RELEASE_STYLES.index("transparent")
+    text = ('format = 1\ngeneration = 3\ntitle = "Old album"\n\n'
+            '[[song]]\nid = "one"\ntitle = "One"\nfile = "one.wav"\n\n'
+            '[[song]]\nid = "two"\ntitle = "Two"\nfile = "two.wav"\n'
+            '[song.settings]\n"limiter.release_style" = 3\n')
+    old, _ = tomlfile.parse(text, "session.toml")
+    assert old.song("one").values()[style.id] == P.RELEASE_STYLES.index("single")
+    assert old.song("two").values()[style.id] == P.RELEASE_STYLES.index("loud")
+    written = tomlfile.dump(old)
+    assert f"format = {tomlfile.FORMAT}" in written
+    again, _ = tomlfile.parse(written, "session.toml")
+    assert again.song("one").values()[style.id] == P.RELEASE_STYLES.index("single")
+    # a song added now starts at the new default
+    again.apply({"op": "song_add", "song": {"title": "Three", "file": "three.wav"}})
+    assert again.song("three").values()[style.id] == style.default
 
 
 def test_a_save_cut_between_the_automation_and_the_session_file_loads_consistently(tmp_path):

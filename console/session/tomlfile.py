@@ -24,8 +24,10 @@ from console.version import version
 from dsp import params as P
 from dsp.errors import ParameterError
 
-FORMAT = 1
-"""The session format this code writes; it reads this one and older."""
+FORMAT = 2
+"""The session format this code writes; it reads this one and older. 2: the limiter's
+default release style became ``transparent``; a format-1 session's songs keep the
+``single`` style they were mastered with (see :func:`_from_format_1`)."""
 AUTOMATION_DIR = "automation"
 
 _TOP = {"format", "generation", "written_by", "title", "performer", "upc", "sample_rate",
@@ -115,7 +117,22 @@ def parse(text: str, path: str | Path) -> tuple[Session, dict[str, str]]:
             f"session format {fmt}); this one ({version()}) reads format {FORMAT} and older. "
             "Upgrade masterdeck to open it; the file was not changed.")
     reader = _Reader(path, lines)
-    return reader.session(data), reader.automation_files
+    session = reader.session(data)
+    if fmt < 2:
+        _from_format_1(session)
+    return session, reader.automation_files
+
+
+def _from_format_1(session: Session) -> None:
+    """Keep a format-1 session sounding as it did: its default release style was ``single``.
+
+    Settings are kept as differences from the defaults, so a song that never set
+    the style would otherwise change style with the default. Snapshots hold every
+    parameter and need nothing.
+    """
+    style = P.get("limiter.release_style")
+    for song in session.songs:
+        song.settings.setdefault(style.id, float(P.RELEASE_STYLES.index("single")))
 
 
 class _Reader:

@@ -5,9 +5,9 @@ plain gain, so "drive" means the same thing for all) and returns its output
 with its latency still in it; the bench measures and removes the latency.
 
 - **masterdeck**: ``dsp.limiter`` alone, every setting at its default
-  (ceiling -1 dBTP, release 100 ms, lookahead 1.5 ms), in this process;
-  and once per other release style (``md-transparent``, ``md-punchy``,
-  ``md-loud``), the rest at the defaults.
+  (ceiling -1 dBTP, release 100 ms, style ``transparent``, lookahead
+  1.5 ms), in this process; and once per other release style
+  (``md-single``, ``md-punchy``, ``md-loud``), the rest at the defaults.
 - **x42-dpl**: x42's digital peak limiter (Debian's x42-plugins), true-peak
   mode on, threshold -1 dB, other controls at their defaults (release 10 ms),
   hosted by ``lv2file``: ``lv2apply`` refuses plug-ins with atom ports, and
@@ -40,7 +40,9 @@ from pathlib import Path
 
 import numpy as np
 
-from dsp.params import RELEASE_STYLES
+from dsp.params import RELEASE_STYLES, get
+
+_DEFAULT_STYLE = int(get("limiter.release_style").default)
 
 CEILING_DB = -1.0
 BLOCK = 1024
@@ -92,7 +94,7 @@ def limiters() -> list[Limiter]:
     found = [
         Limiter("masterdeck", "defaults, ceiling -1 dBTP", run_masterdeck),
         *(Limiter(f"md-{style}", f"release style {style}", _masterdeck_style(k))
-          for k, style in enumerate(RELEASE_STYLES) if k > 0),
+          for k, style in enumerate(RELEASE_STYLES) if k != _DEFAULT_STYLE),
         Limiter("x42-dpl", "true peak on, threshold -1 dB", run_x42),
         Limiter("lsp", "th -1 dB, Full x4(3L), boost off, ALR off", run_lsp),
         Limiter("alimiter", "limit -1 dB, level off", run_alimiter),
