@@ -514,13 +514,17 @@ def test_a_rebuilt_deque_is_the_deque_kept_sample_by_sample():
             assert [(int(ri[j]), rv[j]) for j in range(got)] == kept
 
 
-def test_one_gain_computer_for_both_channels_when_linked_changes_nothing():
+@pytest.mark.parametrize("style", ["single", "transparent"])
+def test_one_gain_computer_for_both_channels_when_linked_changes_nothing(style):
     """Fully linked, the channels share one gain computer (twin) once their states agree.
 
     The same programme, with the link going 100 -> 0 -> 100 %, is run once as
     shipped and once with the twin switched off before every chunk (both
     computers always run): the outputs must be the same bits, and the twin
     must really be in use again at the end (so the comparison is not empty).
+    With ``transparent`` under constant reduction the parted envelopes charge
+    toward each other without ever landing on the same bits, so the twin
+    stays parted (a lost saving, not a wrong gain): only the bits are compared.
     """
     rng = np.random.default_rng(21)
     n = 96000
@@ -529,7 +533,8 @@ def test_one_gain_computer_for_both_channels_when_linked_changes_nothing():
     moves = {80 * limiter.CHUNK: 0.0, 160 * limiter.CHUNK: 100.0}
     outputs, twins = [], []
     for twin_allowed in (True, False):
-        target, current = settings_for(drive_db=9.0, release_ms=30.0)
+        target, current = settings_for(drive_db=9.0, release_ms=30.0,
+                                       release_style=P.RELEASE_STYLES.index(style))
         state = limiter.prepare(RATE)
         y = x.copy()
         for begin in range(0, n, limiter.CHUNK):
@@ -543,7 +548,9 @@ def test_one_gain_computer_for_both_channels_when_linked_changes_nothing():
                 twins.append(state[limiter_state._TWIN])
         outputs.append(y)
     np.testing.assert_array_equal(outputs[1], outputs[0])
-    assert twins[:3] == [1.0, 0.0, 1.0]  # shared, parted while unlinked, shared again
+    # shared, parted while unlinked, shared again
+    expected = [1.0, 0.0, 1.0] if style == "single" else [1.0, 0.0]
+    assert twins[:len(expected)] == expected
 
 
 def test_link_100_applies_one_gain_and_link_0_leaves_the_quiet_channel_alone():
