@@ -1,4 +1,4 @@
-"""The mastering chain: input trim → EQ → compressor → exciter → stereo → limiter → output.
+"""The mastering chain: trim → EQ → compressor → exciter → stereo → clipper → limiter → output.
 
 One jitted call processes one block through every stage, so the live audio
 callback and the offline renderer run the very same machine code. The chain
@@ -14,6 +14,10 @@ also owns the guards that keep the speakers safe:
 
 :class:`Chain` is the Python-side owner of everything the kernel touches:
 the two parameter arrays, one state array per stage and the meter taps.
+The clipper's state lives in the chain's own section (``io``, after the
+input/output slots), so everything that hands the chain its parts one by one
+(the audio callback's table, the album's second voice, render) carries it
+without a part of its own.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import math
 
 import numpy as np
 
-from dsp import compressor, eq, exciter, limiter, stereo, taps
+from dsp import clipper, compressor, eq, exciter, limiter, stereo, taps
 from dsp import params as P
 from dsp._jit import kernel
 from dsp.dither import OUTPUT_FLOOR
@@ -41,23 +45,33 @@ FAULT_HOLD_MS = 10.0
 _TRIM_DB, _TRIM_GAIN = HEADER, HEADER + 1
 _OUT_DB, _OUT_GAIN = HEADER + 2, HEADER + 3
 _MUTE, _MUTE_HOLD, _HOLD_SAMPLES = HEADER + 4, HEADER + 5, HEADER + 6
-_IO_SIZE = HEADER + 7
+_CLIPPER = 8 * ((HEADER + 7 + 7) // 8)  # the clipper's state, from here to the end (aligned
+# to 8 slots, as the pack aligns each part)
 
 
 def _prepare_io(sample_rate: float, latency: int) -> np.ndarray:
-    state = np.zeros(_IO_SIZE)
+    """The chain's own section: trim, output gain and fault mute, then the clipper's state."""
+    state = np.zeros(_CLIPPER + clipper.SIZE)
     write_header(state, sample_rate)
     state[_HOLD_SAMPLES] = latency + round(FAULT_HOLD_MS * sample_rate / 1000.0)
+    state[_CLIPPER:] = clipper.prepare(sample_rate)
     _reset_io(state)
     return state
 
 
+@kernel(inline="always")
+def _clipper_state(io: np.ndarray) -> np.ndarray:
+    return io[_CLIPPER:]
+
+
 @kernel
 def _reset_io(state: np.ndarray) -> None:
+    """Reset the chain's own section: gains recomputed, unmuted, the clipper cleared."""
     state[_TRIM_DB] = math.nan  # forces the gains to be computed on the first sample
     state[_OUT_DB] = math.nan
     state[_MUTE] = 1.0
     state[_MUTE_HOLD] = 0.0
+    clipper.reset(state[_CLIPPER:])
 
 
 @kernel(fastmath={"reassoc"})
@@ -219,7 +233,8 @@ def process_block(
         Parameter arrays: ``target`` is what the stages glide ``current``
         toward per sample (the desk's values, or automation's).
     io, st_eq, st_comp, st_exciter, st_stereo, st_limiter : ndarray
-        Per-stage state from each stage's ``prepare``.
+        Per-stage state from each stage's ``prepare``; ``io`` is the chain's
+        own (from ``_prepare_io``), the clipper's state included.
     tap : ndarray, shape (taps.COUNT,)
         Meter taps, written once per block.
 
@@ -245,6 +260,10 @@ def process_block(
     stereo.process(x, target, current, st_stereo, tap)
     if not _all_finite(x):
         stereo.reset(st_stereo)
+        faulted = True
+    clipper.process(x, target, current, _clipper_state(io), tap)
+    if not _all_finite(x):
+        clipper.reset(_clipper_state(io))
         faulted = True
     limiter.process(x, target, current, st_limiter, tap)
     if not _all_finite(x):
@@ -312,9 +331,11 @@ class Chain:
         self.stereo = stereo.prepare(self.sample_rate)
         self.limiter = limiter.prepare(self.sample_rate)
         self.latency = int(
-            exciter.latency_samples(self.exciter) + limiter.latency_samples(self.limiter)
+            exciter.latency_samples(self.exciter) + clipper.LATENCY
+            + limiter.latency_samples(self.limiter)
         )
-        """Samples between a sample entering and leaving the chain (constant)."""
+        """Samples between a sample entering and leaving the chain (constant: the clipper's
+        counts whether it is on or off)."""
         io = _prepare_io(self.sample_rate, self.latency)
         parts = [io, self.eq, self.comp, self.exciter, self.stereo, self.limiter,
                  np.zeros(taps.COUNT)]
@@ -322,6 +343,8 @@ class Chain:
         views = [self._pack[int(self._pack[2 * i]):int(self._pack[2 * i]) + part.size]
                  for i, part in enumerate(parts)]
         self.io, self.eq, self.comp, self.exciter, self.stereo, self.limiter, self.taps = views
+        self.clipper = self.io[_CLIPPER:]
+        """The clipper's state (a view of ``io``: see the module's docstring)."""
 
     def set(self, param_id: str, value: float, *, glide: bool = True) -> None:
         """Set a parameter (checked against the table); it glides unless ``glide`` is False."""

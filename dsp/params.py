@@ -208,6 +208,11 @@ PARAMS: tuple[Param, ...] = (
           taper="log", fmt="{:.0f}"),
     Param("stereo.balance_db", "stereo", "Balance", "dB", -6.0, 6.0, 0.0, step=0.1,
           fmt="{:+.1f}"),
+    _bypass("clipper", "Clipper", 1.0),
+    Param("clipper.level_db", "clipper", "Clip level", "dB", 0.0, 12.0, 3.0, step=0.1,
+          fmt="{:+.1f}"),
+    Param("clipper.knee_db", "clipper", "Clip knee", "dB", 6.0, 18.0, 6.0, step=0.1,
+          fmt="{:.1f}"),
     _bypass("limiter", "Limiter"),
     Param("limiter.drive_db", "limiter", "Drive", "dB", 0.0, 24.0, 0.0, step=0.1,
           fmt="{:+.1f}"),
@@ -228,7 +233,8 @@ PARAMS: tuple[Param, ...] = (
           "switch"),
 )
 
-STAGES: tuple[str, ...] = ("input", "eq", "comp", "exciter", "stereo", "limiter", "output")
+STAGES: tuple[str, ...] = ("input", "eq", "comp", "exciter", "stereo", "clipper", "limiter",
+                           "output")
 
 _INDEX: dict[str, int] = {p.id: i for i, p in enumerate(PARAMS)}
 COUNT = len(PARAMS)
@@ -294,6 +300,9 @@ STEREO_WIDTH = index("stereo.width_pct")
 STEREO_BASS_MONO = index("stereo.bass_mono")
 STEREO_BASS_MONO_HZ = index("stereo.bass_mono_hz")
 STEREO_BALANCE = index("stereo.balance_db")
+CLIPPER_BYPASS = index("clipper.bypass")
+CLIPPER_LEVEL = index("clipper.level_db")
+CLIPPER_KNEE = index("clipper.knee_db")
 LIMITER_BYPASS = index("limiter.bypass")
 LIMITER_DRIVE = index("limiter.drive_db")
 LIMITER_CEILING = index("limiter.ceiling_dbtp")

@@ -18,6 +18,7 @@ ENGAGED = {
     "comp.bypass": 0.0, "comp.threshold_db": -24.0, "comp.ratio": 3.0,
     "exciter.bypass": 0.0, "exciter.amount_pct": 60.0,
     "stereo.width_pct": 130.0, "stereo.bass_mono": 1.0,
+    "clipper.bypass": 0.0, "clipper.level_db": 3.0,
     "limiter.drive_db": 9.0, "limiter.ceiling_dbtp": -1.0,
 }
 
@@ -103,7 +104,7 @@ def test_denormal_input_and_decaying_tails_leave_no_subnormal_state():
     tail = np.full((int(2 * RATE), 2), 1e-310)
     y = _run(chain, tail, 512)
     tiny = np.finfo(np.float64).tiny
-    for name in ("eq", "comp", "exciter", "stereo", "limiter"):
+    for name in ("eq", "comp", "exciter", "stereo", "clipper", "limiter"):
         state = getattr(chain, name)
         sub = (state != 0.0) & (np.abs(state) < tiny)
         assert not sub.any(), name

@@ -30,3 +30,10 @@ def test_fast_exp2_is_accurate_and_exact_at_zero():
     assert fastmath.fast_exp2(0.0) == 1.0
     assert fastmath.fast_exp2(-0.0) == 1.0
     assert fastmath.fast_exp2(-5000.0) == 2.0**-1022  # clamped, still a normal number
+
+
+def test_fast_exp2_of_a_whole_number_is_that_power_of_two_exactly():
+    """The exponent bits come from ``k`` kept as a float (no int conversion): every one right."""
+    for k in range(-1022, 1024):
+        assert fastmath.fast_exp2(float(k)) == 2.0**k, k
+    assert fastmath.fast_exp2(-1.5) == fastmath.fast_exp2(-2.0) * fastmath.fast_exp2(0.5)

@@ -40,8 +40,9 @@ def song(tmp_path_factory):
     """Three seconds of programme and a preset that engages every stage of the chain."""
     folder = tmp_path_factory.mktemp("prebuilt")
     sf.write(folder / "song.wav", program(3.0), RATE, subtype="PCM_24")
+    engaged = {**ENGAGED, "clipper.bypass": 0.0}  # the benchmark's chain leaves it off
     (folder / "engaged.toml").write_text(
-        "".join(f"{key} = {value!r}\n" for key, value in ENGAGED.items()))
+        "".join(f"{key} = {value!r}\n" for key, value in engaged.items()))
     return folder
 
 
@@ -85,7 +86,8 @@ def test_render_starts_without_numba_and_gives_numbas_bits(built, song, tmp_path
     assert a.shape == (3 * RATE, 2) and np.abs(a).max() > 0
     np.testing.assert_array_equal(a, b)
     fast_report, slow_report = json.loads(fast.stdout), json.loads(slow.stdout)
-    assert fast_report["max_limiter_gr_db"] > 1.0  # the chain did work
+    assert fast_report["max_limiter_gr_db"] > 0.5  # the chain did work (1.0 dB: the clipper
+    # takes the top of the peaks, 1.3 without it)
     for report in (fast_report, slow_report):
         for field in SCRATCH:
             del report[field]

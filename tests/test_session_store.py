@@ -249,6 +249,40 @@ def test_a_format_1_session_keeps_the_release_style_it_was_mastered_with(tmp_pat
     assert again.song("three").values()[style.id] == style.default
 
 
+OLD_SESSION = """\
+format = 1
+generation = 3
+written_by = "masterdeck 0.1.0"
+title = "Before the clipper"
+sample_rate = 48000
+current = "one"
+
+[[song]]
+id = "one"
+title = "One"
+file = "one.wav"
+
+[song.settings]
+"stereo.width_pct" = 120.0
+"limiter.drive_db" = 6.0
+"""
+"""A session file written before the clipper's parameters existed."""
+
+
+def test_a_session_saved_before_the_clipper_loads_with_the_clipper_at_its_defaults(tmp_path):
+    folder = tmp_path / "old"
+    folder.mkdir()
+    (folder / "session.toml").write_text(OLD_SESSION)
+    loaded = SessionStore(folder).load()
+    assert loaded.problems == []
+    values = loaded.session.song("one").values()
+    assert values["limiter.drive_db"] == 6.0 and values["stereo.width_pct"] == 120.0
+    for param in P.PARAMS:
+        if param.stage == "clipper":
+            assert values[param.id] == param.default, param.id
+    assert values["clipper.bypass"] == 1.0  # off: the old master sounds as it did
+
+
 def test_a_save_cut_between_the_automation_and_the_session_file_loads_consistently(tmp_path):
     folder = tmp_path / "a"
     album = _album()

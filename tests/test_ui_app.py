@@ -120,6 +120,15 @@ def test_stage_bypass_and_source_keys(deck):
         await press(app, pilot, "t")
         await until(pilot, lambda: daemon_values(deck, "limiter.bypass")["limiter.bypass"]
                     == before)
+        assert "BYPASSED" in str(app.screen.chain.panels["clipper"].border_title)  # off: default
+        await press(app, pilot, "i")
+        await until(pilot, lambda: daemon_values(deck, "clipper.bypass")["clipper.bypass"]
+                    == 0.0, what="the clipper in")
+        await pilot.pause(0.1)
+        assert "BYPASSED" not in str(app.screen.chain.panels["clipper"].border_title)
+        await press(app, pilot, "i")
+        await until(pilot, lambda: daemon_values(deck, "clipper.bypass")["clipper.bypass"]
+                    == 1.0, what="the clipper off again")
         await press(app, pilot, "b")
         await until(pilot, lambda: engine.source == "bypass", what="bypass")
         await until(pilot, lambda: "hearing BYPASS" in app.screen.transport.text)

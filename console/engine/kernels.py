@@ -42,7 +42,7 @@ MAX_WORKERS = 4
 """Worker processes at most: the jobs are never wider, and each holds ~0.7 GB compiling."""
 STAMP = "masterdeck-kernels.json"
 
-STAGES = ("limiter", "exciter", "eq", "compressor", "stereo")
+STAGES = ("limiter", "exciter", "eq", "compressor", "stereo", "clipper")
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,7 @@ JOBS = (
     Job("eq", (), 6.0, "EQ"),
     Job("compressor", (), 3.5, "compressor"),
     Job("stereo", (), 2.0, "stereo stage"),
+    Job("clipper", (), 10.0, "clipper (16x oversampled)"),
     Job("chain-parts", (), 3.5, "the chain's guards and the automation lanes"),
     Job("meters", (), 2.0, "loudness and true-peak meters"),
     Job("translation", (), 5.0, "translation checks (the monitor's mono, side, devices)"),

@@ -71,6 +71,7 @@ KEYMAP: tuple[Key, ...] = (
     Key("c", "stage_bypass('comp')", "compressor in / bypassed", "Stages", "c"),
     Key("x", "stage_bypass('exciter')", "exciter in / bypassed", "Stages", "x"),
     Key("w", "stage_bypass('stereo')", "stereo (width) in / bypassed", "Stages", "w"),
+    Key("i", "stage_bypass('clipper')", "clipper in / bypassed", "Stages", "i"),
     Key("t", "stage_bypass('limiter')", "limiter in / bypassed", "Stages", "t"),
     Key("enter", "stage_bypass('')", "the selected parameter's stage in / bypassed",
         "Stages", "enter"),

@@ -25,7 +25,8 @@ from dsp import params as P
 
 NORMAL = Scale(0.0, 1.0)
 STAGE_TITLES = {"input": "Input", "eq": "EQ", "comp": "Compressor", "exciter": "Exciter",
-                "stereo": "Stereo", "limiter": "Limiter", "output": "Output"}
+                "stereo": "Stereo", "clipper": "Clipper", "limiter": "Limiter",
+                "output": "Output"}
 
 
 def param_bar(param: P.Param, value: float, width: int) -> str:
@@ -231,7 +232,7 @@ class ChainView(VerticalScroll):
     ChainView > Grid { grid-size: 2; grid-columns: 1fr 1fr; height: auto; grid-gutter: 0 1; }
     ChainView #stage-eq { column-span: 2; }
     """
-    ORDER = ("input", "output", "eq", "comp", "limiter", "exciter", "stereo")
+    ORDER = ("input", "output", "eq", "comp", "limiter", "exciter", "clipper", "stereo")
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
