@@ -149,6 +149,28 @@ def test_an_over_is_not_credited_as_loudness_and_a_fall_with_drive_is_reported()
     assert equal["-9.5"]["clean"] == pytest.approx(-25.0, abs=0.05)
 
 
+def test_at_each_peers_loudest_level_the_cleanest_of_each_side_is_named() -> None:
+    from console.devtools.benchmarks.limiter_peers import at_the_peers_loudness
+
+    def song(at_ceiling, distortion):
+        return {"songs": {"s": {"lufs": at_ceiling, "lufs_at_ceiling": at_ceiling,
+                                "distortion_db": distortion}}}
+
+    figures = {
+        "masterdeck": song([-12.0, -10.0], [-40.0, -30.0]),  # never gets to -8
+        "md-loud": song([-12.0, -9.0, -7.0], [-38.0, -26.0, -18.0]),
+        "peer-a": song([-12.0, -8.0], [-35.0, -20.0]),
+        "peer-b": song([-12.0, -9.0, -8.0], [-30.0, -22.0, -21.0]),
+    }
+    rows = at_the_peers_loudness(figures)["s"]
+    assert [r["peer"] for r in rows] == ["peer-a", "peer-b"]  # both top at -8
+    top = rows[0]
+    assert top["level"] == -8.0 and top["cleanest_peer"] == "peer-b"
+    assert top["peer_db"] == pytest.approx(-21.0)
+    assert top["masterdeck"] == "md-loud"  # the default never gets there
+    assert top["masterdeck_db"] == pytest.approx(-20.4, abs=0.05)  # energy halfway -26..-18
+
+
 def test_the_bench_names_the_missing_packages_and_exits_non_zero(monkeypatch, capsys) -> None:
     from console.cli import main
     from console.devtools.benchmarks import peer_limiters
@@ -163,7 +185,7 @@ def test_the_limiters_are_masterdeck_and_the_peers_asked_for() -> None:
     from console.devtools.benchmarks import peer_limiters
 
     names = [lim.name for lim in peer_limiters.limiters()]
-    assert names[:7] == ["masterdeck", "md-single", "md-punchy", "md-loud",
+    assert names[:8] == ["masterdeck", "md-single", "md-punchy", "md-loud", "md-clip+loud",
                          "x42-dpl", "lsp", "alimiter"]
     x = 4.0 * _music(0.5)
     y = peer_limiters.run_masterdeck(x, RATE)
@@ -171,6 +193,9 @@ def test_the_limiters_are_masterdeck_and_the_peers_asked_for() -> None:
     assert M.masterdeck_peak_dbtp(y, RATE) <= -1.0 + 0.02
     loud = peer_limiters.run_masterdeck(x, RATE, style=3)  # a style is really run
     assert np.abs(loud - y).max() > 1e-3
+    clipped = peer_limiters.run_masterdeck(x, RATE, style=3, clip=True)  # and the clipper
+    assert np.abs(clipped - loud).max() > 1e-3
+    assert M.masterdeck_peak_dbtp(clipped, RATE) <= -1.0 + 0.02
 
 
 def test_a_fraction_of_a_sample_of_delay_is_not_counted_as_distortion() -> None:

@@ -101,6 +101,40 @@ def equal_loudness(figures: dict[str, dict]) -> dict[str, dict]:
     return equal
 
 
+def ours(name: str) -> bool:
+    """Whether a row of the bench is masterdeck (its default or another of its settings)."""
+    return name == "masterdeck" or name.startswith("md-")
+
+
+def at_the_peers_loudness(figures: dict[str, dict]) -> dict[str, list[dict]]:
+    """Per song, at each peer's loudest level: the cleanest peer and masterdeck setting there.
+
+    Issue 15's question. Levels are at the ceiling (overs pulled down).
+    Distortion is interpolated over each drive sweep (:func:`_distortion_at`);
+    a setting that never gets that loud has no figure.
+    """
+    out: dict[str, list[dict]] = {}
+    for key in next(iter(figures.values()))["songs"]:
+        rows = []
+        for peer, f in figures.items():
+            if ours(peer):
+                continue
+            level = max(f["songs"][key]["lufs_at_ceiling"])
+            found = {n: _distortion_at(g["songs"][key]["lufs_at_ceiling"],
+                                       g["songs"][key]["distortion_db"], level)
+                     for n, g in figures.items()}
+            theirs = {n: d for n, d in found.items() if d is not None and not ours(n)}
+            mine = {n: d for n, d in found.items() if d is not None and ours(n)}
+            best_peer = min(theirs, key=theirs.get)
+            best_mine = min(mine, key=mine.get) if mine else None
+            rows.append({"level": round(level, 2), "peer": peer,
+                         "cleanest_peer": best_peer, "peer_db": theirs[best_peer],
+                         "masterdeck": best_mine,
+                         "masterdeck_db": mine[best_mine] if best_mine else None})
+        out[key] = sorted(rows, key=lambda r: -r["level"])
+    return out
+
+
 def loudest_and_falls(figures: dict[str, dict]) -> dict[str, dict]:
     """Per song and limiter: the loudest at the ceiling, and the largest fall with more drive."""
     out: dict[str, dict] = {}
@@ -178,6 +212,7 @@ def run_limiter_peers_bench(seconds: float | None = None,
         "limiters": figures,
         "distortion_at_equal_loudness": equal_loudness(figures),
         "loudest_and_falls": loudest_and_falls(figures),
+        "at_the_peers_loudness": at_the_peers_loudness(figures),
         "bench_seconds": round(time.perf_counter() - began, 1),
     }
 
@@ -212,6 +247,14 @@ def format_table(r: dict) -> list[str]:
         for j, (target, by_name) in enumerate(targets.items()):
             cells = "".join(f"{'-' if by_name[n] is None else by_name[n]:>15}" for n in names)
             lines.append(f"{key if j == 0 else '':<26}{target:>7}{cells}")
+    lines += ["", "at each peer's loudest level (at the ceiling): the cleanest peer there "
+              "and masterdeck's cleanest setting there (added distortion, dB):"]
+    for key, rows in r["at_the_peers_loudness"].items():
+        for j, row in enumerate(rows):
+            mine = ("never that loud" if row["masterdeck"] is None else
+                    f"{row['masterdeck']} {row['masterdeck_db']:g}")
+            lines.append(f"{key if j == 0 else '':<26}{row['level']:>7.2f} ({row['peer']})"
+                         f"   peer: {row['cleanest_peer']} {row['peer_db']:g}   masterdeck: {mine}")
     rates = [str(rate) for rate in r["rates"]]
     lines += ["", f"{'limiter':<16}{'latency (smp)':>16}{'SMPTE IMD':>14}{'CCIF IMD':>14}"
               f"{'worst TP: md / ebur128 / x16':>32}{'s per min':>11}   settings"]

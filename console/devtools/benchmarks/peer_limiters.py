@@ -7,7 +7,10 @@ with its latency still in it; the bench measures and removes the latency.
 - **masterdeck**: ``dsp.limiter`` alone, every setting at its default
   (ceiling -1 dBTP, release 100 ms, style ``transparent``, lookahead
   1.5 ms), in this process; and once per other release style
-  (``md-single``, ``md-punchy``, ``md-loud``), the rest at the defaults.
+  (``md-single``, ``md-punchy``, ``md-loud``), the rest at the defaults; and
+  ``md-clip+loud``: the clipper stage on at its defaults (clip level 3 dB
+  over the ceiling, knee 6 dB under it) before the limiter in ``loud``, the
+  way loud masters are made: part clipped, part limited.
 - **x42-dpl**: x42's digital peak limiter (Debian's x42-plugins), true-peak
   mode on, threshold -1 dB, other controls at their defaults (release 10 ms),
   hosted by ``lv2file``: ``lv2apply`` refuses plug-ins with atom ports, and
@@ -95,6 +98,8 @@ def limiters() -> list[Limiter]:
         Limiter("masterdeck", "defaults, ceiling -1 dBTP", run_masterdeck),
         *(Limiter(f"md-{style}", f"release style {style}", _masterdeck_style(k))
           for k, style in enumerate(RELEASE_STYLES) if k != _DEFAULT_STYLE),
+        Limiter("md-clip+loud", "clipper on (+3 dB), release style loud",
+                _masterdeck_style(RELEASE_STYLES.index("loud"), clip=True)),
         Limiter("x42-dpl", "true peak on, threshold -1 dB", run_x42),
         Limiter("lsp", "th -1 dB, Full x4(3L), boost off, ALR off", run_lsp),
         Limiter("alimiter", "limit -1 dB, level off", run_alimiter),
@@ -106,26 +111,34 @@ def limiters() -> list[Limiter]:
     return [*found, Limiter("pedalboard", "Limiter -1 dB, then Gain -1 dB", run_pedalboard)]
 
 
-def run_masterdeck(x: np.ndarray, rate: int, style: int | None = None) -> np.ndarray:
-    """``dsp.limiter`` at its defaults (or another release style), block by block."""
-    from dsp import limiter, taps
+def run_masterdeck(x: np.ndarray, rate: int, style: int | None = None,
+                   clip: bool = False) -> np.ndarray:
+    """``dsp.limiter`` at its defaults (or another release style), block by block.
+
+    ``clip``: the clipper stage first, on at its defaults (3 dB over the ceiling).
+    """
+    from dsp import clipper, limiter, taps
     from dsp import params as P
 
     values = P.defaults()
     values[P.LIMITER_CEILING] = CEILING_DB
     if style is not None:
         values[P.LIMITER_STYLE] = style
+    values[P.CLIPPER_BYPASS] = 0.0 if clip else 1.0
     current = values.copy()
     state = limiter.prepare(rate)
+    clip_state = clipper.prepare(rate)
     tap = np.zeros(taps.COUNT)
     y = np.ascontiguousarray(x, dtype=np.float64).copy()
     for start in range(0, y.shape[0], BLOCK):
+        if clip:
+            clipper.process(y[start:start + BLOCK], values, current, clip_state, tap)
         limiter.process(y[start:start + BLOCK], values, current, state, tap)
     return y
 
 
-def _masterdeck_style(style: int) -> Process:
-    return lambda x, rate: run_masterdeck(x, rate, style)
+def _masterdeck_style(style: int, clip: bool = False) -> Process:
+    return lambda x, rate: run_masterdeck(x, rate, style, clip)
 
 
 def run_pedalboard(x: np.ndarray, rate: int) -> np.ndarray:
