@@ -16,27 +16,34 @@ Signal flow per channel::
   gives exactly nothing. At high drive the residual also holds the saturator's
   own compression of the top end, so at 100 % mix the band above ``freq_hz``
   is, roughly, replaced by its saturated version.
-- The nonlinearity runs at 2^S times the sample rate (4x up to 50 kHz, 2x
-  above), between linear-phase FIR cascades (Kaiser-windowed, ~100 dB
-  stopbands): half-bands (polyphase: half the taps are zero and the rest
-  symmetric) everywhere but stage 0 on the way down. A half-band's
-  transition band straddles its output's Nyquist frequency, so that last
-  decimator is a full low-pass at 2x (pass 0.34 fs, stop from 0.5 fs):
-  nothing above Nyquist folds back. And a base-rate low-pass on the
-  saturator's input (pass 0.30 fs, stop from 0.41 fs, 60 dB) keeps input
-  near Nyquist from imaging into stage 0's passband. On 9-20 kHz tones at
-  -6 dBFS and 50 % amount, aliases measure -97 dB re the fundamental at 44.1
-  and 48 kHz (-110 dB at 25 % mix); harmonics above 0.34 fs (15.0 kHz at
+- The nonlinearity runs at 2^S times the sample rate, 705.6 or 768 kHz at
+  every rate (16x at 44.1/48 kHz, 8x at 88.2/96, 4x at 176.4/192), between
+  linear-phase FIR cascades (Kaiser-windowed, ~100 dB stopbands):
+  half-bands (polyphase: half the taps are zero and the rest symmetric)
+  everywhere but stage 0 on the way down. A half-band's transition band
+  straddles its output's Nyquist frequency, so that last decimator is a
+  full low-pass at 2x (pass 0.34 fs, stop from 0.5 fs): nothing above
+  Nyquist folds back. And a base-rate low-pass on the saturator's input
+  (pass 0.30 fs, stop from 0.41 fs, 60 dB) keeps input near Nyquist from
+  imaging into stage 0's passband. Harmonics above 0.34 fs (15.0 kHz at
   44.1 kHz, 16.3 kHz at 48) are attenuated, none above 0.5 fs is added.
-  Hotter drive still folds the saturator's own high harmonics (10th-12th)
-  at the 4x rate: -76 dB at 50 % and -3 dBFS, -62 dB at full amount and
-  -6 dBFS. That needs 8x.
+- What no filter after the saturator can remove is its own harmonics that
+  lie near a multiple of the rate it runs at: they fold onto the audio band
+  as they are made. At full amount they fall only about 2 dB an order for
+  a full-scale tone, so the rate sets the bound: on 5-20 kHz tones at 50
+  and 100 % amount, -6 to 0 dBFS, the worst alias re the fundamental
+  measured (44.1 / 48 kHz) -44.0 / -43.9 dB at 4x, -73.7 / -73.0 at 8x and
+  -118.7 / -118.2 at 16x; (88.2 / 96 kHz) -34.5 / -36.4 at 2x, -56.7 /
+  -60.5 at 4x, -94.7 / -104.7 at 8x; (176.4 / 192 kHz) -54.0 / -57.4 at
+  2x, -91.1 / -100.4 at 4x. At 88.2/96 kHz a full-scale ultrasonic tone
+  (20-30 kHz) at full amount still measures -70.3 / -73.7 dB (16x there:
+  -116.4 / -119.9, at 1.7x the cost).
 - The generated signal is high-passed at ``freq_hz`` again (4th order, two
   Butterworth sections), to remove the DC of the asymmetric curve and the
   difference tones (intermodulation) that would otherwise muddy the mids.
 - The dry path is delayed by exactly the latency of the linear-phase harmonic
-  path, so both stay phase-aligned; :func:`latency_samples` reports it (70
-  samples at 44.1/48 kHz, 63 above).
+  path, so both stay phase-aligned; :func:`latency_samples` reports it (74
+  samples at 44.1/48 kHz, 73 at 88.2/96, 70 at 176.4/192).
 
 Processing runs in internal chunks of :data:`CHUNK` frames, in passes that
 vectorise: parameters, input high-pass and dry delay (base rate); the FIRs,
@@ -188,8 +195,15 @@ _HBI = len(_BAND_IN) - 1  # its delay (h) in base-rate samples
 
 
 def _stages(sample_rate: float) -> int:
-    """Oversampling stages for a rate: 4x at 44.1/48 kHz, 2x from 88.2 kHz up."""
-    return 2 if sample_rate <= 50000.0 else 1
+    """Oversampling stages for a rate: 16x at 44.1/48 kHz, 8x at 88.2/96, 4x above.
+
+    So the saturator runs at 705.6 or 768 kHz whatever the rate: at full
+    amount its harmonics fall slowly, and those near a multiple of the rate
+    it runs at fold into the audio band (see the module docstring).
+    """
+    if sample_rate <= 50000.0:
+        return 4
+    return 3 if sample_rate <= 100000.0 else 2
 
 
 def _path_delay(stages: int) -> int:
