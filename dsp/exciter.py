@@ -16,27 +16,34 @@ Signal flow per channel::
   gives exactly nothing. At high drive the residual also holds the saturator's
   own compression of the top end, so at 100 % mix the band above ``freq_hz``
   is, roughly, replaced by its saturated version.
-- The nonlinearity runs at 2^S times the sample rate (4x up to 50 kHz, 2x
-  above), between linear-phase FIR cascades (Kaiser-windowed, ~100 dB
-  stopbands): half-bands (polyphase: half the taps are zero and the rest
-  symmetric) everywhere but stage 0 on the way down. A half-band's
-  transition band straddles its output's Nyquist frequency, so that last
-  decimator is a full low-pass at 2x (pass 0.34 fs, stop from 0.5 fs):
-  nothing above Nyquist folds back. And a base-rate low-pass on the
-  saturator's input (pass 0.30 fs, stop from 0.41 fs, 60 dB) keeps input
-  near Nyquist from imaging into stage 0's passband. On 9-20 kHz tones at
-  -6 dBFS and 50 % amount, aliases measure -97 dB re the fundamental at 44.1
-  and 48 kHz (-110 dB at 25 % mix); harmonics above 0.34 fs (15.0 kHz at
+- The nonlinearity runs at 2^S times the sample rate, 705.6 or 768 kHz at
+  every rate (16x at 44.1/48 kHz, 8x at 88.2/96, 4x at 176.4/192), between
+  linear-phase FIR cascades (Kaiser-windowed, ~100 dB stopbands):
+  half-bands (polyphase: half the taps are zero and the rest symmetric)
+  everywhere but stage 0 on the way down. A half-band's transition band
+  straddles its output's Nyquist frequency, so that last decimator is a
+  full low-pass at 2x (pass 0.34 fs, stop from 0.5 fs): nothing above
+  Nyquist folds back. And a base-rate low-pass on the saturator's input
+  (pass 0.30 fs, stop from 0.41 fs, 60 dB) keeps input near Nyquist from
+  imaging into stage 0's passband. Harmonics above 0.34 fs (15.0 kHz at
   44.1 kHz, 16.3 kHz at 48) are attenuated, none above 0.5 fs is added.
-  Hotter drive still folds the saturator's own high harmonics (10th-12th)
-  at the 4x rate: -76 dB at 50 % and -3 dBFS, -62 dB at full amount and
-  -6 dBFS. That needs 8x.
+- What no filter after the saturator can remove is its own harmonics that
+  lie near a multiple of the rate it runs at: they fold onto the audio band
+  as they are made. At full amount they fall only about 2 dB an order for
+  a full-scale tone, so the rate sets the bound: on 5-20 kHz tones at 50
+  and 100 % amount, -6 to 0 dBFS, the worst alias re the fundamental
+  measured (44.1 / 48 kHz) -44.0 / -43.9 dB at 4x, -73.7 / -73.0 at 8x and
+  -118.7 / -118.2 at 16x; (88.2 / 96 kHz) -34.5 / -36.4 at 2x, -56.7 /
+  -60.5 at 4x, -94.7 / -104.7 at 8x; (176.4 / 192 kHz) -54.0 / -57.4 at
+  2x, -91.1 / -100.4 at 4x. At 88.2/96 kHz a full-scale ultrasonic tone
+  (20-30 kHz) at full amount still measures -70.3 / -73.7 dB (16x there:
+  -116.4 / -119.9, at 1.7x the cost).
 - The generated signal is high-passed at ``freq_hz`` again (4th order, two
   Butterworth sections), to remove the DC of the asymmetric curve and the
   difference tones (intermodulation) that would otherwise muddy the mids.
 - The dry path is delayed by exactly the latency of the linear-phase harmonic
-  path, so both stay phase-aligned; :func:`latency_samples` reports it (70
-  samples at 44.1/48 kHz, 63 above).
+  path, so both stay phase-aligned; :func:`latency_samples` reports it (74
+  samples at 44.1/48 kHz, 73 at 88.2/96, 70 at 176.4/192).
 
 Processing runs in internal chunks of :data:`CHUNK` frames, in passes that
 vectorise: parameters, input high-pass and dry delay (base rate); the FIRs,
@@ -143,18 +150,21 @@ def _decimator_phases(n_taps: int, pass_edge: float, stop_edge: float, atten_db:
     return even, odd
 
 
-# Half-band stages, lowest rate first. At 48 kHz: stage 0 (48 -> 96 k, on
-# the way up) passes 20 kHz and stops from 28 kHz; on the way down stage 0 is
-# _DECIMATOR (below). Stage 1 (96 <-> 192 k) passes 24 kHz and stops from
-# 72 kHz (1.5 fs), so nothing folds into 0..24 kHz at 96 k, where the
-# decimator needs it clean (its 23-tap predecessor stopped from 76 kHz, which
-# was enough only while stage 0's own passband ended at 20 kHz: it measured
-# -60 dB at 72 kHz). Stopbands measured >= 99 dB (stage 0), >= 97 dB (stage
-# 1). A third stage, (23, 100.0) (stops from 164 kHz at 8x), measured >= 110
-# dB alias margin for a full-scale 7 kHz sine at full drive (54 dB at 4x)
-# for about 1.6x the CPU, in an earlier design; _harmonics handles 2x and 4x
-# only (8x would split each top-level phase once more).
-_DESIGNS = ((79, 100.0), (27, 100.0))
+# Half-band stages, lowest rate first; stage s runs between 2^s and 2^(s+1)
+# times the base rate. At 48 kHz: stage 0 (48 -> 96 k, on the way up) passes
+# 20 kHz and stops from 28 kHz; on the way down stage 0 is _DECIMATOR
+# (below). Stage 1 (96 <-> 192 k) passes 24 kHz and stops from 72 kHz (1.5
+# fs), so nothing folds into 0..24 kHz at 96 k, where the decimator needs it
+# clean (its 23-tap predecessor stopped from 76 kHz, which was enough only
+# while stage 0's own passband ended at 20 kHz: it measured -60 dB at 72
+# kHz). Each stage above must likewise stop from its input rate's Nyquist
+# frequency less 0.5 fs (what would fold into the base band), which gets
+# easier as the rate goes up: stage 2 (192 <-> 384 k) stops from 3.5 fs, 168
+# kHz, by 100 dB (23 taps); stage 3 (384 <-> 768 k) from 7.5 fs, 360 kHz, by
+# 109 dB (19 taps at 120 dB: Kaiser's 100 dB design of that length stops
+# only 92). All are flat to 1e-4 dB up to 0.5 fs. Stopbands measured >= 99
+# dB (stage 0), >= 97 dB (stage 1).
+_DESIGNS = ((79, 100.0), (27, 100.0), (23, 100.0), (19, 120.0))
 _PHASES = tuple(_kaiser_halfband(n, a) for n, a in _DESIGNS)
 _P = tuple(len(g) for g in _PHASES)  # even-phase taps per stage (= centre + 1)
 _C = tuple(p - 1 for p in _P)  # centre index (odd) = group delay at the high rate
@@ -185,8 +195,15 @@ _HBI = len(_BAND_IN) - 1  # its delay (h) in base-rate samples
 
 
 def _stages(sample_rate: float) -> int:
-    """Oversampling stages for a rate: 4x at 44.1/48 kHz, 2x from 88.2 kHz up."""
-    return min(2 if sample_rate <= 50000.0 else 1, S_MAX)
+    """Oversampling stages for a rate: 16x at 44.1/48 kHz, 8x at 88.2/96, 4x above.
+
+    So the saturator runs at 705.6 or 768 kHz whatever the rate: at full
+    amount its harmonics fall slowly, and those near a multiple of the rate
+    it runs at fold into the audio band (see the module docstring).
+    """
+    if sample_rate <= 50000.0:
+        return 4
+    return 3 if sample_rate <= 100000.0 else 2
 
 
 def _path_delay(stages: int) -> int:
@@ -215,14 +232,77 @@ if any(_extra_delay(s) % 2 for s in range(1, S_MAX + 1)):  # the phase split rel
 # oversampled signal is kept in phases, see _harmonics) preceded by the
 # history the filters reading it need; the offsets below point at frame 0 of
 # the current chunk.
-_H_UP = _C[:1]  # stage 0's FIR reads c_0 frames back (level 1's odd phase, less far)
-_H_TE = _CD + _extra_delay(1) // 2  # 2x: stage 0's decimator reads these
-_H_TO = _CD + _extra_delay(1) // 2
-_H_L1E = (_C[1] + 1) // 2  # 4x: stage 1's interpolator, in base-rate frames of a phase
-_H_TQ = (_C[1] + _extra_delay(2) // 2 + 1) // 2  # 4x: stage 1's decimator
-_H_OQ = ((_C[1] + 1) // 2 + _extra_delay(2) // 2 + 1) // 2
-_H_DE = (0, _CD)  # 4x: stage 0's decimator
-_H_DO = (0, _CD)
+#
+# Level l (2^l times the base rate) is kept as 2^l phases of base-rate
+# length, phase j holding its frames 2^l k + j. On the way up, a level's even
+# phases are computed (the interpolator's FIR, a buffer each) and its odd
+# phases are the level below, delayed (the centre tap): views of it, no copy.
+# At the top level both are saturated, the odd phases into buffers of their
+# own. On the way down every phase of every level is a buffer. _plan() works
+# out which frames each filter reads at each oversampling, hence the history
+# each buffer keeps.
+
+
+def _plan() -> tuple[list, list, list, dict, list]:
+    """Lay out the phases of every level; return where they lie and what each buffer keeps.
+
+    A phase is ``(buffer, offset)``: its frame ``k`` is frame ``k + offset``
+    of the buffer. Buffers are named ``("in",)`` (the band-limited input),
+    ``("up", l, r)`` (level ``l``'s even phase ``2r``), ``("top", l, r)``
+    (its odd phase ``2r + 1``, saturated, when ``l`` is the top) and
+    ``("down", l, j)``. Returns the levels on the way up (``2^l`` phases
+    each, ``l = 0 .. S_MAX``), the top levels' odd buffers, the levels on
+    the way down (``l = 0 .. S_MAX - 1``; level 0 empty), the history in
+    frames by buffer, and the buffers written at each oversampling.
+    """
+    history = {("in",): 0}
+    up = [[(("in",), 0)]]
+    for lv in range(1, S_MAX + 1):
+        level = []
+        for r in range(1 << (lv - 1)):
+            history[("up", lv, r)] = 0
+            level += [(("up", lv, r), 0), _at_frame(up[lv - 1], r - _M[lv - 1])]
+        up.append(level)
+    top = [[]] + [[(("top", lv, r), 0) for r in range(1 << (lv - 1))]
+                  for lv in range(1, S_MAX + 1)]
+    down = [[]] + [[(("down", lv, j), 0) for j in range(1 << lv)] for lv in range(1, S_MAX)]
+    for name, _ in [p for level in top + down for p in level]:
+        history[name] = 0
+
+    def read(phases, first, last):  # frames 2^l k + d of a level, first <= d <= last
+        for d in range(first, last + 1):
+            name, offset = _at_frame(phases, d)
+            history[name] = max(history[name], -offset)
+
+    written = [[]]
+    for s in range(1, S_MAX + 1):
+        for lv in range(1, s + 1):  # the interpolators: level lv's even phases
+            for r in range(1 << (lv - 1)):
+                read(up[lv - 1], r - _C[lv - 1], r)
+        for r in range(1 << (s - 1)):  # the saturator reads the top's odd phases
+            read(up[s - 1], r - _M[s - 1], r - _M[s - 1])
+        even, odd, shift = up[s][0::2], top[s], _extra_delay(s) // 2
+        for lv in range(s, 1, -1):  # the half-band decimators, to level lv - 1
+            c = _C[lv - 1]
+            for r in range(1 << (lv - 1)):
+                read(even, r - shift - c, r - shift)
+                read(odd, r - shift - (c + 1) // 2, r - shift - (c + 1) // 2)
+            even, odd, shift = down[lv - 1][0::2], down[lv - 1][1::2], 0
+        read(even, -_CD - shift, -shift)  # the decimator
+        read(odd, -_CD - shift, -1 - shift)
+        written.append([("in",)] + [name for lv in range(1, s + 1) for name, _ in up[lv][0::2]]
+                       + [name for name, _ in top[s]]
+                       + [name for lv in range(1, s) for name, _ in down[lv]])
+    return up, top, down, history, written
+
+
+def _at_frame(phases: list, d: int) -> tuple:
+    """Where frame ``P k + d`` of a level kept as the ``P`` phases ``phases`` lies, for k = 0."""
+    name, offset = phases[d % len(phases)]
+    return name, offset + d // len(phases)
+
+
+_LEVELS_UP, _TOPS, _LEVELS_DOWN, _HISTORY, _WRITTEN = _plan()
 _H_DRY = max(_latency(s) for s in range(1, S_MAX + 1))
 
 _STAGES, _EXTRA, _LATENCY = HEADER, HEADER + 1, HEADER + 2
@@ -262,14 +342,29 @@ def _buffer(history: int, frames: int) -> int:
 
 
 _HPIN = _buffer(2 * _HBI, CHUNK)  # the high-passed input, before the band limit
-_UP = (_buffer(_H_UP[0], CHUNK),)  # the high-passed, band-limited input
-_TE = _buffer(_H_TE, CHUNK)  # 2x: top level, even phase
-_TO = _buffer(_H_TO, CHUNK)  # 2x: top level, odd phase
-_L1E = _buffer(_H_L1E, CHUNK)  # 4x: level 1, even phase
-_TQ = (_buffer(_H_TQ, CHUNK), _buffer(_H_TQ, CHUNK))  # 4x: top level, even phase, in 2 phases
-_OQ = (_buffer(_H_OQ, CHUNK), _buffer(_H_OQ, CHUNK))  # 4x: top level, odd phase, in 2 phases
-_DE = (0, _buffer(_H_DE[1], CHUNK))  # 4x: level 1 on the way down, even phase
-_DO = (0, _buffer(_H_DO[1], CHUNK))  # and odd phase
+_AT_STATE = {name: _buffer(h, CHUNK) for name, h in _HISTORY.items()}
+_W = 1 << (S_MAX - 1)  # the most phases a filter reads (level S_MAX - 1, or the top's even ones)
+_PAD = (0,) * (_W - 1)  # what pads a plain signal (see _single)
+
+
+def _offsets(phases: list) -> tuple[int, ...]:
+    """The state offsets of frame 0 of ``phases``, padded to ``_W`` with zeros."""
+    offsets = [_AT_STATE[name] + 2 * offset for name, offset in phases]
+    return tuple(offsets + [0] * (_W - len(offsets)))
+
+
+_IN = _AT_STATE[("in",)]  # the high-passed, band-limited input
+_LEVEL = tuple(_offsets(_LEVELS_UP[lv]) for lv in range(S_MAX))  # level lv, as read going up
+_EVEN = tuple(_offsets(lv[0::2]) for lv in _LEVELS_UP)  # level lv's even phases (buffers)
+_ODD = tuple(_offsets(lv[1::2]) for lv in _LEVELS_UP)  # its odd phases (views of lv - 1)
+_TOP_ODD = tuple(_offsets(lv) for lv in _TOPS)  # its odd phases saturated, at the top
+_DOWN = tuple(_offsets(lv) for lv in _LEVELS_DOWN)  # level lv on the way down
+_DOWN_EVEN = tuple(_offsets(lv[0::2]) for lv in _LEVELS_DOWN)
+_DOWN_ODD = tuple(_offsets(lv[1::2]) for lv in _LEVELS_DOWN)
+_KEEP = np.zeros((S_MAX + 1, max(len(w) for w in _WRITTEN), 2), dtype=np.int64)
+for _s, _names in enumerate(_WRITTEN):  # (offset, history) of the buffers each factor keeps
+    for _j, _name in enumerate(_names):
+        _KEEP[_s, _j] = _AT_STATE[_name], _HISTORY[_name]
 _DRY = _buffer(_H_DRY, CHUNK)  # dry delay line
 _OUT = _buffer(0, CHUNK)  # harmonics back at the base rate
 _ACC = _buffer(0, CHUNK)  # FIR accumulator scratch
@@ -332,35 +427,44 @@ def _hpf(freq, fs):
 
 
 @kernel(inline="always")
-def _phase(s0, s1, d):
-    """Where frame ``2k + d`` of a signal kept as two phases lies, for k = 0.
+def _at(sig, p, d):
+    """Where frame ``p k + d`` of a signal kept as ``p`` phases lies, for k = 0.
 
-    It is frame ``k + (d >> 1)`` of phase ``d & 1`` (``s0``: even, ``s1``: odd).
+    It is frame ``k + (d - j) / p`` of phase ``j = d mod p`` (``sig[j]``: where
+    that phase's frame 0 lies; ``p`` is a power of two). One phase (``p = 1``)
+    is a plain signal.
     """
-    return (s1 if d & 1 else s0) + 2 * (d >> 1)
+    j = d & (p - 1)
+    return sig[j] + 2 * ((d - j) // p)
 
 
 @kernel(inline="always")
-def _taps(st, s0, s1, d, m):
+def _single(start):
+    """A plain signal from ``st[start]`` as :func:`_at` reads one (``p = 1``)."""
+    return (start, *_PAD)
+
+
+@kernel(inline="always")
+def _taps(st, sig, p, d, m):
     """The ``m`` values of a FIR input at frame offset ``d`` (see :func:`_fir_pairs`)."""
-    start = s0 + 2 * d if s1 < 0 else _phase(s0, s1, d)  # s1 < 0: one contiguous signal
+    start = _at(sig, p, d)
     return st[start : start + m]
 
 
 @kernel
-def _fir5(acc, m, i, st, g, first, s0, s1, da, db):
+def _fir5(acc, m, i, st, g, first, sig, p, da, db):
     """Add tap pairs ``i .. i + 4`` of the symmetric FIR to ``acc`` (or start it, if ``first``)."""
     g0, g1, g2, g3, g4 = st[g + i], st[g + i + 1], st[g + i + 2], st[g + i + 3], st[g + i + 4]
-    a0 = _taps(st, s0, s1, da - i, m)
-    b0 = _taps(st, s0, s1, db + i, m)
-    a1 = _taps(st, s0, s1, da - i - 1, m)
-    b1 = _taps(st, s0, s1, db + i + 1, m)
-    a2 = _taps(st, s0, s1, da - i - 2, m)
-    b2 = _taps(st, s0, s1, db + i + 2, m)
-    a3 = _taps(st, s0, s1, da - i - 3, m)
-    b3 = _taps(st, s0, s1, db + i + 3, m)
-    a4 = _taps(st, s0, s1, da - i - 4, m)
-    b4 = _taps(st, s0, s1, db + i + 4, m)
+    a0 = _taps(st, sig, p, da - i, m)
+    b0 = _taps(st, sig, p, db + i, m)
+    a1 = _taps(st, sig, p, da - i - 1, m)
+    b1 = _taps(st, sig, p, db + i + 1, m)
+    a2 = _taps(st, sig, p, da - i - 2, m)
+    b2 = _taps(st, sig, p, db + i + 2, m)
+    a3 = _taps(st, sig, p, da - i - 3, m)
+    b3 = _taps(st, sig, p, db + i + 3, m)
+    a4 = _taps(st, sig, p, da - i - 4, m)
+    b4 = _taps(st, sig, p, db + i + 4, m)
     if first:
         for k in range(m):
             s = g0 * (a0[k] + b0[k])
@@ -378,17 +482,17 @@ def _fir5(acc, m, i, st, g, first, s0, s1, da, db):
 
 
 @kernel
-def _fir4(acc, m, i, st, g, first, s0, s1, da, db):
+def _fir4(acc, m, i, st, g, first, sig, p, da, db):
     """Add tap pairs ``i .. i + 3`` of the symmetric FIR to ``acc`` (or start it, if ``first``)."""
     g0, g1, g2, g3 = st[g + i], st[g + i + 1], st[g + i + 2], st[g + i + 3]
-    a0 = _taps(st, s0, s1, da - i, m)
-    b0 = _taps(st, s0, s1, db + i, m)
-    a1 = _taps(st, s0, s1, da - i - 1, m)
-    b1 = _taps(st, s0, s1, db + i + 1, m)
-    a2 = _taps(st, s0, s1, da - i - 2, m)
-    b2 = _taps(st, s0, s1, db + i + 2, m)
-    a3 = _taps(st, s0, s1, da - i - 3, m)
-    b3 = _taps(st, s0, s1, db + i + 3, m)
+    a0 = _taps(st, sig, p, da - i, m)
+    b0 = _taps(st, sig, p, db + i, m)
+    a1 = _taps(st, sig, p, da - i - 1, m)
+    b1 = _taps(st, sig, p, db + i + 1, m)
+    a2 = _taps(st, sig, p, da - i - 2, m)
+    b2 = _taps(st, sig, p, db + i + 2, m)
+    a3 = _taps(st, sig, p, da - i - 3, m)
+    b3 = _taps(st, sig, p, db + i + 3, m)
     if first:
         for k in range(m):
             s = g0 * (a0[k] + b0[k])
@@ -404,11 +508,11 @@ def _fir4(acc, m, i, st, g, first, s0, s1, da, db):
 
 
 @kernel
-def _fir1(acc, m, i, st, g, first, s0, s1, da, db):
+def _fir1(acc, m, i, st, g, first, sig, p, da, db):
     """Add tap pair ``i`` of the symmetric FIR to ``acc`` (or start it, if ``first``)."""
     gi = st[g + i]
-    a = _taps(st, s0, s1, da - i, m)
-    b = _taps(st, s0, s1, db + i, m)
+    a = _taps(st, sig, p, da - i, m)
+    b = _taps(st, sig, p, db + i, m)
     if first:
         for k in range(m):
             acc[k] = gi * (a[k] + b[k])
@@ -418,15 +522,15 @@ def _fir1(acc, m, i, st, g, first, s0, s1, da, db):
 
 
 @kernel
-def _fir_pairs(acc, n, st, g, p, s0, s1, da, db):
+def _fir_pairs(acc, n, st, g, p, sig, nph, da, db):
     """``acc[k] = sum_i g_i (x[k + da - i] + x[k + db + i])`` over ``n`` stereo frames.
 
     A symmetric FIR (``p`` taps per phase, so ``p // 2`` pairs) on both
-    channels at once. ``x`` is the signal starting at ``st[s0]`` (``s1 < 0``),
-    or one phase of a signal kept as two (``s0``: even frames, ``s1``: odd):
-    then ``x[k + d]`` means its frame ``2k + d``, read from the phase it lies
-    in, so a half-band filter can run on one output phase at a time without
-    the signal ever being interleaved. Five (or four) pairs per pass over
+    channels at once. ``x`` is one phase of a signal kept as ``nph`` (see
+    :func:`_at`; ``sig`` holds where each lies): ``x[k + d]`` means its frame
+    ``nph k + d``, read from the phase it lies in, so a half-band filter can
+    run on one output phase at a time without the signal ever being
+    interleaved. With ``nph = 1`` it is the plain signal. Five (or four) pairs per pass over
     contiguous views, fused multiply-adds with the sum in a register, so the
     loops vectorise and the accumulator goes through memory once per pass;
     few passes also keep the fixed cost per chunk low. Every output adds its
@@ -438,13 +542,13 @@ def _fir_pairs(acc, n, st, g, p, s0, s1, da, db):
     while i < half:
         left = half - i
         if left >= 5 and left != 8:  # 20 = 5 * 4, 9 = 5 + 4
-            _fir5(acc, m, i, st, g, i == 0, s0, s1, da, db)
+            _fir5(acc, m, i, st, g, i == 0, sig, nph, da, db)
             i += 5
         elif left >= 4:
-            _fir4(acc, m, i, st, g, i == 0, s0, s1, da, db)
+            _fir4(acc, m, i, st, g, i == 0, sig, nph, da, db)
             i += 4
         else:
-            _fir1(acc, m, i, st, g, i == 0, s0, s1, da, db)
+            _fir1(acc, m, i, st, g, i == 0, sig, nph, da, db)
             i += 1
 
 
@@ -460,24 +564,24 @@ def _added_db(added_sq, dry_sq):
 
 
 @kernel
-def _interpolate(st, s0, s1, da, db, dst, n, lv):
+def _interpolate(st, sig, nph, da, db, dst, n, lv):
     """The FIR half of a half-band interpolator at level ``lv``: ``n`` frames into ``dst``.
 
     The other half (the centre tap) is the input itself, delayed: nothing to
     compute. The input is given as in :func:`_fir_pairs`.
     """
-    _fir_pairs(st[dst : dst + 2 * n], n, st, _G[lv], _P[lv], s0, s1, da, db)
+    _fir_pairs(st[dst : dst + 2 * n], n, st, _G[lv], _P[lv], sig, nph, da, db)
 
 
 @kernel
-def _decimate(st, s0, s1, da, db, odd, dst, n, lv):
+def _decimate(st, sig, nph, da, db, odd, dst, n, lv):
     """A half-band decimator to level ``lv``: ``n`` frames into ``dst``.
 
     The FIR over the even input (given as in :func:`_fir_pairs`) plus the
     odd input (from ``st[odd]``, already at its delay) times the centre tap 1/2.
     """
     acc = st[_ACC : _ACC + 2 * n]
-    _fir_pairs(acc, n, st, _G[lv], _P[lv], s0, s1, da, db)
+    _fir_pairs(acc, n, st, _G[lv], _P[lv], sig, nph, da, db)
     xo = st[odd : odd + 2 * n]
     out = st[dst : dst + 2 * n]
     for k in range(2 * n):
@@ -495,8 +599,8 @@ def _decimate0(st, even, odd, n):
     """
     acc = st[_ACC : _ACC + 2 * n]
     out = st[_OUT : _OUT + 2 * n]
-    _fir_pairs(acc, n, st, _GDE, _PD, even, -1, 0, -_CD)
-    _fir_pairs(out, n, st, _GDO, _PD, odd, -1, -1, -_CD)
+    _fir_pairs(acc, n, st, _GDE, _PD, _single(even), 1, 0, -_CD)
+    _fir_pairs(out, n, st, _GDO, _PD, _single(odd), 1, -1, -_CD)
     for k in range(2 * n):
         out[k] = acc[k] + out[k]
 
@@ -575,51 +679,38 @@ def _keep_history(st, data, h, n):
 
 @kernel
 def _harmonics(st, n, stages, extra):
-    """Run a chunk of ``n`` frames from ``_UP[0]`` (band-limited input) to ``_OUT`` (harmonics).
+    """Run a chunk of ``n`` frames from ``_IN`` (band-limited input) to ``_OUT`` (harmonics).
 
     Every rate above the base rate is kept in phases of base-rate length
-    (``x[2k]`` and ``x[2k + 1]`` apart, and at 4x each of those split again),
-    so no pass ever interleaves or splits samples: each half-band FIR runs
-    once per output phase, reading its taps from whichever input phase they
-    fall in, and the saturator, which works sample by sample, does not care
-    about order. The samples are those of the plain cascade, bit for bit.
+    (level ``l``, at ``2^l`` times the rate, as ``2^l`` of them), so no pass
+    ever interleaves or splits samples: each half-band FIR runs once per
+    output phase, reading its taps from whichever input phase they fall in,
+    and the saturator, which works sample by sample, does not care about
+    order. The samples are those of the plain cascade, bit for bit.
+    ``extra`` (even) top-rate samples of delay go in where the top level is
+    read on the way down.
     """
-    c0, m0 = _C[0], _M[0]
-    base = _UP[0] - 2 * c0  # the input with its history, for stage 0's FIR
-    if stages == 1:  # 2x: the top level is the input's even (FIR) and odd (delayed) phases
-        shift = extra // 2
-        one = _one_drive(st, n)
-        _interpolate(st, base, -1, c0, 0, _TE, n, 0)
-        _saturate(st, _TE, _TE, n, one)
-        _saturate(st, _UP[0] - 2 * m0, _TO, n, one)
-        _decimate0(st, _TE - 2 * shift, _TO - 2 * shift, n)
-        _keep_history(st, _UP[0], _H_UP[0], n)
-        _keep_history(st, _TE, _H_TE, n)
-        _keep_history(st, _TO, _H_TO, n)
-        return
-    # 4x. Level 1 (2x) is U[2k] = FIR(input)[k] in _L1E and U[2k + 1] = input[k - m0],
-    # which is the input buffer itself, read m0 frames back: no copy.
-    c1, m1 = _C[1], _M[1]
-    shift = extra // 2
-    odd1 = _UP[0] - 2 * m0
+    shift = extra // 2  # in frames of the top level's even (and odd) phases as one signal
     one = _one_drive(st, n)
-    _interpolate(st, base, -1, c0, 0, _L1E, n, 0)
-    for ph in range(2):  # the top level: T[2f] (FIR of U) and T[2f + 1] = U[f - m1], f = 2k + ph
-        _interpolate(st, _L1E, odd1, ph, ph - c1, _TQ[ph], n, 1)
-        _saturate(st, _TQ[ph], _TQ[ph], n, one)
-        _saturate(st, _phase(_L1E, odd1, ph - m1), _OQ[ph], n, one)
-    for ph in range(2):  # back to level 1, one phase of it at a time: what stage 0 reads
-        d_odd = ph - (c1 + 1) // 2 - shift
-        _decimate(st, _TQ[0], _TQ[1], ph - shift, ph - c1 - shift,
-                  _phase(_OQ[0], _OQ[1], d_odd), _DE[1] if ph == 0 else _DO[1], n, 1)
-    _decimate0(st, _DE[1], _DO[1], n)
-    _keep_history(st, _UP[0], _H_UP[0], n)
-    _keep_history(st, _L1E, _H_L1E, n)
-    for ph in range(2):
-        _keep_history(st, _TQ[ph], _H_TQ, n)
-        _keep_history(st, _OQ[ph], _H_OQ, n)
-    _keep_history(st, _DE[1], _H_DE[1], n)
-    _keep_history(st, _DO[1], _H_DO[1], n)
+    for lv in range(1, stages + 1):  # up: level lv's even phases; its odd ones are lv - 1's
+        p, c = 1 << (lv - 1), _C[lv - 1]
+        even = _EVEN[lv]
+        for r in range(p):  # frame 2 (p k + r) of level lv, from frames p k + r - i of lv - 1
+            _interpolate(st, _LEVEL[lv - 1], p, r, r - c, even[r], n, lv - 1)
+            if lv == stages:  # the top: saturate, the odd phases into buffers of their own
+                _saturate(st, even[r], even[r], n, one)
+                _saturate(st, _ODD[lv][r], _TOP_ODD[lv][r], n, one)
+    even, odd = _EVEN[stages], _TOP_ODD[stages]
+    for lv in range(stages, 1, -1):  # down: to level lv - 1, one phase of it at a time
+        p, c = 1 << (lv - 1), _C[lv - 1]
+        for r in range(p):
+            _decimate(st, even, p, r - shift, r - c - shift,
+                      _at(odd, p, r - (c + 1) // 2 - shift), _DOWN[lv - 1][r], n, lv - 1)
+        even, odd, shift = _DOWN_EVEN[lv - 1], _DOWN_ODD[lv - 1], 0
+    _decimate0(st, even[0] - 2 * shift, odd[0] - 2 * shift, n)
+    for j in range(_KEEP.shape[1]):
+        if _KEEP[stages, j, 1] > 0:
+            _keep_history(st, _KEEP[stages, j, 0], _KEEP[stages, j, 1], n)
 
 
 @kernel
@@ -629,7 +720,7 @@ def _band_limit(st, src, dst, n, g, p, h):
     ``g``: the offset of its ``p // 2`` gains; ``src`` holds ``2 h`` frames
     of history, which move up afterwards.
     """
-    _fir_pairs(st[dst : dst + 2 * n], n, st, g, p, src, -1, 0, -2 * h)
+    _fir_pairs(st[dst : dst + 2 * n], n, st, g, p, _single(src), 1, 0, -2 * h)
     _keep_history(st, src, 2 * h, n)
 
 
@@ -853,7 +944,7 @@ def process(x, target, current, state, taps) -> None:
         n = min(CHUNK - at, total - start)  # chunks end on multiples of CHUNK from the reset
         _parameters(target, current, state, n)
         _input(x, start, n, state, fs)  # base rate: input high-pass, dry delay line
-        _band_limit(state, _HPIN, _UP[0], n, _GBI, _PBI, _HBI)  # nothing that would image
+        _band_limit(state, _HPIN, _IN, n, _GBI, _PBI, _HBI)  # nothing that would image
         _harmonics(state, n, stages, extra)  # oversampled: harmonics of both channels
         _output_filter(state, n, fs)  # base rate: high-pass of the harmonics
         _mix(x, start, n, state, lat)

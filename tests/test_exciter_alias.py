@@ -104,15 +104,42 @@ def test_measurement_wants_whole_second():
 @pytest.mark.parametrize(("amount_pct", "mix_pct"), [(50.0, 100.0), (50.0, 25.0)])
 def test_no_alias_above_minus_90_db_on_a_9_to_20_khz_sweep(fs, amount_pct, mix_pct):
     # before the fix: -40 / -32 dB (mix 100 %), -53 / -45 dB (mix 25 %)
-    # after: -97.4 / -97.2 dB (mix 100 %), -110.6 dB at both rates (mix 25 %)
+    # after: -97.4 / -97.2 dB (mix 100 %), -110.6 dB at both rates (mix 25 %);
+    # with the saturator at 16x: -124.6 / -125.1 (mix 100 %), -137.6 / -138.1 (25 %)
     level, f0, at = worst_alias(fs, -6.0, amount_pct, mix_pct)
     assert level <= BOUND_DB, f"{level:.1f} dB at {at:.0f} Hz from a {f0} Hz tone"
 
 
 @pytest.mark.parametrize("fs", [44100.0, 48000.0])
 def test_no_alias_above_minus_90_db_at_full_amount_on_a_quieter_sweep(fs):
-    # measured -97.2 (44.1 k) / -97.1 dB (48 k)
+    # measured -97.2 (44.1 k) / -97.1 dB (48 k); at 16x -124.6 / -125.0
     level, f0, at = worst_alias(fs, -12.0, 100.0, 100.0, freqs=range(9000, 20001, 1000))
+    assert level <= BOUND_DB, f"{level:.1f} dB at {at:.0f} Hz from a {f0} Hz tone"
+
+
+HOT_TONES_HZ = {
+    44100.0: [7000, 12000, 13000, 13750, 14000, 14250, 14500, 15000],
+    48000.0: [7000, 13000, 14000, 15000, 15250, 15750, 16000],
+    96000.0: [9000, 15000, 17500, 20000],
+}
+"""Tones that folded worst at the lower factors (13-16 kHz at 44.1/48 kHz, 20 kHz at 96)."""
+
+
+@pytest.mark.parametrize("fs", [44100.0, 48000.0, 96000.0])
+@pytest.mark.parametrize(("amount_pct", "level_dbfs"), [(100.0, 0.0), (50.0, -3.0)])
+def test_no_alias_above_minus_90_db_at_hot_settings(fs, amount_pct, level_dbfs):
+    """Full amount from full scale, half from -3 dBFS: the saturator's own high harmonics.
+
+    At full amount they fall only about 2 dB an order for a full-scale tone,
+    and those near a multiple of the rate the saturator runs at fold into the
+    audio band, where no filter after it can reach them. 16x at 44.1/48 kHz
+    and 8x at 96 (768 kHz either way) hold them under the bound.
+    """
+    # 100 % from 0 dBFS: -119.1 / -118.2 / -104.8 dB (44.1 / 48 / 96 kHz) on
+    # these tones; 8x at 44.1/48 measured -73.7 / -73.0, and 4x at 96 -60.5.
+    # 50 % from -3 dBFS: -122.3 / -122.6 / -122.7 dB (8x: the same; 4x, the
+    # factor before at 44.1/48, -76 on the sweep).
+    level, f0, at = worst_alias(fs, level_dbfs, amount_pct, 100.0, freqs=HOT_TONES_HZ[fs])
     assert level <= BOUND_DB, f"{level:.1f} dB at {at:.0f} Hz from a {f0} Hz tone"
 
 
