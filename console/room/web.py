@@ -74,10 +74,6 @@ def build_app(room: Room) -> web.Application:
 
     async def join(request: web.Request) -> web.Response:
         address = request.remote or "?"
-        if room.failures.blocked(address):
-            return web.json_response({"error": "too many wrong links from here; wait a "
-                                               "minute"}, status=429,
-                                     headers={"Retry-After": "60"})
         if request.content_length is None or request.content_length > MAX_BODY:
             return web.json_response({"error": "the request is too large"}, status=413)
         try:

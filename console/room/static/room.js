@@ -19,6 +19,7 @@ let analysers = null;
 let serial = 0;
 let openMark = null;
 const notes = new Map();
+const placing = new Map();
 
 function clock(seconds) {
   if (seconds === null || seconds === undefined) return "–";
@@ -123,9 +124,15 @@ function drawMeter() {
   requestAnimationFrame(drawMeter);
 }
 
+// The RTP timestamp being played now: the last one played out, moved on by the time
+// since (the report is per packet, 20 ms; its time is on the wall clock).
 function rtpNow() {
   const sources = receiver ? receiver.getSynchronizationSources() : [];
-  return sources.length ? sources[0].rtpTimestamp : null;
+  if (!sources.length) return null;
+  const { rtpTimestamp, timestamp } = sources[0];
+  const since = performance.timeOrigin + performance.now() - timestamp;
+  const ahead = since > 0 && since < 100 ? Math.round(48 * since) : 0;
+  return (rtpTimestamp + ahead) % 4294967296;
 }
 
 function startMark() {
@@ -149,6 +156,11 @@ function receive(message) {
   switch (message.type) {
     case "state": return showState(message);
     case "marked":
+      if (placing.has(message.mark)) {
+        placing.get(message.mark)(message);
+        placing.delete(message.mark);
+        return;
+      }
       if (message.mark === openMark) {
         $("mark").textContent = `at ${message.clock}${message.title ? ` in ${message.title}` : ""}`;
         $("send").disabled = false;
@@ -241,6 +253,33 @@ window.roomProbe = {
   ready: () => analysers !== null && rtpNow() !== null,
   rtp: rtpNow,
   connection: () => (pc ? pc.connectionState : "new"),
+  sources: () => (receiver ? receiver.getSynchronizationSources() : []),
+  // where the room places an RTP timestamp (what a note begun then would be placed at)
+  place(rtp) {
+    serial += 1;
+    const mark = serial;
+    return new Promise((resolve) => {
+      placing.set(mark, resolve);
+      channel.send(JSON.stringify({ type: "mark", mark, rtp }));
+    });
+  },
+  async stats() {
+    const out = {};
+    if (!pc) return out;
+    const report = await pc.getStats();
+    report.forEach((row) => {
+      if (row.type === "inbound-rtp" && row.kind === "audio") {
+        out.bytes = row.bytesReceived;
+        out.packets = row.packetsReceived;
+        out.lost = row.packetsLost;
+        out.jitter_buffer_ms = row.jitterBufferEmittedCount
+          ? 1000 * row.jitterBufferDelay / row.jitterBufferEmittedCount : null;
+        const codec = report.get(row.codecId);
+        if (codec) { out.codec = codec.mimeType; out.channels = codec.channels; out.fmtp = codec.sdpFmtpLine; }
+      }
+    });
+    return out;
+  },
   hear() {
     if (!analysers) return null;
     const node = analysers.mono;
