@@ -16,12 +16,15 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
 from console.control.client import Client
+from console.devtools.jackd import DummyJackServer
 from dsp.errors import MasterdeckError
 
 RATE = 48000
@@ -57,6 +60,24 @@ def write_songs(folder: Path) -> tuple[Path, Path]:
     ref = folder / "tone.wav"
     sf.write(ref, np.stack([left * tone, right * tone], 1), RATE, subtype="FLOAT")
     return song, ref
+
+
+@contextmanager
+def jack_without_portaudio() -> Iterator[DummyJackServer]:
+    """A dummy JACK server for daemons only: this process opens no JACK client.
+
+    The shared ``jack`` fixture also points this process's PortAudio at the
+    server, whose JACK client the server drops as a zombie when a busy
+    browser keeps the process from answering in time; PortAudio then aborts
+    the whole test process at the end (``pa_jack.c: Terminate: Assertion``).
+    The room's tests only need the daemon to play into JACK.
+    """
+    server = DummyJackServer(prefix="mdtest")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 class RoomDaemon:

@@ -20,6 +20,7 @@ from tests.roomrig import (
     TONE_HZ,
     TONE_PEAK_DB,
     RoomDaemon,
+    jack_without_portaudio,
     open_page,
     post_join,
     sweep_position_s,
@@ -45,13 +46,14 @@ correction the error is the stream's delay plus the typing time."""
 
 
 @pytest.fixture(scope="module")
-def rig(jack, tmp_path_factory):
-    daemon = RoomDaemon(jack, tmp_path_factory.mktemp("room"))
-    try:
-        daemon.start()
-        yield daemon
-    finally:
-        daemon.stop()
+def rig(tmp_path_factory):
+    with jack_without_portaudio() as jack:
+        daemon = RoomDaemon(jack, tmp_path_factory.mktemp("room"))
+        try:
+            daemon.start()
+            yield daemon
+        finally:
+            daemon.stop()
 
 
 @pytest.fixture(scope="module")
@@ -225,6 +227,30 @@ def test_a_wrong_token_is_refused_and_a_revoked_client_is_cut_off_at_once(rig, b
         assert page.evaluate("window.roomProbe.connection()") == "closed"
         status, _ = post_join(rig.url, link.split("#", 1)[1])
         assert status == 403
+    finally:
+        page.close()
+
+
+def test_the_command_line_invites_lists_and_revokes(rig, browser):
+    import json
+    import subprocess
+    import sys
+
+    def room(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "console", "room", *args,
+                               "--socket", rig.socket], env=rig.env, capture_output=True,
+                              text=True, timeout=30, check=True)
+        return done.stdout
+
+    printed = room("invite", "--name", "dora", "--grant", "ab").splitlines()
+    assert printed[0].startswith(f"{rig.url}/#") and "switches: ab" in printed[1]
+    page = open_page(browser, printed[0])
+    try:
+        listed = json.loads(room("list", "--json"))["room"]
+        row = next(r for r in listed["listeners"] if r["name"] == "dora")
+        assert row["connected_since"] and row["audio_bytes_sent"] > 0
+        assert "dora" in room("list")
+        assert "1 listener(s) cut off" in room("revoke", "dora")
     finally:
         page.close()
 
