@@ -254,6 +254,26 @@ window.roomProbe = {
   rtp: rtpNow,
   connection: () => (pc ? pc.connectionState : "new"),
   sources: () => (receiver ? receiver.getSynchronizationSources() : []),
+  // onsets heard (wall-clock ms), for the delay benchmark: every 10 ms the analyser's
+  // last 8192 samples are searched for a rise above `threshold` after `quiet_ms` of quiet
+  watch(threshold = 0.1, quietMs = 100) {
+    const node = analysers.mono;
+    const data = new Float32Array(node.fftSize);
+    const rate = audioContext.sampleRate;
+    const found = [];
+    let last = -Infinity;
+    setInterval(() => {
+      node.getFloatTimeDomainData(data);
+      const now = performance.timeOrigin + performance.now();
+      for (let i = 0; i < data.length; i += 1) {
+        if (Math.abs(data[i]) < threshold) continue;
+        const at = now - 1000 * (data.length - i) / rate;
+        if (at - last > quietMs) found.push(at);
+        last = Math.max(last, at);
+      }
+    }, 10);
+    this.onsets = () => found.slice();
+  },
   // where the room places an RTP timestamp (what a note begun then would be placed at)
   place(rtp) {
     serial += 1;
