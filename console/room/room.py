@@ -19,8 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from console.room import opus
-from console.room.feed import RoomFeed
 from console.room.invites import Invite, Invites
 from console.room.limits import RequestLimit, TokenFailures
 from console.room.notes import RoomNotes
@@ -30,6 +28,7 @@ from dsp.errors import MasterdeckError
 
 if TYPE_CHECKING:
     from console.engine.stream import Engine
+    from console.room.feed import RoomFeed
     from console.room.peer import Listener
 
 log = logging.getLogger(__name__)
@@ -68,7 +67,9 @@ class Room:
         self.folder = Path(folder)
         self.invites = Invites(self.folder / "room-invites.json")
         self.ring = OutputRing.of_engine(engine)
-        self.feed = RoomFeed(self.ring)
+        self.feed: RoomFeed | None = None
+        """The Opus feed, made when the room opens (PyAV loads then, not at the daemon's
+        start)."""
         self.notes = RoomNotes(self)
         self._session = session
         self.listeners: dict[int, Listener] = {}
@@ -95,7 +96,7 @@ class Room:
 
     # starting and stopping -------------------------------------------------------------
     def start(self, bind: str = DEFAULT_BIND, cert: str = "", key: str = "", url: str = "",
-              bitrate_kbps: int = opus.MIN_BITRATE_KBPS) -> dict[str, Any]:
+              bitrate_kbps: int = 256) -> dict[str, Any]:
         """Serve the room on ``bind`` (HOST:PORT; port 0 picks one); return :meth:`describe`.
 
         Beyond loopback it serves HTTPS only: with ``cert`` and ``key``, or a
@@ -105,6 +106,7 @@ class Room:
         """
         from console.control.wire import parse_hostport
         from console.room import tls
+        from console.room.feed import RoomFeed
 
         if self.running:
             raise RoomError(f"the room is already open at {self.url}")
@@ -112,7 +114,10 @@ class Room:
             host, port = parse_hostport(bind)
         except MasterdeckError as exc:
             raise RoomError(f"room bind {bind!r}: {exc}") from None
-        self.feed = RoomFeed(self.ring, bitrate_kbps)
+        try:
+            self.feed = RoomFeed(self.ring, bitrate_kbps)
+        except (TypeError, ValueError) as exc:
+            raise RoomError(f"room bitrate: {exc}") from None
         context = None
         self.tls = None
         if cert or key or not tls.is_loopback(host):
@@ -185,7 +190,8 @@ class Room:
             if self._thread is not None:
                 self._thread.join(5.0)
             self._loop = self._thread = None
-            self.feed.stop()
+            if self.feed is not None:
+                self.feed.stop()
             self.url = ""
             log.info("room: closed")
 
@@ -301,7 +307,8 @@ class Room:
         return {"running": self.running, "url": self.url or None,
                 "bind": f"{self.bind[0]}:{self.bind[1]}" if self.running and self.bind
                 else None, "tls": self.tls if self.running else None,
-                "bitrate_kbps": self.feed.bitrate_kbps, "encoding": self.feed.running,
+                "bitrate_kbps": self.feed.bitrate_kbps if self.feed else None,
+                "encoding": bool(self.feed and self.feed.running),
                 "listeners": listeners,
                 "invites": [i.describe() for i in self.invites.all()],
                 "refused_requests": self.requests.refused,
