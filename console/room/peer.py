@@ -133,6 +133,7 @@ class Listener:
     def _on_channel(self, channel: Any) -> None:
         self.channel = channel
         channel.on("message", self._on_message)
+        channel.on("close", lambda: self._spawn(self.close("the page closed")))
         channel.on("open", lambda: self.send(self.room.page_state(self)))
         if channel.readyState == "open":
             self.send(self.room.page_state(self))

@@ -262,9 +262,18 @@ class Room:
         except Exception:
             await listener.close("the offer could not be answered")
             raise
+        if not self._still_valid(invite):  # revoked or replaced while the offer was answered
+            await listener.close("the engineer ended this invite", "revoked")
+            raise RoomError("this invite was revoked")
         log.info("room: %s joined from %s (listener %d)", invite.name, address,
                  listener.number)
         return answer
+
+    def _still_valid(self, invite: Invite) -> bool:
+        try:
+            return self.invites.get(invite.name).digest == invite.digest
+        except MasterdeckError:
+            return False
 
     def forget(self, listener: Listener) -> None:
         """A listener has hung up."""
