@@ -67,6 +67,16 @@ class Config:
     session: str = ""
     songs: list[str] = field(default_factory=list)
     reference: str = ""
+    room_bind: str = "127.0.0.1:8765"
+    """Where the listening room listens once started (``HOST:PORT``): loopback by default,
+    for an SSH tunnel or a reverse proxy; anywhere else it serves HTTPS only."""
+    room_cert: str = ""
+    room_key: str = ""
+    """The room's TLS certificate and key (PEM); empty: a self-signed one when needed."""
+    room_url: str = ""
+    """The address clients open when it is not the bound one (a proxy, a tunnel)."""
+    room_bitrate_kbps: int = 256
+    """The room's Opus bitrate (constant), 256 to 510 kb/s."""
     source_path: str = ""
     """The file the configuration was read from (empty for defaults only)."""
 
@@ -84,9 +94,12 @@ _SECTIONS = {
     "control": ("socket", "tcp", "token", "token_file"),
     "midi": ("midi_backend", "surfaces", "virtual_midi"),
     "session": ("session", "songs", "reference"),
+    "room": ("room_bind", "room_cert", "room_key", "room_url", "room_bitrate_kbps"),
 }
 _RENAMES = {("midi", "backend"): "midi_backend", ("session", "folder"): "session",
-            ("midi", "virtual_ports"): "virtual_midi"}
+            ("midi", "virtual_ports"): "virtual_midi",
+            **{("room", key): f"room_{key}" for key in ("bind", "cert", "key", "url",
+                                                        "bitrate_kbps")}}
 
 
 def load(path: str | Path | None = None) -> Config:

@@ -54,6 +54,8 @@ class Daemon:
         self.surfaces: Any = None
         self.session: Any = None
         """The open SessionController (``serve --session DIR``), or None."""
+        self.room: Any = None
+        """The listening room (:mod:`console.room`), made with the control server."""
         self._stop = threading.Event()
         self._reload = threading.Event()
         self._extras: list[Callable[[], None]] = []
@@ -130,7 +132,22 @@ class Daemon:
                                     tcp=self.config.tcp or None,
                                     token=self.config.token or None)
         self.server.session = self.session
+        self.server.room = self.room = self._make_room()
+        c = self.config
+        self.server.room_defaults = {"bind": c.room_bind, "cert": c.room_cert,
+                                     "key": c.room_key, "url": c.room_url,
+                                     "bitrate_kbps": c.room_bitrate_kbps}
         self.server.start()
+
+    def _make_room(self) -> Any:
+        """The listening room, closed until ``masterdeck room start``."""
+        from console.room.room import Room
+
+        try:
+            return Room(self.engine, configuration.config_home(), lambda: self.session)
+        except MasterdeckError as exc:  # its invites file is unreadable: no room, the rest runs
+            log.error("the listening room is unavailable: %s", exc)
+            return None
 
     def _start_surfaces(self) -> None:
         self.surfaces = SurfaceManager(self.desk, self.config, meter_source=self.engine.meters)
@@ -196,6 +213,8 @@ class Daemon:
         ``SHUTDOWN_GRACE_S`` rather than leaving a daemon that cannot stop.
         """
         log.info("shutting down")
+        if self.room is not None:
+            self.room.stop()
         if self.server is not None:
             self.server.stop()
             self.server = None

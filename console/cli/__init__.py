@@ -22,7 +22,7 @@ from dsp.errors import MasterdeckError
 
 COMMANDS = ("serve", "demo", "status", "get", "set", "transport", "session", "album", "preview",
             "translate", "render", "deliver", "analyze", "params", "surfaces", "compile", "bench",
-            "ui")
+            "room", "ui")
 """Modules in :mod:`console.cli`, in the order ``--help`` lists them."""
 
 

@@ -11,6 +11,9 @@ limiter with x42-dpl, LSP's limiter, ffmpeg's alimiter and pedalboard on
 music it renders itself: loudness, distortion at equal loudness, IMD, true
 peak, latency and speed (Debian packages: x42-plugins, lsp-plugins-lv2,
 lv2file, lilv-utils, ffmpeg; fluidsynth and fluid-soundfont-gm for the music).
+``--only room`` measures the listening room on loopback with headless Chromium
+(``/usr/bin/chromium``, driven by Playwright): the delay from the engine's output
+to audio decoded in the browser, and xruns with no listener and with four.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=("chain", "meters", "startup", "commands", "soak",
-                                           "session", "limiter-peers"),
-                        help="run one benchmark (soak and limiter-peers run only when named)")
+                                           "session", "limiter-peers", "room"),
+                        help="run one benchmark (soak, limiter-peers and room run only when "
+                             "named)")
     parser.add_argument("--seconds", type=float, default=None,
                         help="length of test audio (chain: 20, meters: 300; "
                              "limiter-peers: cut each song to this)")
@@ -78,6 +82,13 @@ def run(args: argparse.Namespace) -> int:
         results["soak"] = run_soak(args.seconds or 600.0, block=args.block)
         if not args.json:
             print(json.dumps(results["soak"], indent=1))
+    if args.only == "room":
+        from console.devtools.benchmarks.room import run_room_bench
+
+        results["room"] = run_room_bench(args.seconds or 20.0)
+        if not args.json:
+            print("the listening room (loopback, headless Chromium):")
+            print(json.dumps(results["room"], indent=1))
     if args.only == "limiter-peers":
         code = _limiter_peers(args, results)
         if code:

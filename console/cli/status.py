@@ -101,6 +101,10 @@ def format_status(status: dict[str, Any], where: str = "") -> list[str]:
             f"max {load.get('max_ms', 0):.3f} ms"]) if load else "no blocks yet")
         + f" · xruns {status.get('xruns', 0)}",
     ]
+    room = status.get("room") or {}
+    if room.get("running"):
+        names = ", ".join(row["name"] for row in room.get("listeners", [])) or "nobody"
+        lines.append(f"room       open at {room.get('url')} · listening: {names}")
     if meters:
         lines.append("meters     " + " · ".join([
             f"M {_num(meters.get('momentary_lufs'), '')}",

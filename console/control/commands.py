@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from console.control import table
 from console.control.desk import ACTIONS, SNAPSHOT_SLOTS, ActionError
+from console.control.room_commands import ROOM_COMMANDS
 from console.control.session_commands import SESSION_COMMANDS
 from console.control.table import Arg, Command, Context
 from console.control.wire import SOURCES, TRANSLATIONS, ProtocolError
@@ -204,6 +205,7 @@ def _status(ctx: Context) -> dict[str, Any]:
         "start_times": {k: round(v, 3) for k, v in engine.start_times.items()},
         "meters": meters,
         "state": engine.desk.state(),
+        "room": ctx.room.describe() if ctx.room is not None else None,
     }
 
 
@@ -241,7 +243,7 @@ CONSOLE_COMMANDS: dict[str, Command] = {
 }
 """The console's own commands, in the order ``hello`` lists them."""
 
-COMMANDS: dict[str, Command] = {**CONSOLE_COMMANDS, **SESSION_COMMANDS}
+COMMANDS: dict[str, Command] = {**CONSOLE_COMMANDS, **SESSION_COMMANDS, **ROOM_COMMANDS}
 """Every command the server answers, in the order ``hello`` lists them."""
 
 

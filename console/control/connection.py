@@ -230,7 +230,7 @@ class Connection:
         command = COMMANDS[name]
         assert command.handler is not None
         context = Context(self.server.engine, self.author, self.server.surfaces,
-                          self.server.session)
+                          self.server.session, self.server.room, self.server.room_defaults)
         call = partial(command.handler, context, **args)
         if command.decodes:
             data = await self._loop.run_in_executor(self.server.decoders, call)

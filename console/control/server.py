@@ -80,6 +80,10 @@ class ControlServer:
         """The daemon's SurfaceManager, for the ``surfaces`` and ``learn`` commands."""
         self.session: Any = None
         """The daemon's SessionController, when it has a session open."""
+        self.room: Any = None
+        """The daemon's listening room, for the ``room*`` commands."""
+        self.room_defaults: dict[str, Any] = {}
+        """The configuration's ``[room]`` settings."""
         self.socket_path = Path(socket_path) if socket_path else default_socket_path()
         self.tcp = parse_hostport(tcp) if tcp else None
         if self.tcp and not token:

@@ -73,6 +73,10 @@ class Context:
     """The daemon's SurfaceManager, when it runs one."""
     session: Any = None
     """The daemon's SessionController, when it has a session open."""
+    room: Any = None
+    """The daemon's listening room (:class:`console.room.room.Room`), when it has one."""
+    room_defaults: dict[str, Any] | None = None
+    """The configuration's ``[room]`` settings, for ``room_start``."""
 
 
 def check_request(message: dict[str, Any], commands: Mapping[str, Command]

@@ -30,7 +30,10 @@ Per block, the callback:
 5. crossfades (10 ms) between master, bypass and reference with their
    loudness-matching gains, plays the mix through the translation check
    (:mod:`dsp.translation`: mono, a phone ...; monitor only), clips, gates
-   what is below -200 dBFS to zero, and writes float32 to the device.
+   what is below -200 dBFS to zero, and writes float32 to the device;
+6. copies what it sent into the output ring (``T_ROOM_RING``) with a record
+   of the transport's position (``T_ROOM_INDEX``), for the listening room
+   (:mod:`console.room.ring` reads it; nothing else of the room runs here).
 """
 
 from __future__ import annotations
@@ -60,8 +63,9 @@ def kernel(*args, **options):
  T_TAPS, T_WORK, T_DRY, T_REFBUF, T_DELAY, T_METER_OUT, T_PEAK_OUT, T_METER_DRY,
  T_TIMES, T_SONG0, T_SONG1, T_REF0, T_REF1, T_TARGET, T_AUTO_CTL, T_AUTO_ST, T_POSBUF,
  T_LANES0, T_LANES1, T_ALBUM0, T_ALBUM1, T_PACK, T_FRESH, T_PACK2, T_CURRENT2, T_TARGET2,
- T_AUTO_ST2, T_WORK2, T_POSBUF2, T_FADES, T_TRANSLATION, T_MONITOR, T_PLAYER) = range(43)
-TABLE_ROWS = 43
+ T_AUTO_ST2, T_WORK2, T_POSBUF2, T_FADES, T_TRANSLATION, T_MONITOR, T_PLAYER,
+ T_ROOM_RING, T_ROOM_INDEX) = range(45)
+TABLE_ROWS = 45
 
 # ctl: written by the engine (control side) only
 (C_PLAY, C_LOOP, C_LOOP_START, C_LOOP_END, C_LOCATE_SEQ, C_LOCATE_TO, C_SOURCE,
@@ -82,6 +86,20 @@ RT_SIZE = 39
 
 TIME_RING = 4096
 """Callback durations kept (ns), for the load percentiles."""
+
+# the output ring (the listening room reads it): ``T_ROOM_RING`` is float32 (frames, 2),
+# ``T_ROOM_INDEX`` float64: two counters, then one record per block written
+ROOM_RING_FRAMES = 1 << 17
+"""Frames of output the ring holds (2.7 s at 48 kHz): a reader may lag this far behind."""
+(I_FRAMES, I_RECORDS) = range(2)
+"""``T_ROOM_INDEX``: frames written so far (published after the frames), records so far."""
+ROOM_INDEX_HEAD = 2
+(RC_FRAME_END, RC_POSITION, RC_PLAYING, RC_ALBUM) = range(4)
+"""A block's record: the frame count at its end, the transport's position then (samples of
+the song, or of the album in album mode), whether the transport played, album mode."""
+ROOM_RECORD = 4
+ROOM_RECORDS = 8192
+"""Block records kept (43 s of 256-frame blocks at 48 kHz)."""
 _STATUS_XRUN = 0x1 | 0x2 | 0x4 | 0x8  # input under/overflow, output under/overflow
 
 
@@ -361,6 +379,36 @@ def _mix_out(out, n, channels, work, dry, ref, ctl, rt, mon, check, player):
     rt[R_OUT_PEAK] = max(rt[R_OUT_PEAK], peak)
 
 
+@kernel
+def _room_write(out, n, channels, ring, index, rt):
+    """Copy the block sent to the device into the output ring, and record where it was.
+
+    The frames go in first and the frame counter after them, so a reader
+    that sees the counter sees the frames; it checks afterwards that the
+    callback has not come round and overwritten what it copied.
+    """
+    size = ring.shape[0]
+    records = (index.shape[0] - ROOM_INDEX_HEAD) // ROOM_RECORD
+    if size < 2 or records < 1:
+        return
+    written = int(index[I_FRAMES])
+    at = written % size
+    for i in range(n):
+        ring[at, 0] = out[i * channels]
+        ring[at, 1] = out[i * channels + 1]
+        at += 1
+        if at == size:
+            at = 0
+    count = int(index[I_RECORDS])
+    base = ROOM_INDEX_HEAD + (count % records) * ROOM_RECORD
+    index[base + RC_FRAME_END] = written + n
+    index[base + RC_POSITION] = rt[R_POSITION]
+    index[base + RC_PLAYING] = rt[R_PLAYING]
+    index[base + RC_ALBUM] = rt[R_ALBUM]
+    index[I_RECORDS] = count + 1
+    index[I_FRAMES] = written + n
+
+
 @kernel(inline="always")
 def _row(table, row):
     return as_voidptr(table[row, 0]), table[row, 1]
@@ -605,6 +653,10 @@ def run_block(table, inp, out, frames, in_channels, out_channels, status):
                  monitor_all[:n], st_check, st_player)
         done += n
     rt[R_FRAMES] += frames
+    ptr, size = _row(table, T_ROOM_RING)
+    room_ring = carray(ptr, (size, 2), np.float32)
+    ptr, size = _row(table, T_ROOM_INDEX)
+    _room_write(out, frames, out_channels, room_ring, carray(ptr, (size,), np.float64), rt)
 
     elapsed = monotonic_ns() - started
     k = int(rt[R_TIME_INDEX])

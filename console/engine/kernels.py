@@ -167,6 +167,9 @@ def _callback_parts() -> None:
     cb._delay(other, FRAMES, np.zeros((FRAMES, 2)), rt)
     cb._mix_out(np.zeros(2 * FRAMES, dtype=np.float32), FRAMES, 2, work, other, other, ctl, rt,
                 np.zeros((FRAMES, 2)), translation.prepare(RATE), player_limiter.prepare(RATE))
+    cb._room_write(np.zeros(2 * FRAMES, dtype=np.float32), FRAMES, 2,
+                   np.zeros((4 * FRAMES, 2), dtype=np.float32),
+                   np.zeros(cb.ROOM_INDEX_HEAD + cb.ROOM_RECORD), rt)
     _album_parts(ctl, rt, work, other)
 
 

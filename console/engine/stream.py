@@ -131,6 +131,12 @@ class Engine:
         """The monitor mix, where the translation check plays it (callback writes)."""
         self.player = player_limiter.prepare(self.sample_rate)
         """A streaming player's limiter on the previewed master (callback writes)."""
+        self.room_ring = np.zeros((cb.ROOM_RING_FRAMES, 2), dtype=np.float32)
+        """What the callback sent to the device, the last 2.7 s of it, for the listening
+        room (:mod:`console.room.ring` reads it; callback writes)."""
+        self.room_index = np.zeros(cb.ROOM_INDEX_HEAD + cb.ROOM_RECORDS * cb.ROOM_RECORD)
+        """The ring's frame counter and a record of the transport per block (callback
+        writes)."""
         self.table = np.zeros((cb.TABLE_ROWS, 2), dtype=np.int64)
         self._fill_table()
         self._lock = threading.RLock()
@@ -163,7 +169,8 @@ class Engine:
             cb.T_CURRENT2: self.second.current, cb.T_TARGET2: self.target2,
             cb.T_AUTO_ST2: self.auto_st2, cb.T_WORK2: self.work2, cb.T_POSBUF2: self.posbuf2,
             cb.T_FADES: self.fades, cb.T_TRANSLATION: self.translation, cb.T_MONITOR: self.monitor,
-            cb.T_PLAYER: self.player,
+            cb.T_PLAYER: self.player, cb.T_ROOM_RING: self.room_ring,
+            cb.T_ROOM_INDEX: self.room_index,
         }
         for row, array in rows.items():
             self._set_row(row, array)

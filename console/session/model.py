@@ -34,11 +34,13 @@ LEVEL_OFFSET_RANGE_DB = (-30.0, 6.0)
 
 @dataclass
 class Marker:
-    """A named place in a song, with the engineer's note."""
+    """A named place in a song, with the engineer's note (or a client's, and its answer)."""
 
     position_s: float
     name: str = ""
     note: str = ""
+    answer: str = ""
+    """The engineer's reply to a client's note from the listening room ("" for none)."""
 
 
 @dataclass
@@ -223,6 +225,14 @@ class Session:
             raise SessionError(f"song {song.id}: no marker {index!r} "
                                f"({len(song.markers)} markers)")
         del song.markers[index]
+
+    def _op_marker_answer(self, op: dict[str, Any]) -> None:
+        song = self.song(op["id"])
+        index = op["index"]
+        if not isinstance(index, int) or not 0 <= index < len(song.markers):
+            raise SessionError(f"song {song.id}: no marker {index!r} "
+                               f"({len(song.markers)} markers)")
+        song.markers[index].answer = _text(op.get("answer", ""), "answer")
 
     def _op_ref_add(self, op: dict[str, Any]) -> None:
         data = op["ref"]

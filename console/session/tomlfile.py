@@ -91,6 +91,8 @@ def dump(session: Session) -> str:
         for marker in song.markers:
             out += ["", "[[song.marker]]", f"position_s = {_n(marker.position_s)}",
                     f"name = {_s(marker.name)}", f"note = {_s(marker.note)}"]
+            if marker.answer:
+                out.append(f"answer = {_s(marker.answer)}")
     for ref in session.references:
         out += ["", "[[reference_track]]", f"id = {_s(ref.id)}", f"title = {_s(ref.title)}",
                 f"file = {_s(ref.file)}"]
@@ -250,12 +252,13 @@ class _Reader:
             song.snapshots[slot] = self.values(snapshots, (*where, "snapshots", slot), slot)
         for k, marker in enumerate(self.get(table, where, "marker", list, [])):
             mw = (*where, "marker", k)
-            self.unknown(marker, mw, {"position_s", "name", "note"})
+            self.unknown(marker, mw, {"position_s", "name", "note", "answer"})
             position = self.get(marker, mw, "position_s", (int, float))
             if position < 0:
                 raise self.fail((*mw, "position_s"), "position_s must be >= 0")
             song.markers.append(Marker(position, self.get(marker, mw, "name", str, ""),
-                                       self.get(marker, mw, "note", str, "")))
+                                       self.get(marker, mw, "note", str, ""),
+                                       self.get(marker, mw, "answer", str, "")))
         auto = self.get(table, where, "automation", str, None)
         if auto is not None:
             self.automation_files[song.id] = auto

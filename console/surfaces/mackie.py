@@ -32,6 +32,15 @@ from dsp import params as P
 MeterSource = Callable[[], Mapping[str, float]]
 ACTIVE_S = 1.5  # how long a moved fader's value stays on the strip's lower line
 METER_S = 0.1  # meter refresh (the LEDs decay by themselves in about 300 ms)
+NOTE_S = 8.0  # how long a client's note from the listening room stays on the strips
+
+
+def note_lines(note: Mapping[str, Any], width: int) -> tuple[str, str]:
+    """A listening-room note as the two LCD lines: who and where above, the words below."""
+    where = f"{note.get('clock', '')} {note.get('title') or ''}".strip()
+    top = f"Note {note.get('name', '')} @ {where}"
+    words = " ".join(str(note.get("note", "")).split())
+    return top[:width], words[:width]
 
 
 def strip_bindings(bank: Bank, bank_index: int, device: Any) -> list[Binding]:
@@ -105,6 +114,8 @@ class MackieSurface(Surface):
         self.meter_source = meter_source
         self._active: dict[int, float] = {}  # strip -> fader active until
         self._next_meter = 0.0
+        self._note: tuple[str, str] | None = None  # a client's note on the LCD, until:
+        self._note_until = 0.0
         super().__init__(desk, profile, name, wake)
 
     @property
@@ -214,8 +225,24 @@ class MackieSurface(Surface):
             if strip.fader in changes or strip.vpot in changes:
                 self._show_lcd(i)
 
+    def on_state(self, key: str, value: Any, author: str) -> None:
+        """Generic state feedback; a client's note from the listening room on the LCD."""
+        super().on_state(key, value, author)
+        if key == "room_note" and isinstance(value, Mapping) and self.device.display == "mackie":
+            self._note = note_lines(value, self.device.bank_size * mcu.LCD_CELLS)
+            self._note_until = time.monotonic() + NOTE_S
+            for i in range(self.device.bank_size):
+                self._show_lcd(i)
+
     def _show_lcd(self, strip: int) -> None:
         if self.device.display != "mackie":
+            return
+        if self._note is not None:
+            for line, text in enumerate(self._note):
+                cell = text[strip * mcu.LCD_CELLS:(strip + 1) * mcu.LCD_CELLS]
+                offset = strip * mcu.LCD_CELLS + (mcu.LCD_LINE if line else 0)
+                self._post(("lcd", line, strip),
+                           (mcu.lcd(self.sysex_id, offset, cell.ljust(mcu.LCD_CELLS)),))
             return
         if self.album_page:
             self._show_song_lcd(strip)
@@ -293,6 +320,10 @@ class MackieSurface(Surface):
     def periodic(self, now: float) -> None:
         """Touch timeouts, lower LCD lines falling back, meters every 100 ms."""
         super().periodic(now)
+        if self._note is not None and now >= self._note_until:
+            self._note = None
+            for strip in range(self.device.bank_size):
+                self._show_lcd(strip)
         for strip, until in list(self._active.items()):
             if until != float("inf") and now >= until:
                 del self._active[strip]

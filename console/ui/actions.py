@@ -22,6 +22,7 @@ from console.control.client import ConnectionLostError
 from console.control.wire import ProtocolError
 from console.ui.link import NotConnectedError
 from console.ui.model import nudge_value
+from console.ui.screens.answer import AnswerScreen
 from console.ui.screens.help import HelpScreen
 from console.ui.screens.marker import MarkerNoteScreen
 from console.ui.screens.meters import MetersScreen
@@ -122,6 +123,28 @@ class ConsoleActions(App[None]):
             self.run_worker(self.link.refresh_session(), group="requests")
 
         self.push_screen(MarkerNoteScreen(position, song), keep)
+
+    def action_answer_note(self) -> None:
+        """Answer the latest note a client wrote in the listening room."""
+        note = self.model.room_note
+        if isinstance(self.screen, AnswerScreen):
+            return
+        if note is None:
+            self.notify("no note from the listening room yet", title="listening room")
+            return
+
+        def send(answer: str | None) -> None:
+            if answer is None:
+                return
+            index = self.model.marker_index(note)
+            if index is None:
+                self.notify("that note is no longer among the song's markers",
+                            severity="warning")
+                return
+            self.send("room_answer", song=note["song"], index=index, text=answer)
+            self.run_worker(self.link.refresh_session(), group="requests")
+
+        self.push_screen(AnswerScreen(note), send)
 
     def action_undo(self) -> None:
         """Undo the last parameter move, snapshot recall or automation pass."""
@@ -242,7 +265,7 @@ class ConsoleActions(App[None]):
         """Cancel a learn in progress or an armed store; close the help."""
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss()
-        if isinstance(self.screen, MarkerNoteScreen):
+        if isinstance(self.screen, MarkerNoteScreen | AnswerScreen):
             self.screen.dismiss(None)
             return
         self.store_armed = False

@@ -34,6 +34,7 @@ from console.ui.messages import (
 )
 from console.ui.model import ConsoleModel, DeliveryTarget
 from console.ui.screens.album import AlbumScreen
+from console.ui.screens.answer import AnswerScreen
 from console.ui.screens.arc import ArcScreen
 from console.ui.screens.automation import AutomationScreen
 from console.ui.screens.base import ConsoleScreen
@@ -85,7 +86,7 @@ class MasterdeckApp(ConsoleActions):
         """While the help is open, keys close it; while a note is typed, keys are its text."""
         if isinstance(self.screen, HelpScreen) and action not in ("help", "cancel", "quit"):
             return False
-        if isinstance(self.screen, MarkerNoteScreen) and action != "cancel":
+        if isinstance(self.screen, MarkerNoteScreen | AnswerScreen) and action != "cancel":
             return False
         return True
 
@@ -123,7 +124,13 @@ class MasterdeckApp(ConsoleActions):
         """Console state flags changed."""
         self.model.apply_state(message.values)
         self.refresh_screens("state")
-        if "album" in message.values or "song" in message.values:
+        note = message.values.get("room_note")
+        if isinstance(note, dict):
+            self.notify(f"{note.get('note', '')} — at {note.get('clock', '?')}"
+                        + (f" in {note['title']}" if note.get("title") else "")
+                        + " (N answers)", title=f"listening room: {note.get('name', '?')}",
+                        timeout=12)
+        if {"album", "song", "room_note"} & set(message.values):
             self.run_worker(self.link.refresh_session(), group="requests")
 
     def on_session_listed(self, message: SessionListed) -> None:

@@ -47,6 +47,8 @@ KEYMAP: tuple[Key, ...] = (
     Key("p", "song(-1)", "previous song of the album", "Transport", "p"),
     Key("M,shift+m", "marker", "a marker at the playhead, then type its note", "Transport",
         "M"),
+    Key("N,shift+n", "answer_note", "answer the latest note from the listening room",
+        "Transport", "N"),
     Key("z", "album_mode", "album mode on / off: the album on one timeline", "Transport", "z"),
     Key("J,shift+j", "join(False)", "album mode: hear the next join (from 3 s before)",
         "Transport", "J"),

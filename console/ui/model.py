@@ -149,6 +149,8 @@ class ConsoleModel:
     session_problem: str = ""
     learn: str = ""
     """What MIDI learn is doing, in words (empty when idle)."""
+    room_note: dict[str, Any] | None = None
+    """The latest note a client wrote in the listening room (the ``room_note`` state)."""
     _local: dict[str, float] = field(default_factory=dict)
 
     # connection ------------------------------------------------------------------------
@@ -231,6 +233,8 @@ class ConsoleModel:
             self.album = values["album"]
         if "reference_track" in values:
             self.reference = values["reference_track"]
+        if isinstance(values.get("room_note"), dict):
+            self.room_note = values["room_note"]
 
     def apply_surfaces(self, data: dict[str, Any] | None, problem: str = "") -> None:
         """Take the ``surfaces`` listing; index which control drives what."""
@@ -273,6 +277,19 @@ class ConsoleModel:
             if song.get("current"):
                 return sorted(song.get("markers", []), key=lambda m: m.get("position_s", 0.0))
         return []
+
+    def marker_index(self, note: dict[str, Any]) -> int | None:
+        """Where a client's note is among its song's markers (the daemon's order), or None."""
+        for song in (self.session or {}).get("songs", []):
+            if song.get("id") != note.get("song"):
+                continue
+            for index, marker in enumerate(song.get("markers", [])):
+                if (marker.get("name") == f"room: {note.get('name')}"
+                        and abs(float(marker.get("position_s", -1.0))
+                                - float(note.get("position_s", -2.0))) < 1e-3
+                        and marker.get("note") == note.get("note")):
+                    return index
+        return None
 
     # the keyboard's parameter ----------------------------------------------------------
     @property
