@@ -161,10 +161,8 @@ def _run(args: argparse.Namespace, demo: Any, socket_path: str, headless: bool, 
     need_jack = args.jack == "always" or (args.jack == "auto" and not _has_output_device())
     if need_jack:
         processes.jack = DummyJackServer(args.sample_rate or 48000, args.block_size or 256,
-                                         detach=True)
+                                         detach=True, log=Path(log.name).with_name("jackd.log"))
         processes.jack.start()
-        processes.jack_relay = Relay(processes.jack.process.stderr, log, "jackd: ", echo=False)
-        processes.jack.process.stderr = None  # the relay reads it; stop() must not close it
         env = processes.jack.env()
         say(f"no sound card: playing into a dummy JACK server ({processes.jack.name})")
     if stop:

@@ -119,7 +119,6 @@ class Processes:
         self.daemon: subprocess.Popen | None = None
         self.daemon_ready = False
         self.daemon_relay: Relay | None = None
-        self.jack_relay: Relay | None = None
         self.player: AlbumPlayer | None = None
         self.ui: subprocess.Popen | None = None
         self.terminal: list | None = None
@@ -133,8 +132,7 @@ class Processes:
         self._status = 1
         failure: BaseException | None = None
         steps = (self.stop_ui, self.player and self.player.stop, self._stop_daemon,
-                 self.jack and self.jack.stop, self.daemon_relay and self.daemon_relay.join,
-                 self.jack_relay and self.jack_relay.join)
+                 self.jack and self.jack.stop, self.daemon_relay and self.daemon_relay.join)
         for step in steps:  # each one whatever happened to the one before
             if not step:
                 continue

@@ -14,10 +14,13 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
 
 from dsp.errors import DeviceError
 
@@ -26,13 +29,18 @@ class DummyJackServer:
     """``jackd -d dummy`` under a unique name, started and stopped by us."""
 
     def __init__(self, rate: int = 48000, period: int = 256, prefix: str = "masterdeck",
-                 detach: bool = False) -> None:
+                 detach: bool = False, log: Path | None = None) -> None:
         self.name = f"{prefix}-{uuid.uuid4().hex[:8]}"
         self.rate, self.period = rate, period
         self.detach = detach
         """Run the server in a session of its own, so a Ctrl-C at the terminal does not
         reach it: whoever started it stops it, after its clients (the demo does)."""
+        self.log = log
+        """Where the server's messages go (default: a temporary file, read at a failed start).
+        Never a pipe: jackd writes a few lines per client that dies, and once a pipe nobody
+        reads is full (64 KiB), jackd blocks writing to it and every client with it."""
         self.process: subprocess.Popen | None = None
+        self._messages: IO[bytes] | None = None
 
     def start(self, timeout: float = 10.0) -> None:
         """Start the server and wait until its ports exist.
@@ -62,16 +70,20 @@ class DummyJackServer:
         jackd = shutil.which("jackd")
         if jackd is None:
             raise DeviceError("jackd is not installed (Debian: apt-get install jackd2)")
+        self._close_messages()
+        self._messages = self.log.open("a+b") if self.log else tempfile.TemporaryFile()
+        start = self._messages.tell()
         self.process = subprocess.Popen(
             [jackd, "--no-realtime", "-n", self.name, "-d", "dummy", "-r", str(self.rate),
              "-p", str(self.period), "-C", "2", "-P", "2"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=self.detach,
+            stdout=subprocess.DEVNULL, stderr=self._messages, start_new_session=self.detach,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                message = self.process.stderr.read().decode(errors="replace")[-500:]
-                self.process.stderr.close()
+                self._messages.seek(start)
+                message = self._messages.read().decode(errors="replace")[-500:]
+                self._close_messages()
                 raise DeviceError(f"jackd exited at start: {message}")
             probe = subprocess.run(["jack_lsp"], env=self.env(), capture_output=True,
                                    text=True, check=False)
@@ -96,8 +108,12 @@ class DummyJackServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
-        if self.process.stderr:
-            self.process.stderr.close()
+        self._close_messages()
+
+    def _close_messages(self) -> None:
+        if self._messages is not None:
+            self._messages.close()
+            self._messages = None
 
 
 REGISTRY = "/dev/shm/jack-shm-registry"
@@ -135,8 +151,8 @@ def _alive(pid: int) -> bool:
 
 
 @contextmanager
-def dummy_jack(rate: int = 48000, period: int = 256,
-               prefix: str = "masterdeck") -> Iterator[DummyJackServer]:
+def dummy_jack(rate: int = 48000, period: int = 256, prefix: str = "masterdeck",
+               log: Path | None = None) -> Iterator[DummyJackServer]:
     """Run a dummy JACK server for the block and point this process's clients at it.
 
     PortAudio is re-initialised on the way in, so its JACK host API sees the
@@ -145,7 +161,7 @@ def dummy_jack(rate: int = 48000, period: int = 256,
     ``JACK_NO_START_SERVER`` stays set afterwards, so no later client of this
     process quietly starts a JACK server of its own.
     """
-    server = DummyJackServer(rate, period, prefix)
+    server = DummyJackServer(rate, period, prefix, log=log)
     server.start()
     previous = os.environ.get("JACK_DEFAULT_SERVER")
     os.environ["JACK_DEFAULT_SERVER"] = server.name
