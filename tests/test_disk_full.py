@@ -102,3 +102,38 @@ def test_a_torn_line_in_the_middle_is_skipped_and_the_replay_goes_on(tmp_path):
     base, ops, problem = jn.read(path)
     assert base == 1 and [op["title"] for op in ops] == ["one", "three"]
     assert problem is not None and ":3: unreadable line skipped" in problem
+
+
+def _song_file(path, hz=440.0):
+    t = np.arange(48000) / 48000
+    sf.write(path, np.stack([0.1 * np.sin(2 * np.pi * hz * t)] * 2, 1), 48000)
+    return path
+
+
+def test_a_save_on_a_full_disk_is_refused_clearly_and_later_changes_still_replay(small_disk,
+                                                                                tmp_path):
+    engine = Engine(48000, 256)
+    folder = small_disk / "album"
+    controller = SessionController(folder, engine, journal_interval_s=0.05)
+    controller.open()
+    try:
+        song_id = controller.add_song(str(_song_file(tmp_path / "song.wav")))["id"]
+        filler = _fill(small_disk)
+        with pytest.raises(SessionError, match=r"not saved.*No space left"):
+            controller.save()  # the next journal cannot even start
+        filler.unlink()
+        controller.add_marker(1.0, name="after the full disk")  # acknowledged: journaled
+        replayed = SessionStore(folder, lock=False).load().session  # as after kill -9
+        assert [m.name for m in replayed.song(song_id).markers] == ["after the full disk"]
+    finally:
+        controller.close(save=False)
+
+
+def test_a_journal_reopened_after_a_torn_last_line_keeps_the_next_line_whole(tmp_path):
+    path = tmp_path / "000001.jsonl"
+    path.write_text('{"journal": 1, "base": 1}\n{"op": "album", "tit')  # a kill mid-write
+    journal = jn.Journal(path, 1)
+    journal.append({"op": "album", "title": "after the restart"}, urgent=True)
+    journal.close()
+    _, ops, _ = jn.read(path)
+    assert [op["title"] for op in ops] == ["after the restart"]

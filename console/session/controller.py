@@ -219,7 +219,15 @@ class SessionController(Editing):
         One save at a time (the one at shutdown and a client's may meet).
         """
         with self._save_lock:
-            return self._save(force)
+            try:
+                return self._save(force)
+            except OSError as exc:  # a full disk, say: refused with what still holds the changes
+                journal = self.journal
+                kept = ("every change is in the journal" if journal is None or
+                        (journal.failure is None and not journal.waiting) else
+                        f"{journal.waiting} changes wait in memory for room on the disk")
+                raise SessionError(f"the session was not saved ({exc.strerror or exc}); "
+                                   f"{kept}") from None
 
     def _save(self, force: bool) -> dict[str, Any]:
         with self._lock:

@@ -34,6 +34,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from console.session.atomic import fsync_dir
+
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_S = 0.25
@@ -67,25 +69,40 @@ class Journal:
         self.base = base
         self.flushes = 0
         self.max_flush_s = 0.0
-        self._open(path, base)
+        self._fd = self._begin(path, base)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="journal", daemon=True)
         self._thread.start()
 
-    def _open(self, path: Path, base: int) -> None:
+    def _begin(self, path: Path, base: int) -> int:
+        """Open ``path`` to append to, its header written and synced if it is new.
+
+        Whole or not at all: a header the disk refuses is taken back (a new
+        file is removed) and :class:`JournalError` raised, so no file starts
+        without one (replay refuses a journal without its header). A torn last
+        line left by a kill is ended first, so the next line is not glued to it.
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
-        fresh = not path.exists() or path.stat().st_size == 0
-        self._fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        if fresh:
-            header = {"journal": JOURNAL_FORMAT, "base": base, "started": time.time()}
-            os.write(self._fd, (json.dumps(header) + "\n").encode())
-            os.fsync(self._fd)
-            dir_fd = os.open(str(path.parent), os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-        self.path, self.base = path, base
+        fd = os.open(str(path), os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        size = os.fstat(fd).st_size
+        try:
+            if size == 0:
+                header = {"journal": JOURNAL_FORMAT, "base": base, "started": time.time()}
+                _write_all(fd, (json.dumps(header) + "\n").encode())
+                os.fsync(fd)
+                fsync_dir(path.parent)
+            elif os.pread(fd, 1, size - 1) != b"\n":
+                _write_all(fd, b"\n")
+                os.fsync(fd)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, size)
+                if size == 0:
+                    path.unlink()
+            os.close(fd)
+            raise JournalError(f"{path}: cannot start the journal: {exc.strerror or exc}"
+                               ) from None
+        return fd
 
     def append(self, op: dict[str, Any], urgent: bool = False) -> None:
         """Queue ``op``; ``urgent`` writes it (and everything before it) now.
@@ -126,12 +143,9 @@ class Journal:
                 return
             started = time.perf_counter()
             data = "".join(json.dumps(op, separators=(",", ":")) + "\n" for op in pending)
-            data_bytes = data.encode()
             end = os.lseek(self._fd, 0, os.SEEK_END)
             try:
-                written = 0
-                while written < len(data_bytes):
-                    written += os.write(self._fd, data_bytes[written:])
+                _write_all(self._fd, data.encode())
                 os.fsync(self._fd)
             except OSError as exc:
                 with contextlib.suppress(OSError):  # no torn line left in the middle
@@ -153,11 +167,17 @@ class Journal:
                                f"{self.waiting} changes wait in memory")
 
     def rotate(self, path: Path, base: int) -> None:
-        """Flush, then continue in a new file extending save ``base``."""
+        """Flush, then continue in a new file extending save ``base``.
+
+        Whole or not at all: the new file is started before the old one is let
+        go, so a disk that refuses leaves the journal writing where it was
+        (:class:`JournalError`), never into a file replay would not read.
+        """
         self.flush()
         with self._lock:
+            fd = self._begin(path, base)
             os.close(self._fd)
-            self._open(path, base)
+            self._fd, self.path, self.base = fd, path, base
 
     def _run(self) -> None:
         said = None
@@ -187,6 +207,13 @@ class Journal:
             if self._fd >= 0:
                 os.close(self._fd)
                 self._fd = -1
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """``os.write`` until every byte is written (a short write raises at the next one)."""
+    written = 0
+    while written < len(data):
+        written += os.write(fd, data[written:])
 
 
 def read(path: Path) -> tuple[int | None, list[dict[str, Any]], str | None]:
