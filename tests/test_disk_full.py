@@ -129,6 +129,30 @@ def test_a_save_on_a_full_disk_is_refused_clearly_and_later_changes_still_replay
         controller.close(save=False)
 
 
+def test_a_save_that_fails_after_the_journal_moved_on_never_replays_a_change_twice(small_disk,
+                                                                                 tmp_path):
+    engine = Engine(48000, 256)
+    folder = small_disk / "album"
+    controller = SessionController(folder, engine, journal_interval_s=0.05)
+    controller.open()
+    try:
+        song_id = controller.add_song(str(_song_file(tmp_path / "song.wav")))["id"]
+        spare = small_disk / "spare"
+        spare.write_bytes(b"\0" * 4096)
+        filler = _fill(small_disk)
+        spare.unlink()  # one page free: the next journal starts, the save's files do not fit
+        with pytest.raises((SessionError, OSError)):
+            controller.save()
+        filler.unlink()
+        controller.add_marker(1.0, name="x")  # goes to the journal the failed save began
+        controller.save()
+        controller.remove_marker(0)
+        replayed = SessionStore(folder, lock=False).load().session  # as after kill -9
+        assert replayed.song(song_id).markers == []
+    finally:
+        controller.close(save=False)
+
+
 def test_a_journal_reopened_after_a_torn_last_line_keeps_the_next_line_whole(tmp_path):
     path = tmp_path / "000001.jsonl"
     path.write_text('{"journal": 1, "base": 1}\n{"op": "album", "tit')  # a kill mid-write

@@ -94,7 +94,9 @@ class SessionController(Editing):
             log.warning("session: written at %d Hz, the console runs at %d Hz; automation "
                         "positions are in the session's samples", self.session.sample_rate,
                         self.engine.sample_rate)
-        generation = self.session.generation
+        # go on in the newest journal: one a failed save left newer than session.toml
+        # replays after the older ones, so nothing may be written behind it
+        generation = max([self.session.generation, *(g for g, _ in jn.journals(self.folder))])
         self.journal = jn.Journal(jn.journal_path(self.folder, generation), generation,
                                   self.journal_interval_s, self._on_journal)
         if loaded.replayed or loaded.loaded_from == "new":

@@ -216,8 +216,14 @@ class SessionStore:
 
     # saving ---------------------------------------------------------------------------
     def next_generation(self, session: Session) -> int:
-        """The number the next save gets (above every save there has been)."""
-        newest = max((g for g, _ in self.backups()), default=0)
+        """The number the next save gets: above every save and every journal there has been.
+
+        A journal newer than the last save is what a save that failed after the
+        journal moved on leaves (a full disk): its changes are in no save yet.
+        Its number is never reused, or those changes would replay a second time
+        on top of the save that holds them (a marker twice, one removal too many).
+        """
+        newest = max((g for g, _ in [*self.backups(), *jn.journals(self.folder)]), default=0)
         return max(session.generation, newest) + 1
 
     def save(self, session: Session, generation: int, force: bool = False) -> dict[str, object]:
