@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from console.control.desk import ActionError
 from console.engine.stream import Engine
 from console.session import journal as jn
 from console.session.controller import SessionController
@@ -110,6 +111,16 @@ def _song_file(path, hz=440.0):
     return path
 
 
+def _until_refused(controller, song_id):
+    """Small changes until one is refused: the journal's last page has no room either."""
+    for _ in range(2000):
+        try:
+            controller.change({"op": "current", "id": song_id})
+        except SessionError:
+            return
+    raise AssertionError("the full disk never refused a change")
+
+
 def test_a_save_on_a_full_disk_is_refused_clearly_and_later_changes_still_replay(small_disk,
                                                                                 tmp_path):
     engine = Engine(48000, 256)
@@ -149,6 +160,49 @@ def test_a_save_that_fails_after_the_journal_moved_on_never_replays_a_change_twi
         controller.remove_marker(0)
         replayed = SessionStore(folder, lock=False).load().session  # as after kill -9
         assert replayed.song(song_id).markers == []
+    finally:
+        controller.close(save=False)
+
+
+def test_a_snapshot_refused_on_a_full_disk_is_not_on_the_desk_either(small_disk, tmp_path):
+    engine = Engine(48000, 256)
+    controller = SessionController(small_disk / "album", engine, journal_interval_s=0.05)
+    controller.open()
+    try:
+        song_id = controller.add_song(str(_song_file(tmp_path / "song.wav")))["id"]
+        filler = _fill(small_disk)
+        _until_refused(controller, song_id)
+        with pytest.raises(SessionError, match="not taken"):
+            controller.store_snapshot("A")
+        assert "A" not in engine.desk.snapshots
+        with pytest.raises(ActionError, match="empty"):
+            engine.desk.perform("snapshot_recall", slot="A")
+        filler.unlink()
+    finally:
+        controller.close(save=False)
+
+
+def test_a_song_change_refused_on_a_full_disk_leaves_the_song_and_its_settings_heard(
+        small_disk, tmp_path):
+    engine = Engine(48000, 256)
+    controller = SessionController(small_disk / "album", engine, journal_interval_s=0.05)
+    controller.open()
+    try:
+        first = controller.add_song(str(_song_file(tmp_path / "one.wav")), "One")["id"]
+        second = controller.add_song(str(_song_file(tmp_path / "two.wav", 330.0)),
+                                     "The second song")["id"]  # a longer line than "one"
+        engine.desk.set_many({"output.gain_db": -3.0}, "test")
+        controller.select_song(second)
+        engine.desk.set_many({"output.gain_db": -9.0}, "test")
+        controller.select_song(first)
+        filler = _fill(small_disk)
+        _until_refused(controller, first)
+        with pytest.raises(SessionError, match="not taken"):
+            controller.select_song(second)
+        assert controller.session.current == first
+        assert engine.song.title == "One"  # what is heard is what the session says
+        assert engine.desk.get("output.gain_db") == -3.0
+        filler.unlink()
     finally:
         controller.close(save=False)
 

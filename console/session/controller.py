@@ -365,8 +365,17 @@ class SessionController(Editing):
         if self.album.on:  # the album plays on from the song's start; the follower takes it
             self.album.go_to(song.id)
             return self.describe_song(song)
+        previous = self.session.current_song()
         self._load(song)
-        self.change({"op": "current", "id": song.id})
+        try:
+            self.change({"op": "current", "id": song.id})
+        except SessionError:  # not taken (a full disk): hear what the session says is current
+            if previous is not None and previous.id != song.id:
+                try:
+                    self._load(previous)
+                except Exception as exc:
+                    log.error("session: cannot load song %s back: %s", previous.id, exc)
+            raise
         self.desk.set_state("session_song", song.id, author)
         if self.preview.platform is not None:
             self.preview.update(self.arc.arc, song.id)

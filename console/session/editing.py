@@ -51,10 +51,18 @@ class Editing:
 
     def store_snapshot(self, slot: str, author: str = "") -> None:
         """Store the desk in snapshot ``slot`` of the current song."""
-        self.desk.store_snapshot(slot, author)
         song = self._need_song()
-        self.change({"op": "snapshot", "id": song.id, "slot": slot,
-                     "values": self.desk.snapshots[slot.upper()]})
+        before = self.desk.snapshots.get(slot.upper())
+        self.desk.store_snapshot(slot, author)
+        try:
+            self.change({"op": "snapshot", "id": song.id, "slot": slot,
+                         "values": self.desk.snapshots[slot.upper()]})
+        except SessionError:  # not taken (a full disk): the desk keeps the slot it had
+            if before is None:
+                self.desk.snapshots.pop(slot.upper(), None)
+            else:
+                self.desk.snapshots[slot.upper()] = before
+            raise
 
     def recall_snapshot(self, slot: str, author: str = "") -> None:
         """Recall snapshot ``slot``: every parameter glides there, as one undo step."""
