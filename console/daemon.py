@@ -13,6 +13,7 @@ records how long that took (``start_times`` in status).
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
 import signal
@@ -211,6 +212,10 @@ class Daemon:
         hangs (a MIDI port that will not close while its JACK server is
         wedged, say); a watchdog then ends the process after
         ``SHUTDOWN_GRACE_S`` rather than leaving a daemon that cannot stop.
+        A call stuck in C can hold the GIL, so that no Python timer runs
+        (rtmidi closing a port on a wedged JACK server does): a second
+        watchdog, faulthandler's C thread, then writes every thread's stack
+        to the log and ends the process (status 1) a second later.
         """
         log.info("shutting down")
         if self.room is not None:
@@ -225,6 +230,7 @@ class Daemon:
         watchdog = threading.Timer(SHUTDOWN_GRACE_S, _force_exit)
         watchdog.daemon = True
         watchdog.start()
+        faulthandler.dump_traceback_later(SHUTDOWN_GRACE_S + 1.0, exit=True)
         for extra in reversed(self._extras):
             extra()
         if self.surfaces is not None:
@@ -233,6 +239,7 @@ class Daemon:
             self.server.stop()
         self.engine.stop(fade=True)
         watchdog.cancel()
+        faulthandler.cancel_dump_traceback_later()
         log.info("stopped")
 
 
