@@ -215,3 +215,24 @@ def test_a_journal_reopened_after_a_torn_last_line_keeps_the_next_line_whole(tmp
     journal.close()
     _, ops, _ = jn.read(path)
     assert [op["title"] for op in ops] == ["after the restart"]
+
+
+def test_a_session_with_a_journal_to_replay_opens_on_a_full_disk(small_disk, tmp_path):
+    folder = small_disk / "album"
+    before = SessionController(folder, Engine(48000, 256), journal_interval_s=0.05)
+    before.open()
+    song_id = before.add_song(str(_song_file(tmp_path / "song.wav")))["id"]
+    before.add_marker(1.0, name="before the kill")
+    before.close(save=False)  # as kill -9 leaves it: the marker is only in the journal
+    filler = _fill(small_disk)
+    controller = SessionController(folder, Engine(48000, 256), journal_interval_s=0.05)
+    controller.open()  # the clean save after the replay cannot be made: it starts anyway
+    try:
+        assert [m.name for m in controller.session.song(song_id).markers] == ["before the kill"]
+        filler.unlink()
+        controller.add_marker(2.0, name="after the restart")
+    finally:
+        controller.close(save=False)
+    replayed = SessionStore(folder, lock=False).load().session
+    assert [m.name for m in replayed.song(song_id).markers] == ["before the kill",
+                                                               "after the restart"]

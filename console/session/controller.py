@@ -99,8 +99,13 @@ class SessionController(Editing):
         generation = max([self.session.generation, *(g for g, _ in jn.journals(self.folder))])
         self.journal = jn.Journal(jn.journal_path(self.folder, generation), generation,
                                   self.journal_interval_s, self._on_journal)
-        if loaded.replayed or loaded.loaded_from == "new":
-            self.save()  # one clean save to build on: the journals replayed are in it
+        if loaded.loaded_from == "new":
+            self.save()  # the first session.toml: without it the journal has nothing to extend
+        elif loaded.replayed:
+            try:
+                self.save()  # one clean save to build on: the journals replayed are in it
+            except SessionError as exc:  # a full disk: they stay on disk, and the next save
+                log.error("session: %s; starting anyway", exc)  # (asked, or at stop) has them
         self._apply_automation_settings()
         self._unsubscribe = [self.desk.on_params(self._on_params)]
         self._register_actions()
