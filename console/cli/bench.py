@@ -14,6 +14,9 @@ lv2file, lilv-utils, ffmpeg; fluidsynth and fluid-soundfont-gm for the music).
 ``--only room`` measures the listening room on loopback with headless Chromium
 (``/usr/bin/chromium``, driven by Playwright): the delay from the engine's output
 to audio decoded in the browser, and xruns with no listener and with four.
+``--only chaos`` is the chaos soak: a daemon with a session under random
+changes, MIDI floods, bad files, disk-full spells (as root), ``kill -9`` and
+SIGTERM for ``--seconds``, every acknowledged change checked after each restart.
 """
 
 from __future__ import annotations
@@ -28,12 +31,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=("chain", "meters", "startup", "commands", "soak",
-                                           "session", "limiter-peers", "room"),
-                        help="run one benchmark (soak, limiter-peers and room run only when "
-                             "named)")
+                                           "session", "limiter-peers", "room", "chaos"),
+                        help="run one benchmark (soak, limiter-peers, room and chaos run only "
+                             "when named)")
     parser.add_argument("--seconds", type=float, default=None,
                         help="length of test audio (chain: 20, meters: 300; "
-                             "limiter-peers: cut each song to this)")
+                             "limiter-peers: cut each song to this); soak and chaos: how long "
+                             "to run (600)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="chaos: the seed of its random choices (printed; default: new)")
     parser.add_argument("--repeats", type=int, default=5, help="timed passes per figure")
     parser.add_argument("--block", type=int, default=64, help="soak: frames per callback")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -89,6 +95,13 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             print("the listening room (loopback, headless Chromium):")
             print(json.dumps(results["room"], indent=1))
+    if args.only == "chaos":
+        from console.devtools.benchmarks.chaos.report import format_summary
+        from console.devtools.benchmarks.chaos.run import run_chaos
+
+        results["chaos"] = run_chaos(args.seconds or 600.0, args.seed)
+        if not args.json:
+            print("\n".join(format_summary(results["chaos"])))
     if args.only == "limiter-peers":
         code = _limiter_peers(args, results)
         if code:
