@@ -43,8 +43,9 @@ def _song_move(ctx: Context, id: str, index: int) -> dict[str, Any]:
 
 def _song_remove(ctx: Context, id: str) -> dict[str, Any]:
     session = _session(ctx)
-    session.remove_song(id)
-    return {"songs": [s.id for s in session.session.songs], "current": session.session.current}
+    warning = session.remove_song(id)
+    return {"songs": [s.id for s in session.session.songs], "current": session.session.current,
+            **({"warning": warning} if warning else {})}
 
 
 def _song_select(ctx: Context, id: str | None = None, number: int | None = None

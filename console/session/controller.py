@@ -16,6 +16,7 @@ to fade). The desk, the engine and the runner are never called under ``_lock``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -35,6 +36,7 @@ from console.session.preview import PlatformPreview
 from console.session.store import KEEP_BACKUPS, Loaded, SessionStore
 from console.session.undo import UndoHistory
 from dsp import params as P
+from dsp.errors import MasterdeckError
 
 if TYPE_CHECKING:
     from console.engine.stream import Engine
@@ -313,11 +315,13 @@ class SessionController(Editing):
             song_id = self.session.new_id(name, [s.id for s in self.session.songs])
             self.change({"op": "song_add", "song": {"id": song_id, "title": name, "file": file},
                          "index": index})
+        warning = None
         if self.album.on:
             self.album.relayout()
         elif not had_current:
-            self._load(self.session.song(song_id))
-        return self.describe_song(self.session.song(song_id))
+            warning = self._hear_current(self.session.song(song_id))
+        return {**self.describe_song(self.session.song(song_id)),
+                **({"warning": warning} if warning else {})}
 
     def move_song(self, song_id: str, index: int) -> None:
         """Move a song to ``index`` (0 is the opener)."""
@@ -325,15 +329,34 @@ class SessionController(Editing):
         if self.album.on:
             self.album.relayout()
 
-    def remove_song(self, song_id: str) -> None:
-        """Take a song off the album (its settings and automation go with it)."""
+    def remove_song(self, song_id: str) -> str | None:
+        """Take a song off the album (its settings and automation go with it).
+
+        Returns a warning when the song that becomes current cannot be heard.
+        """
         was_current = self.session.current == song_id
         self.change({"op": "song_remove", "id": song_id})
         song = self.session.current_song()
         if self.album.on:
             self.album.relayout()
         elif was_current and song is not None:
+            return self._hear_current(song)
+        return None
+
+    def _hear_current(self, song: Song) -> str | None:
+        """Load the song a change already taken made current; return why it cannot play.
+
+        A file that will not decode is logged and returned, not raised: the
+        change stands (as at start-up, a missing file does not shut the album),
+        and an error would tell the client it was not taken.
+        """
+        try:
             self._load(song)
+        except MasterdeckError as exc:
+            log.error("session: song %s is current, but its audio cannot be loaded: %s",
+                      song.id, exc)
+            return f"song {song.id} is current, but its audio cannot be loaded: {exc}"
+        return None
 
     def set_song(self, song_id: str, author: str = "", undoable: bool = True,
                  **fields: Any) -> None:
@@ -344,10 +367,18 @@ class SessionController(Editing):
         """
         if "file" in fields:
             fields["file"] = self.relative(fields["file"])
+        song = self.session.song(song_id)
+        new_audio = "file" in fields and song.id == self.session.current and not self.album.on
+        if new_audio:  # heard before it is taken: a file that will not play is refused unchanged
+            self._load(dataclasses.replace(song, file=fields["file"]))
         with self._lock:
-            before = {k: getattr(self.session.song(song_id), k)
-                      for k in fields if k in PLAN_FIELDS}
-        self.change({"op": "song_set", "id": song_id, "fields": fields})
+            before = {k: getattr(song, k) for k in fields if k in PLAN_FIELDS}
+        try:
+            self.change({"op": "song_set", "id": song_id, "fields": fields})
+        except SessionError:
+            if new_audio:  # not taken (a full disk): the old file plays again
+                self._load(song)
+            raise
         song = self.session.song(song_id)
         if before and undoable:
             with self._lock:
@@ -361,8 +392,6 @@ class SessionController(Editing):
                 self.album.relayout()
             else:
                 self.album.plan_changed(song.id)
-        elif "file" in fields and song.id == self.session.current:
-            self._load(song)
 
     def select_song(self, song_id: str, author: str = "") -> dict[str, Any]:
         """Make a song current: audio, settings and automation load with it, click-free."""
