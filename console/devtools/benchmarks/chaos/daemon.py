@@ -63,7 +63,8 @@ class DaemonUnderTest:
         run_dir.mkdir(mode=0o700, exist_ok=True)
         (root / "config" / "masterdeck").mkdir(parents=True, exist_ok=True)
         self.env = {**env, "XDG_RUNTIME_DIR": str(run_dir),
-                    "XDG_CONFIG_HOME": str(root / "config"), "PYTHONUNBUFFERED": "1"}
+                    "XDG_CONFIG_HOME": str(root / "config"), "PYTHONUNBUFFERED": "1",
+                    "PYTHONFAULTHANDLER": "1"}  # a crash in C leaves every thread's stack
         self.socket = run_dir / "masterdeck" / "control.sock"
         self.process: subprocess.Popen | None = None
         self.starts = 0

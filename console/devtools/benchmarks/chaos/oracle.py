@@ -25,9 +25,12 @@ session as found, so one loss is counted once.
 
 from __future__ import annotations
 
+import json
 import math
+import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 Key = tuple[Any, ...]
@@ -108,7 +111,10 @@ class CheckReport:
 class Oracle:
     """The expected session, built from acknowledged changes only."""
 
-    def __init__(self) -> None:
+    def __init__(self, record: Path | None = None) -> None:
+        self.record = record.open("a") if record else None
+        """One JSON line per change sent, answered, cut off, and per check: what a loss
+        found after the fact is read against."""
         self.baseline: dict[Key, Any] = {}
         """Every key as the last check found it."""
         self.acks: dict[Key, list[Ack]] = {}
@@ -140,6 +146,7 @@ class Oracle:
     def sending(self, command: str, sets: dict[Key, Any]) -> None:
         """A change is on its way; if the daemon dies before it answers, it was in flight."""
         self.pending = (command, dict(sets))
+        self.note("send", command, sets)
 
     def acknowledge(self, command: str, sets: dict[Key, Any], at: float,
                     knob: bool = False) -> None:
@@ -150,6 +157,7 @@ class Oracle:
         """
         self.pending = None
         self.acknowledged += 1
+        self.note("ok", command, sets, at)
         for key, value in sets.items():
             self.acks.setdefault(key, []).append(Ack(value, at, knob, command))
             if key[0] == "song" and value is None:
@@ -159,6 +167,7 @@ class Oracle:
         """The daemon answered with an error: the change must not be in the session."""
         self.pending = None
         self.refused[reason] += 1
+        self.note("refused", command, {}, reason=reason)
 
     def cut_off(self) -> None:
         """The daemon went away before answering the pending change: it may be there."""
@@ -172,6 +181,7 @@ class Oracle:
               spells: list[Spell] | tuple[Spell, ...] = ()) -> CheckReport:
         """Compare the session read back with every acknowledged change; then adopt it."""
         self.cut_off()
+        self.note("check", after, {}, kill.at if kill else None, kill=kill and kill.how)
         report = CheckReport()
         for key in sorted(set(self.baseline) | set(self.acks), key=repr):
             found = view.get(key)
@@ -181,12 +191,23 @@ class Oracle:
             self._judge(key, found, kill, spells, after, report)
         self._adopt(view)
         self.checks += 1
+        for lost in report.lost:
+            self.note("lost", lost.command, {lost.key: lost.found}, expected=lost.expected)
         self.lost += report.lost
         self.applied_in_flight += report.applied_in_flight
         self.knob_moves_in_window += report.knob_moves_in_window
         self.knob_moves_while_full += report.knob_moves_while_full
         self.oldest_window_move_s = max(self.oldest_window_move_s, report.oldest_window_move_s)
         return report
+
+    def note(self, event: str, command: str, sets: dict[Key, Any], at: float | None = None,
+             **more: Any) -> None:
+        """Write one event to the record (if there is one)."""
+        if self.record is not None:
+            self.record.write(json.dumps({
+                "event": event, "command": command, "at": round(at or time.monotonic(), 3),
+                "sets": [[list(k), v] for k, v in sets.items()], **more}, default=str) + "\n")
+            self.record.flush()
 
     def _judge(self, key: Key, found: Any, kill: Kill | None, spells: tuple[Spell, ...] | list,
                after: str, report: CheckReport) -> None:

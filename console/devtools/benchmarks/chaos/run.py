@@ -75,7 +75,7 @@ class Chaos:
         self.session = root / "disk" / "album"
         self.daemon = DaemonUnderTest(root, self.session, env, block)
         self.life = Life()
-        self.oracle = Oracle()
+        self.oracle = Oracle(root / "changes.jsonl")
         self.driver = Driver(self.oracle, random.Random(self.rng.random()), self.files)
         self.spells = DiskSpells(root / "disk", random.Random(self.rng.random())) \
             if real_disk else None
@@ -158,9 +158,10 @@ class Chaos:
             return  # the deadline: this life goes on to the end
         if kill is None:  # nobody killed it: it died, or stopped answering
             alive = self.daemon.running()
-            stacks = f" ({self.daemon.dump_stacks()})" if alive else ""
-            self.troubles.append(f"{'no answer' if alive else 'the daemon died'}{stacks}: "
-                                 f"{went_down}: {self.daemon.log_tail(3)}")
+            what = (f"no answer ({self.daemon.dump_stacks()})" if alive else
+                    f"the daemon died (exit status {self.daemon.process.returncode}, "
+                    f"see {self.daemon.log_path})")
+            self.troubles.append(f"{what}: {went_down}: {self.daemon.log_tail(3)}")
             killer.how = "kill -9"
             killer.fire()
             kill = killer.kill
@@ -211,6 +212,7 @@ class Chaos:
                     time.sleep(0.2)
                 time.sleep(1.0)
         self.life.came_up(self.daemon.pid)
+        self.oracle.note("start", f"daemon-{self.daemon.starts}", {}, pid=self.daemon.pid)
         try:
             with Client(socket_path=self.daemon.socket, timeout=10.0) as client:
                 self.oracle.check(view_of_daemon(client), "start")
