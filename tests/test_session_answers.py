@@ -56,3 +56,20 @@ def test_a_file_that_will_not_play_is_refused_for_the_song_heard_and_nothing_cha
     assert controller.engine.song.title == "First"
     saved = SessionStore(controller.folder, lock=False).load().session
     assert saved.song(first).file.endswith("good.wav")
+
+
+def test_the_song_made_current_brings_its_settings_to_the_desk_even_when_it_cannot_play(album):
+    controller, good, notes = album
+    desk = controller.engine.desk
+    first = controller.add_song(str(good), "First")["id"]
+    broken = controller.add_song(str(notes), "Broken")["id"]
+    controller.change({"op": "params", "id": broken, "values": {"output.gain_db": -9.0}})
+    desk.set_many({"output.gain_db": -3.0}, "test")
+    controller.store_snapshot("A")  # the first song's snapshot
+    controller.remove_song(first)
+    assert desk.get("output.gain_db") == -9.0  # the broken song's value, not the first one's
+    assert "A" not in desk.snapshots
+    desk.set_many({"output.gain_db": -3.0}, "test")  # a move back to -3 is a move, and saved
+    controller.journal.flush()  # knob moves are written within a quarter second
+    saved = SessionStore(controller.folder, lock=False).load().session
+    assert saved.song(broken).settings["output.gain_db"] == -3.0

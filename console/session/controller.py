@@ -36,7 +36,6 @@ from console.session.preview import PlatformPreview
 from console.session.store import KEEP_BACKUPS, Loaded, SessionStore
 from console.session.undo import UndoHistory
 from dsp import params as P
-from dsp.errors import MasterdeckError
 
 if TYPE_CHECKING:
     from console.engine.stream import Engine
@@ -116,10 +115,7 @@ class SessionController(Editing):
         self.arc.changed()  # the first arc, once the daemon has settled
         song = self.session.current_song()
         if song is not None:
-            try:
-                self._load(song)
-            except Exception as exc:  # a missing audio file must not keep the album shut
-                log.error("session: cannot load song %s: %s", song.id, exc)
+            self._hear_current(song)  # a missing audio file must not keep the album shut
         ref = self.session.reference
         if ref is not None:
             try:
@@ -348,11 +344,17 @@ class SessionController(Editing):
 
         A file that will not decode is logged and returned, not raised: the
         change stands (as at start-up, a missing file does not shut the album),
-        and an error would tell the client it was not taken.
+        and an error would tell the client it was not taken. The song's
+        settings and snapshots still go on the desk, with the transport
+        stopped: knob moves are then saved against the values the song has,
+        never against the song heard before it.
         """
         try:
             self._load(song)
-        except MasterdeckError as exc:
+        except Exception as exc:
+            self.engine.halt()
+            with self._switch_lock:
+                self._take_settings(song, 0)
             log.error("session: song %s is current, but its audio cannot be loaded: %s",
                       song.id, exc)
             return f"song {song.id} is current, but its audio cannot be loaded: {exc}"
@@ -432,14 +434,15 @@ class SessionController(Editing):
 
     def _load(self, song: Song) -> Track:
         with self._switch_lock:
-            def while_silent(track: Track) -> None:
-                self.desk.set_many(song.values(), "session")
-                self.desk.snapshots = {k: dict(v) for k, v in song.snapshots.items()}
-                self.runner.set_song(song.id, song.automation, song.level_offset_db,
-                                     song.fade_in_s, song.fade_out_s, track.frames)
-
             return self.engine.load_song(str(self.audio_path(song.file)), song.title,
-                                         while_silent)
+                                         lambda track: self._take_settings(song, track.frames))
+
+    def _take_settings(self, song: Song, frames: int) -> None:
+        """Put a song's settings, snapshots and automation on the desk (with the song silent)."""
+        self.desk.set_many(song.values(), "session")
+        self.desk.snapshots = {k: dict(v) for k, v in song.snapshots.items()}
+        self.runner.set_song(song.id, song.automation, song.level_offset_db,
+                             song.fade_in_s, song.fade_out_s, frames)
 
     def _need_song(self) -> Song:
         song = self.session.current_song()
