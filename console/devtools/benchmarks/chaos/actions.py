@@ -35,6 +35,11 @@ WEIGHTS = {
     "load_bad": 4, "load_reference": 1, "transport": 4,
 }
 """How often each action is picked, relative to the others."""
+SONGS = (4, 10)
+"""Songs the album keeps between: songs come and go, and it never grows without end (20
+backups of a 300 KB session.toml fill the small disk on their own)."""
+MARKERS = 10
+"""Markers a song may hold before the driver removes rather than adds."""
 NOTES = ("", "a touch bright; de-ess here", "snare too loud in the bridge", "ask the client",
          "fade earlier?", "breath at 1:02")
 SONG_SECONDS = 4.0
@@ -193,6 +198,9 @@ class Driver:
         song = self._song()
         if song is None:
             return
+        if len(self._markers(song)) >= MARKERS:
+            self._marker_remove(song)
+            return
         taken = {p for p, _ in self._markers(song)}
         position = round(self.rng.uniform(0.0, SONG_SECONDS), 3)
         while position in taken:
@@ -201,8 +209,8 @@ class Driver:
         self._change("marker_add", {("marker", song, name): (position, note)},
                      position_s=position, name=name, note=note, song=song)
 
-    def _marker_remove(self) -> None:
-        song = self._song()
+    def _marker_remove(self, song: str | None = None) -> None:
+        song = song or self._song()
         markers = self._markers(song) if song else []
         if not markers:
             return
@@ -266,6 +274,9 @@ class Driver:
 
     def _song_add(self) -> None:
         order = self._order()
+        if len(order) >= SONGS[1]:
+            self._song_remove()
+            return
         bad = self.rng.random() < 0.15
         path = self.files.bad["text"] if bad else self.rng.choice(self.files.good)
         title = f"Take {self._next()}"
@@ -296,7 +307,7 @@ class Driver:
 
     def _song_remove(self) -> None:
         order = self._order()
-        if len(order) <= 3:
+        if len(order) <= SONGS[0]:
             return
         song = self.rng.choice(order)
         self._change("song_remove", {("song", song): None, ("order",): ANY, ("current",): ANY},

@@ -28,7 +28,9 @@ def format_summary(f: dict[str, Any]) -> list[str]:
         f"{f['oldest_knob_move_lost_in_window_s']:g} s before it), "
         f"{f['knob_moves_lost_while_the_disk_was_full']} waiting for a full disk; "
         f"{f['in_flight_at_a_kill_and_applied']} changes in flight at a kill were applied",
-        f"  disk-full spells      {f['disk_full_spells']}  ({f['disk_full_s']:g} s in all)",
+        f"  disk-full spells      {f['disk_full_spells']}  ({f['disk_full_s']:g} s in all; the "
+        f"daemon said so {f['disk_full_said']['times']} times, "
+        f"{f['disk_full_said']['seconds']:g} s in all)",
         f"  MIDI floods           {f['midi']['floods']}  ({f['midi']['messages']} messages)",
         f"  SIGTERM to exit       {_spread(f['sigterm_exit_s'])}",
         f"  start to ready        {_spread(f['ready_after_start_s'])}",

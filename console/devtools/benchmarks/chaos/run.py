@@ -34,7 +34,7 @@ from console.devtools.benchmarks.chaos.daemon import DaemonStartError, DaemonUnd
 from console.devtools.benchmarks.chaos.disk import DiskSpells, small_disk
 from console.devtools.benchmarks.chaos.files import write_audio_files
 from console.devtools.benchmarks.chaos.floods import MidiFloods
-from console.devtools.benchmarks.chaos.oracle import Kill, Oracle
+from console.devtools.benchmarks.chaos.oracle import Kill, Oracle, Spell
 from console.devtools.benchmarks.chaos.views import view_of_daemon, view_of_folder
 from console.devtools.benchmarks.chaos.watchers import MeterWatch, StatusWatch
 from console.devtools.jackd import dummy_jack
@@ -194,7 +194,8 @@ class Chaos:
             self.troubles.append(f"the session folder cannot be read after {after}: {exc}")
             return
         self.load_problems += problems
-        spells = self.spells.record() if self.spells is not None else ()
+        spells = (*(self.spells.record() if self.spells is not None else ()),
+                  *self.status.disk_full())
         self.oracle.check(view, after, kill, spells)
 
     def _start(self, songs: tuple[Path, ...] = ()) -> None:
@@ -253,6 +254,7 @@ class Chaos:
             "disk_full_spells": (len(spells) if self.spells is not None else
                                  "skipped: mounting a small tmpfs needs root"),
             "disk_full_s": round(sum((s.end or s.start) - s.start for s in spells), 1),
+            "disk_full_said": _periods(self.status.disk_full()),
             "midi": self.floods.summary(),
             "actions": dict(sorted(self.driver.actions.items())),
             "loads": {k: dict(v) for k, v in sorted(self.driver.loads.items())},
@@ -260,6 +262,12 @@ class Chaos:
             "rss_max_mb": round(self.status.rss_max_mb, 1),
             "folder": str(self.root),
         }
+
+
+def _periods(spells: tuple[Spell, ...]) -> dict[str, float]:
+    """How often, and how long in all, the daemon said its disk was full."""
+    return {"times": len(spells),
+            "seconds": round(sum((s.end or s.start) - s.start for s in spells), 1)}
 
 
 def _spread(values: list[float]) -> dict[str, float] | None:

@@ -2,7 +2,9 @@
 
 The poller asks ``status`` every 100 ms on its own connection, as a UI's
 status line would, and keeps how long each answer took; a wait that began
-or ended while the daemon was down on purpose is not kept. The meter client
+or ended while the daemon was down on purpose is not kept. It also notes when
+the daemon says its disk is full (the ``disk`` state), for the oracle: a disk
+fills on its own too, not only in the ballast's spells. The meter client
 subscribes at 30 Hz as the UI does, so the daemon always has a reader.
 Both reconnect after every restart.
 """
@@ -18,6 +20,7 @@ import numpy as np
 from console.control.client import Client, ConnectionLostError, NoDaemonError
 from console.control.wire import ProtocolError
 from console.devtools.benchmarks.chaos.daemon import Life, rss_mb
+from console.devtools.benchmarks.chaos.oracle import Spell
 
 STATUS_EVERY_S = 0.1
 STATUS_TIMEOUT_S = 10.0
@@ -37,6 +40,9 @@ class StatusWatch(threading.Thread):
         self.worst_at = ""
         self.rss_max_mb = 0.0
         self.disk_full_seen = 0
+        self._full: list[Spell] = []
+        """Times the daemon said its disk was full (``disk`` state): changes waited in memory."""
+        self._full_lock = threading.Lock()
         self._done = threading.Event()
 
     def run(self) -> None:
@@ -66,12 +72,26 @@ class StatusWatch(threading.Thread):
                 raise
             if self.life.up.is_set() and self.life.epoch == epoch:
                 self._keep(time.monotonic() - began)
-                if not status["state"].get("disk", {}).get("ok", True):
-                    self.disk_full_seen += 1
+                self._disk(bool(status["state"].get("disk", {}).get("ok", True)), began)
             if began - last_rss > 1.0 and self.life.pid:
                 self.rss_max_mb = max(self.rss_max_mb, rss_mb(self.life.pid))
                 last_rss = began
             self._done.wait(max(0.0, STATUS_EVERY_S - (time.monotonic() - began)))
+
+    def _disk(self, ok: bool, at: float) -> None:
+        with self._full_lock:
+            open_spell = bool(self._full) and self._full[-1].end is None
+            if not ok:
+                self.disk_full_seen += 1
+                if not open_spell:
+                    self._full.append(Spell(at))
+            elif open_spell:
+                self._full[-1] = Spell(self._full[-1].start, at)
+
+    def disk_full(self) -> tuple[Spell, ...]:
+        """When the daemon said its disk was full (a spell still on has no end)."""
+        with self._full_lock:
+            return tuple(self._full)
 
     def _keep(self, seconds: float) -> None:
         ms = 1000.0 * seconds
