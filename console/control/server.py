@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import os
 import socket
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from console.control.connection import Connection, Limits
+from console.control.trust import is_loopback
 from console.control.wire import (
     PROTOCOL,
     TOPICS,
@@ -162,7 +162,7 @@ class ControlServer:
             partial(self._accept, tcp=False), sock=sock, limit=limit))
         if self.tcp:
             host, port = self.tcp
-            if not _is_loopback(host):
+            if not is_loopback(host):
                 log.warning("control over TCP on %s: reachable from that network", host)
             listener = await asyncio.start_server(partial(self._accept, tcp=True), host, port,
                                                   limit=limit)
@@ -346,10 +346,3 @@ def _check_not_in_use(path: Path) -> None:
     raise ServerError(f"another masterdeck daemon is listening on {path}")
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

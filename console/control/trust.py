@@ -18,6 +18,7 @@ Standard library only: thin clients import it.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import stat
@@ -95,3 +96,13 @@ def check_socket(path: Path, default_place: bool) -> None:
     if not stat.S_ISSOCK(info.st_mode) or not _private(info):
         raise TrustError(f"{path} is not a socket of yours (owner uid {info.st_uid}): refusing "
                          "to talk through it")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is only reachable from this machine (a bind that needs no TLS)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from console.control.trust import is_loopback
 from console.room.invites import Invite, Invites
 from console.room.limits import RequestLimit, TokenFailures
 from console.room.notes import RoomNotes
@@ -120,7 +121,7 @@ class Room:
             raise RoomError(f"room bitrate: {exc}") from None
         context = None
         self.tls = None
-        if cert or key or not tls.is_loopback(host):
+        if cert or key or not is_loopback(host):
             if bool(cert) != bool(key):
                 raise RoomError("give both the certificate and its key (or neither)")
             made = not cert

@@ -28,14 +28,6 @@ class TLSError(MasterdeckError):
     """A certificate or key that cannot be used."""
 
 
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is only reachable from this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def server_context(cert: str | Path, key: str | Path) -> ssl.SSLContext:
