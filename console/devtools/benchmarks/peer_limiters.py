@@ -127,7 +127,7 @@ def run_masterdeck(x: np.ndarray, rate: int, style: int | None = None,
     values[P.CLIPPER_BYPASS] = 0.0 if clip else 1.0
     current = values.copy()
     state = limiter.prepare(rate)
-    clip_state = clipper.prepare(rate)
+    clip_state = clipper.prepare(rate) if clip else None
     tap = np.zeros(taps.COUNT)
     y = np.ascontiguousarray(x, dtype=np.float64).copy()
     for start in range(0, y.shape[0], BLOCK):
