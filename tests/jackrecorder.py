@@ -46,15 +46,25 @@ class Recorder:
         for port, inport in zip(ports[:2], self.inputs, strict=True):
             self.client.connect(port, inport)
 
-    def record(self, seconds: float, during=None) -> np.ndarray:
-        """Record ``seconds`` of audio; call ``during(recorder)`` once recording runs."""
+    def record(self, seconds: float, during=None, lead_s: float = 0.0) -> np.ndarray:
+        """Record ``lead_s`` then ``seconds`` of audio; call ``during(recorder)`` between.
+
+        "Runs" means the process callback has taken its first period (and
+        ``lead_s`` of audio): setting the flag is not enough, as on a busy
+        machine the callback may only run again some periods later, after an
+        action has already begun to sound. A take that must hold the start of
+        what ``during`` does gives a lead longer than the periods it could lose.
+        """
         self.frames = 0
         self.recording = True
         started = time.monotonic()
+        lead = max(1, int(lead_s * self.rate))
+        while self.frames < lead and time.monotonic() - started < lead_s + 5:
+            time.sleep(0.002)
         if during is not None:
             during(self)
-        while self.frames < int(seconds * self.rate):
-            if time.monotonic() - started > seconds * 4 + 5:
+        while self.frames < int((seconds + lead_s) * self.rate):
+            if time.monotonic() - started > (seconds + lead_s) * 4 + 5:
                 break
             time.sleep(0.01)
         self.recording = False

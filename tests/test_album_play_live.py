@@ -100,7 +100,7 @@ def test_the_album_plays_as_it_renders_and_the_session_follows_the_songs(rig):
         before = recorder.xruns
         seen.clear()
         watch_until = time.monotonic() + 6.0
-        take = recorder.record(len(rendered) / RATE + 0.5, during=go)
+        take = recorder.record(len(rendered) / RATE + 0.5, during=go, lead_s=0.2)
         while time.monotonic() < watch_until and not engine.ended:
             time.sleep(0.01)
         xruns = recorder.xruns - before

@@ -93,7 +93,7 @@ def _play_through(engine, recorder, during=None):
             during()
 
     before = recorder.xruns
-    take = recorder.record(SONG_S + 0.6, during=go)
+    take = recorder.record(SONG_S + 0.6, during=go, lead_s=0.2)
     assert until(lambda: engine.ended, 5.0)
     return take, recorder.xruns - before
 

@@ -50,6 +50,8 @@ MAX_MESSAGE = 4096
 MAX_NOTE = 1000
 """Characters a note may have."""
 MARKS_KEPT = 32
+GOODBYE_S = 1.0
+"""How long a listener cut off is given to read why before the line drops."""
 SWITCHES = {"master": "bypass", "bypass": "bypass", "reference": "reference", "A": "ab",
             "B": "ab"}
 """Switch name -> the grant it needs."""
@@ -75,6 +77,7 @@ class Listener:
         self.closed = False
         self._unsubscribe: Any = None
         self._tasks: set[asyncio.Future] = set()
+        self._channel_closed = asyncio.Event()
         self.pc.on("datachannel", self._on_channel)
         self.pc.on("connectionstatechange", self._on_state)
 
@@ -109,34 +112,49 @@ class Listener:
         task.add_done_callback(self._tasks.discard)
 
     async def close(self, reason: str, code: str = "closed") -> None:
-        """Tell the page why (when it can still hear), stop the audio, hang up."""
+        """Stop the audio and leave the room at once, tell the page why, hang up.
+
+        The page hangs up itself when it reads why, so the goodbye waits for
+        the data channel to close (at most ``GOODBYE_S``): a fixed pause was
+        too short on a busy machine, and the page then never learnt why.
+        """
         if self.closed:
             return
         self.closed = True
         if self._unsubscribe is not None:
             self._unsubscribe()
-        with contextlib.suppress(Exception):
-            self.send({"type": "closed", "code": code, "reason": reason})
-            await asyncio.sleep(0.05)  # let the data channel carry it out
         self.track.stop()
-        await self.pc.close()
         self.room.forget(self)
+        if self.send({"type": "closed", "code": code, "reason": reason}):
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._channel_closed.wait(), GOODBYE_S)
+        await self.pc.close()
         log.info("room: %s (listener %d) left: %s", self.name, self.number, reason)
 
-    def send(self, message: dict[str, Any]) -> None:
-        """Send a message to the page (dropped while the channel is not open)."""
+    def send(self, message: dict[str, Any]) -> bool:
+        """Send a message to the page; False (dropped) while the channel is not open."""
         channel = self.channel
-        if channel is not None and channel.readyState == "open":
+        if channel is None or channel.readyState != "open":
+            return False
+        try:
             channel.send(json.dumps(message))
+        except Exception:  # the transport went away under us: the page is gone
+            log.debug("room: listener %d: message dropped", self.number, exc_info=True)
+            return False
+        return True
 
     # the data channel ----------------------------------------------------------------------
     def _on_channel(self, channel: Any) -> None:
         self.channel = channel
         channel.on("message", self._on_message)
-        channel.on("close", lambda: self._spawn(self.close("the page closed")))
+        channel.on("close", self._on_channel_close)
         channel.on("open", lambda: self.send(self.room.page_state(self)))
         if channel.readyState == "open":
             self.send(self.room.page_state(self))
+
+    def _on_channel_close(self) -> None:
+        self._channel_closed.set()
+        self._spawn(self.close("the page closed"))
 
     def _on_message(self, raw: Any) -> None:
         if self.closed:

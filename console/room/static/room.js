@@ -57,11 +57,13 @@ async function join() {
   channel = pc.createDataChannel("room");
   channel.onmessage = (event) => receive(JSON.parse(event.data));
   channel.onopen = () => { $("note").disabled = false; };
+  channel.onclose = () => closed("The console hung up.");
   pc.ontrack = (event) => play(event);
   pc.onconnectionstatechange = () => {
     const state = pc.connectionState;
     $("link").textContent = state === "connected" ? "live" : state;
     $("link").classList.toggle("live", state === "connected");
+    if (state === "failed") closed("The connection to the console was lost.");
   };
   const offer = await pc.createOffer();
   await pc.setLocalDescription({ type: "offer", sdp: stereo(offer.sdp) });
@@ -238,7 +240,9 @@ function showState(state) {
   $("switches").classList.toggle("hidden", !any);
 }
 
+// The first reason given is the one shown: the console says why before it hangs up.
 function closed(reason) {
+  if (!$("closed").classList.contains("hidden")) return;
   $("closed-why").textContent = reason || "";
   $("closed").classList.remove("hidden");
   $("link").textContent = "closed";
@@ -250,7 +254,7 @@ function closed(reason) {
 
 // for tests and the benchmark: what the page hears, measured from the decoded stream
 window.roomProbe = {
-  ready: () => analysers !== null && rtpNow() !== null,
+  ready: () => analysers !== null && rtpNow() !== null && channel?.readyState === "open",
   rtp: rtpNow,
   connection: () => (pc ? pc.connectionState : "new"),
   sources: () => (receiver ? receiver.getSynchronizationSources() : []),
