@@ -77,6 +77,12 @@ class Config:
     """The address clients open when it is not the bound one (a proxy, a tunnel)."""
     room_bitrate_kbps: int = 256
     """The room's Opus bitrate (constant), 256 to 510 kb/s."""
+    room_ice_servers: list[str] = field(default_factory=list)
+    """TURN/STUN servers as clients reach them (``turn:host:3478?transport=tcp``)."""
+    room_turn_secret_file: str = ""
+    """The TURN server's shared secret (a 0600 file): each listener gets its own credentials."""
+    room_ice_policy: str = "all"
+    """``relay``: clients reach the audio through the TURN server only."""
     source_path: str = ""
     """The file the configuration was read from (empty for defaults only)."""
 
@@ -94,12 +100,14 @@ _SECTIONS = {
     "control": ("socket", "tcp", "token", "token_file"),
     "midi": ("midi_backend", "surfaces", "virtual_midi"),
     "session": ("session", "songs", "reference"),
-    "room": ("room_bind", "room_cert", "room_key", "room_url", "room_bitrate_kbps"),
+    "room": ("room_bind", "room_cert", "room_key", "room_url", "room_bitrate_kbps",
+             "room_ice_servers", "room_turn_secret_file", "room_ice_policy"),
 }
 _RENAMES = {("midi", "backend"): "midi_backend", ("session", "folder"): "session",
             ("midi", "virtual_ports"): "virtual_midi",
             **{("room", key): f"room_{key}" for key in ("bind", "cert", "key", "url",
-                                                        "bitrate_kbps")}}
+                                                        "bitrate_kbps", "ice_servers",
+                                                        "turn_secret_file", "ice_policy")}}
 
 
 def load(path: str | Path | None = None) -> Config:

@@ -40,6 +40,15 @@ RESTART_KEYS = ("socket", "tcp", "token", "token_file", "device", "sample_rate",
                 "live_input")
 """Settings a SIGHUP cannot change in a running daemon (the socket, the stream): said so."""
 
+ROOM_KEYS = ("room_bind", "room_cert", "room_key", "room_url", "room_bitrate_kbps",
+             "room_ice_servers", "room_turn_secret_file", "room_ice_policy")
+
+
+def room_defaults(config: Config) -> dict[str, Any]:
+    """The ``[room]`` settings as ``room_start`` takes them when not told otherwise."""
+    return {key.removeprefix("room_"): getattr(config, key) for key in ROOM_KEYS}
+
+
 class Daemon:
     """One running console: engine, control server, surfaces."""
 
@@ -134,10 +143,7 @@ class Daemon:
                                     token=self.config.token or None)
         self.server.session = self.session
         self.server.room = self.room = self._make_room()
-        c = self.config
-        self.server.room_defaults = {"bind": c.room_bind, "cert": c.room_cert,
-                                     "key": c.room_key, "url": c.room_url,
-                                     "bitrate_kbps": c.room_bitrate_kbps}
+        self.server.room_defaults = room_defaults(self.config)
         self.server.start()
 
     def _make_room(self) -> Any:
@@ -191,6 +197,12 @@ class Daemon:
                         "(the running values stay)", ", ".join(later))
         self.config.surfaces = fresh.surfaces
         self.config.midi_backend = fresh.midi_backend
+        for key in ROOM_KEYS:
+            setattr(self.config, key, getattr(fresh, key))
+        if self.server is not None:
+            self.server.room_defaults = room_defaults(self.config)
+        if self.room is not None and self.room.running:
+            log.info("reload: the room's settings take effect at its next start")
         if self.surfaces is not None and hasattr(self.surfaces, "reload"):
             try:
                 self.surfaces.reload(self.config)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -34,6 +35,8 @@ SWEEP_S = 20.0
 TONE_HZ = 1000.0
 TONE_PEAK_DB = (-10.0, -16.0)
 """The reference's peaks, left and right (its RMS is 3 dB lower)."""
+RMS_DB = tuple(peak - 3.01 for peak in TONE_PEAK_DB)
+"""The reference tone's RMS, left and right (a sine's RMS is 3 dB under its peak)."""
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_ARGS = ["--autoplay-policy=no-user-gesture-required",
                 "--disable-features=WebRtcHideLocalIpsWithMdns"]
@@ -178,3 +181,25 @@ def wait_until(page, expression: str, timeout_s: float = 15.0):
         if time.monotonic() > deadline:
             raise AssertionError(f"{expression} still false after {timeout_s} s")
         time.sleep(0.05)
+
+
+def hear(page, times: int = 5) -> dict:
+    """The page's readings, ``times`` of them 0.1 s apart: the medians."""
+    readings = []
+    for _ in range(times):
+        readings.append(page.evaluate("window.roomProbe.hear()"))
+        time.sleep(0.1)
+    return {key: statistics.median(r[key] for r in readings)
+            for key in ("frequency_hz", "left_db", "right_db")}
+
+
+def is_tone(heard: dict, frequency_hz: float, rms_db: tuple[float, float]) -> bool:
+    """Whether a page heard a steady tone of this frequency (±2 Hz) and levels (±1 dB)."""
+    return (abs(heard["frequency_hz"] - frequency_hz) <= 2.0
+            and abs(heard["left_db"] - rms_db[0]) <= 1.0
+            and abs(heard["right_db"] - rms_db[1]) <= 1.0)
+
+
+def set_source(rig, name: str) -> None:
+    rig.request("source", name=name)
+    time.sleep(0.6)  # the 10 ms crossfade, then the stream's delay and the analyser's window

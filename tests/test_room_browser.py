@@ -16,21 +16,22 @@ import pytest
 from tests.roomrig import (
     BROWSER_ARGS,
     CHROMIUM,
+    RMS_DB,
     SWEEP_S,
     TONE_HZ,
-    TONE_PEAK_DB,
     RoomDaemon,
+    hear,
+    is_tone,
     jack_without_portaudio,
     open_page,
     post_join,
+    set_source,
     sweep_position_s,
     wait_until,
 )
 
 playwright = pytest.importorskip("playwright.sync_api")
 
-RMS_DB = tuple(peak - 3.01 for peak in TONE_PEAK_DB)
-"""The reference tone's RMS, left and right (a sine's RMS is 3 dB under its peak)."""
 ANALYSER_CENTRE_S = 4096 / 48000
 """The analyser's spectrum is of its last 8192 samples, windowed: centred this long ago."""
 NOTE_TOLERANCE_S = 0.06
@@ -65,41 +66,19 @@ def browser():
         chromium.close()
 
 
-def _hear(page, times: int = 5) -> dict:
-    """The page's readings, ``times`` of them 0.1 s apart: the medians."""
-    readings = []
-    for _ in range(times):
-        readings.append(page.evaluate("window.roomProbe.hear()"))
-        time.sleep(0.1)
-    return {key: statistics.median(r[key] for r in readings)
-            for key in ("frequency_hz", "left_db", "right_db")}
-
-
-def _is_tone(heard: dict, frequency_hz: float, rms_db: tuple[float, float]) -> bool:
-    """Whether a page heard a steady tone of this frequency (±2 Hz) and levels (±1 dB)."""
-    return (abs(heard["frequency_hz"] - frequency_hz) <= 2.0
-            and abs(heard["left_db"] - rms_db[0]) <= 1.0
-            and abs(heard["right_db"] - rms_db[1]) <= 1.0)
-
-
-def _source(rig, name: str) -> None:
-    rig.request("source", name=name)
-    time.sleep(0.6)  # the 10 ms crossfade, then the stream's delay and the analyser's window
-
-
 def test_a_page_hears_the_reference_tone_at_its_frequency_level_and_stereo(rig, browser):
     page = open_page(browser, rig.invite("tone"))
     try:
-        _source(rig, "reference")
-        heard = _hear(page)
-        assert _is_tone(heard, TONE_HZ, RMS_DB), heard
+        set_source(rig, "reference")
+        heard = hear(page)
+        assert is_tone(heard, TONE_HZ, RMS_DB), heard
         # the detector catches a wrong tone: the same measurement of the master (the
         # sweep, both channels alike) is not the tone, and the tone is not another one
-        assert not _is_tone(heard, TONE_HZ * 1.1, RMS_DB)
-        assert not _is_tone(heard, TONE_HZ, RMS_DB[::-1])
-        _source(rig, "master")
-        sweep = _hear(page, 3)
-        assert not _is_tone(sweep, TONE_HZ, RMS_DB), sweep
+        assert not is_tone(heard, TONE_HZ * 1.1, RMS_DB)
+        assert not is_tone(heard, TONE_HZ, RMS_DB[::-1])
+        set_source(rig, "master")
+        sweep = hear(page, 3)
+        assert not is_tone(sweep, TONE_HZ, RMS_DB), sweep
         assert abs(sweep["left_db"] - sweep["right_db"]) < 0.5
     finally:
         rig.request("source", name="master")

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import ssl
 import urllib.request
 
 import pytest
 
+from console import config as configuration
 from console.control.trust import TrustError
+from console.daemon import room_defaults
 from console.engine.stream import Engine
 from console.room import opus, tls
+from console.room.ice import CREDENTIAL_S, IceError, IceSettings
 from console.room.invites import InviteError, Invites, digest
 from console.room.limits import RequestLimit, TokenFailures
 from console.room.room import Room
@@ -148,3 +153,52 @@ def test_the_users_own_certificate_is_used_when_given(room, tmp_path):
     described = room.start(bind="127.0.0.1:0", cert=str(cert), key=str(key))
     assert not described["tls"]["self_signed"] and described["tls"]["certificate"] == str(cert)
     assert _https(described["url"], str(cert)) == 200
+
+
+def test_turn_credentials_are_the_listeners_own_and_expire(tmp_path):
+    secret = tmp_path / "turn-secret"
+    secret.write_text("a-shared-secret-of-the-turn-server\n")
+    secret.chmod(0o600)
+    ice = IceSettings.make(["stun:stun.example.net:3478",
+                            "turn:turn.example.net:443?transport=tcp"], str(secret), "relay")
+    stun, relay = ice.servers("dave", now=1_000_000)
+    assert stun == {"urls": "stun:stun.example.net:3478"}  # no credentials where none are asked
+    assert relay["username"] == f"{1_000_000 + CREDENTIAL_S}:dave"
+    assert len(base64.b64decode(relay["credential"])) == 20  # an HMAC-SHA1
+    assert ice.servers("erin", now=1_000_000)[1]["credential"] != relay["credential"]
+    assert ice.servers("dave", now=1_000_001)[1]["credential"] != relay["credential"]
+    assert ice.page_configuration("dave")["iceTransportPolicy"] == "relay"
+    assert "a-shared-secret" not in json.dumps([ice.describe(), repr(ice),
+                                                ice.page_configuration("dave")])
+
+
+def test_ice_settings_refuse_what_cannot_work(tmp_path):
+    open_secret = tmp_path / "secret"
+    open_secret.write_text("a-shared-secret-of-the-turn-server\n")
+    open_secret.chmod(0o644)
+    turn = "turn:127.0.0.1:3478?transport=tcp"
+    for args, words in [((["turm:host"],), "invalid scheme"),
+                        ((["turn:host:3478?transport=sctp"],), "turn:host:3478?transport=sctp"),
+                        (([turn],), "needs its shared secret"),
+                        (([turn], str(open_secret)), "chmod 600"),
+                        (([turn], str(tmp_path / "missing")), "cannot read"),
+                        (([], "", "relay"), "needs a TURN server"),
+                        (([], "", "never"), "one of all, relay")]:
+        with pytest.raises(IceError, match=re.escape(words)):
+            IceSettings.make(*args)
+    assert IceSettings.make().describe() == {"servers": [], "policy": "all",
+                                             "turn_credentials_s": 0}
+
+
+def test_the_rooms_ice_settings_come_from_the_config_file(tmp_path):
+    file = tmp_path / "config.toml"
+    file.write_text('[room]\nice_servers = ["turn:turn.example.net:443?transport=tcp"]\n'
+                    'turn_secret_file = "/home/me/.config/masterdeck/turn-secret"\n'
+                    'ice_policy = "relay"\n')
+    config = configuration.load(file)
+    assert room_defaults(config)["ice_servers"] == ["turn:turn.example.net:443?transport=tcp"]
+    assert room_defaults(config)["ice_policy"] == "relay"
+    assert config.room_turn_secret_file.endswith("turn-secret")
+    file.write_text('[room]\nice_servers = "turn:turn.example.net"\n')
+    with pytest.raises(configuration.ConfigError, match=r"room\.ice_servers must be list"):
+        configuration.load(file)

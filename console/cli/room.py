@@ -11,12 +11,16 @@ NAME`` cuts the client off at once. ``room list`` shows the invites and who
 listens now. The room listens on loopback (``127.0.0.1:8765``) unless told
 otherwise (``--bind`` or ``[room] bind`` in the config); beyond loopback it
 serves HTTPS only, with ``--cert``/``--key`` or a self-signed certificate.
+A client who cannot reach this machine's addresses (behind a tunnel, a proxy,
+a strict firewall) hears the room through a TURN server: ``--ice-server`` and
+``--turn-secret-file`` (docs/room.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 from typing import Any
 
 from console.control.client import add_connection_arguments, client_from_args
@@ -38,6 +42,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     start.add_argument("--key", metavar="PEM", help="its private key")
     start.add_argument("--url", help="the address clients open, when not the bound one")
     start.add_argument("--bitrate", type=int, metavar="KBPS", help="Opus bitrate, 256..510")
+    start.add_argument("--ice-server", action="append", metavar="URL", dest="ice_servers",
+                       help="a TURN or STUN server as clients reach it, e.g. "
+                       "turn:turn.example.com:3478?transport=tcp (repeat for more)")
+    start.add_argument("--turn-secret-file", metavar="FILE",
+                       help="the TURN server's shared secret (0600; coturn's "
+                       "static-auth-secret): each listener gets credentials of its own")
+    start.add_argument("--ice-policy", choices=("all", "relay"),
+                       help="relay: clients reach the audio through the TURN server only")
     actions.add_parser("stop", help="close the room (every listener is told)")
     invite = actions.add_parser("invite", help="make an invite and print its link")
     invite.add_argument("--name", help="who it is for (default client, client-2 ...)")
@@ -76,8 +88,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _request(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     if args.action == "start":
-        given = {"bind": args.bind, "cert": args.cert, "key": args.key, "url": args.url,
-                 "bitrate_kbps": args.bitrate}
+        given = {"bind": args.bind, "cert": _absolute(args.cert), "key": _absolute(args.key),
+                 "url": args.url, "bitrate_kbps": args.bitrate, "ice_servers": args.ice_servers,
+                 "turn_secret_file": _absolute(args.turn_secret_file),
+                 "ice_policy": args.ice_policy}
         return "room_start", {k: v for k, v in given.items() if v is not None}
     if args.action == "invite":
         return "room_invite", {**({"name": args.name} if args.name else {}),
@@ -87,6 +101,11 @@ def _request(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     if args.action == "grant":
         return "room_grant", {"name": args.name, "switches": list(args.switches)}
     return {"stop": "room_stop", "list": "room"}[args.action], {}
+
+
+def _absolute(path: str | None) -> str | None:
+    """A file named here, as the daemon (in a folder of its own) must open it."""
+    return os.path.abspath(os.path.expanduser(path)) if path else path
 
 
 def _lines(action: str, reply: dict[str, Any]) -> list[str]:

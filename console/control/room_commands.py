@@ -21,14 +21,21 @@ def _room(ctx: Context) -> Any:
 
 def _start(ctx: Context, bind: str | None = None, cert: str | None = None,
            key: str | None = None, url: str | None = None,
-           bitrate_kbps: int | None = None) -> dict[str, Any]:
+           bitrate_kbps: int | None = None, ice_servers: list[str] | None = None,
+           turn_secret_file: str | None = None, ice_policy: str | None = None
+           ) -> dict[str, Any]:
     room = _room(ctx)
     defaults = ctx.room_defaults or {}
     return {"room": room.start(bind=bind or defaults.get("bind") or "127.0.0.1:8765",
                                cert=cert or defaults.get("cert", ""),
                                key=key or defaults.get("key", ""),
                                url=url or defaults.get("url", ""),
-                               bitrate_kbps=bitrate_kbps or defaults.get("bitrate_kbps") or 256)}
+                               bitrate_kbps=bitrate_kbps or defaults.get("bitrate_kbps") or 256,
+                               ice_servers=ice_servers if ice_servers is not None
+                               else defaults.get("ice_servers", []),
+                               turn_secret_file=turn_secret_file
+                               or defaults.get("turn_secret_file", ""),
+                               ice_policy=ice_policy or defaults.get("ice_policy") or "all")}
 
 
 def _stop(ctx: Context) -> dict[str, Any]:
@@ -63,7 +70,9 @@ def _answer(ctx: Context, song: str, index: int, text: str) -> dict[str, Any]:
 ROOM_COMMANDS: dict[str, Command] = {
     "room": Command({}, _describe),
     "room_start": Command({"bind": Arg("str"), "cert": Arg("str"), "key": Arg("str"),
-                           "url": Arg("str"), "bitrate_kbps": Arg("int")}, _start,
+                           "url": Arg("str"), "bitrate_kbps": Arg("int"),
+                           "ice_servers": Arg("list[str]"), "turn_secret_file": Arg("str"),
+                           "ice_policy": Arg("str")}, _start,
                           blocking=True),
     "room_stop": Command({}, _stop, blocking=True),
     "room_invite": Command({"name": Arg("str"), "grants": Arg("list[str]")}, _invite,

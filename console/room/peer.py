@@ -33,7 +33,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from console.room.limits import RequestLimit
 from console.room.track import RoomTrack
@@ -68,7 +68,7 @@ class Listener:
         self.number = number
         self.connected_since = time.time()
         loop = asyncio.get_running_loop()
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.pc = RTCPeerConnection(room.ice.aiortc_configuration(invite.name))
         self.track = RoomTrack(loop)
         self.track.sender = self.pc.addTrack(self.track)
         self.channel: Any = None

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from console.control.trust import is_loopback
+from console.room.ice import IceSettings
 from console.room.invites import Invite, Invites
 from console.room.limits import RequestLimit, TokenFailures
 from console.room.notes import RoomNotes
@@ -79,6 +80,7 @@ class Room:
         self.url = ""
         self.bind: tuple[str, int] | None = None
         self.tls: dict[str, Any] | None = None
+        self.ice = IceSettings()
         self._numbers = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -97,20 +99,28 @@ class Room:
 
     # starting and stopping -------------------------------------------------------------
     def start(self, bind: str = DEFAULT_BIND, cert: str = "", key: str = "", url: str = "",
-              bitrate_kbps: int = 256) -> dict[str, Any]:
+              bitrate_kbps: int = 256, ice_servers: list[str] | None = None,
+              turn_secret_file: str = "", ice_policy: str = "all") -> dict[str, Any]:
         """Serve the room on ``bind`` (HOST:PORT; port 0 picks one); return :meth:`describe`.
 
         Beyond loopback it serves HTTPS only: with ``cert`` and ``key``, or a
         self-signed certificate made once (its fingerprint is in the reply).
         ``url`` is the address clients use when it is not the bound one (a
-        reverse proxy, a tunnel's far end).
+        reverse proxy, a tunnel's far end). ``ice_servers``,
+        ``turn_secret_file`` and ``ice_policy``: how clients that cannot reach
+        this machine's addresses get the audio (:mod:`console.room.ice`).
         """
         from console.control.wire import parse_hostport
         from console.room import tls
         from console.room.feed import RoomFeed
+        from console.room.ice import IceError, IceSettings
 
         if self.running:
             raise RoomError(f"the room is already open at {self.url}")
+        try:
+            self.ice = IceSettings.make(ice_servers or [], turn_secret_file, ice_policy)
+        except IceError as exc:
+            raise RoomError(str(exc)) from None
         try:
             host, port = parse_hostport(bind)
         except MasterdeckError as exc:
@@ -318,6 +328,7 @@ class Room:
                 "bind": f"{self.bind[0]}:{self.bind[1]}" if self.running and self.bind
                 else None, "tls": self.tls if self.running else None,
                 "bitrate_kbps": self.feed.bitrate_kbps if self.feed else None,
+                "ice": self.ice.describe() if self.running else None,
                 "encoding": bool(self.feed and self.feed.running),
                 "listeners": listeners,
                 "invites": [i.describe() for i in self.invites.all()],

@@ -1,9 +1,10 @@
 """The room's web side (aiohttp): the page, and the one request that joins.
 
 Routes: ``GET /`` (the page), ``GET /room.js`` and ``/room.css`` (its
-script and style), ``POST /join`` (a token and the page's WebRTC offer in,
-the answer out). Everything after the join goes over the peer connection
-(:mod:`console.room.peer`).
+script and style), ``POST /ice`` (a token in; the ICE servers to reach the
+audio through, with this listener's TURN credentials, out), ``POST /join``
+(a token and the page's WebRTC offer in, the answer out). Everything after
+the join goes over the peer connection (:mod:`console.room.peer`).
 
 The link is ``https://host:port/#TOKEN``: the token sits in the fragment,
 which a browser never sends in a request, so it stays out of server and
@@ -72,24 +73,46 @@ def build_app(room: Room) -> web.Application:
         body, kind = files[request.path]
         return web.Response(body=body, content_type=kind, charset="utf-8")
 
-    async def join(request: web.Request) -> web.Response:
+    async def read(request: web.Request, keys: tuple[str, ...]
+                   ) -> tuple[Any, dict[str, str]] | web.Response:
+        """The invite a request's token opens and its string fields, or the refusal."""
         address = request.remote or "?"
         if request.content_length is None or request.content_length > MAX_BODY:
             return web.json_response({"error": "the request is too large"}, status=413)
         try:
             data = json.loads(await request.read())
-            token, sdp, kind = data["token"], data["sdp"], data["type"]
-            if not all(isinstance(v, str) for v in (token, sdp, kind)) or kind != "offer":
+            fields = {key: data[key] for key in ("token", *keys)}
+            if not all(isinstance(v, str) for v in fields.values()):
                 raise ValueError
         except (ValueError, KeyError, TypeError):
-            return web.json_response({"error": "a join needs a token and an offer"}, status=400)
-        invite = room.invites.find(token)
+            wanted = " and ".join(("a token", *keys))
+            return web.json_response({"error": f"this request needs {wanted}"}, status=400)
+        invite = room.invites.find(fields["token"])
         if invite is None:
             delay = room.failures.fail(address)
             log.warning("room: a wrong or revoked link from %s", address)
             await asyncio.sleep(delay)
             return web.json_response({"error": "this link does not open the room (it was "
                                                "revoked, replaced or mistyped)"}, status=403)
+        return invite, fields
+
+    async def ice(request: web.Request) -> web.Response:
+        """How the page is to reach the audio (ICE servers with its own credentials)."""
+        checked = await read(request, ())
+        if isinstance(checked, web.Response):
+            return checked
+        invite, _ = checked
+        return web.json_response(room.ice.page_configuration(invite.name))
+
+    async def join(request: web.Request) -> web.Response:
+        address = request.remote or "?"
+        checked = await read(request, ("sdp", "type"))
+        if isinstance(checked, web.Response):
+            return checked
+        invite, fields = checked
+        sdp, kind = fields["sdp"], fields["type"]
+        if kind != "offer":
+            return web.json_response({"error": "a join needs an offer"}, status=400)
         try:
             answer = await room.join(invite, address, sdp, kind)
         except RoomError as exc:
@@ -103,5 +126,6 @@ def build_app(room: Room) -> web.Application:
     app = web.Application(middlewares=[guard], client_max_size=MAX_BODY)
     for path in STATIC:
         app.router.add_get(path, page)
+    app.router.add_post("/ice", ice)
     app.router.add_post("/join", join)
     return app

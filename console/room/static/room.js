@@ -40,19 +40,41 @@ function stereo(sdp) {
   });
 }
 
+// Every candidate goes in the offer; a relay server that does not answer is given up on
+// after GATHER_MS (the offer then holds what was found; with the policy relay, nothing).
+const GATHER_MS = 8000;
+
 function gathered(connection) {
   return new Promise((resolve) => {
     if (connection.iceGatheringState === "complete") return resolve();
+    setTimeout(resolve, GATHER_MS);
     connection.addEventListener("icegatheringstatechange", () => {
       if (connection.iceGatheringState === "complete") resolve();
     });
   });
 }
 
+async function post(path, body) {
+  const response = await fetch(path, {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ token, ...body }),
+  });
+  const reply = await response.json();
+  if (!response.ok) throw new Error(reply.error || response.statusText);
+  return reply;
+}
+
 async function join() {
   $("listen").disabled = true;
   $("link").textContent = "connecting…";
-  pc = new RTCPeerConnection({ iceServers: [] });
+  let configuration;
+  try {
+    configuration = await post("ice", {});
+  } catch (error) {
+    closed(String(error.message || error));
+    return;
+  }
+  pc = new RTCPeerConnection(configuration);
   pc.addTransceiver("audio", { direction: "recvonly" });
   channel = pc.createDataChannel("room");
   channel.onmessage = (event) => receive(JSON.parse(event.data));
@@ -68,14 +90,15 @@ async function join() {
   const offer = await pc.createOffer();
   await pc.setLocalDescription({ type: "offer", sdp: stereo(offer.sdp) });
   await gathered(pc);
+  if (configuration.iceTransportPolicy === "relay"
+      && !/ typ relay/.test(pc.localDescription.sdp)) {
+    closed("The relay server could not be used (it did not answer, or refused this link's "
+      + "credentials): ask the engineer to check it.");
+    return;
+  }
   let reply;
   try {
-    const response = await fetch("join", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ token, sdp: pc.localDescription.sdp, type: "offer" }),
-    });
-    reply = await response.json();
-    if (!response.ok) throw new Error(reply.error || response.statusText);
+    reply = await post("join", { sdp: pc.localDescription.sdp, type: "offer" });
   } catch (error) {
     closed(String(error.message || error));
     return;
@@ -300,6 +323,16 @@ window.roomProbe = {
           ? 1000 * row.jitterBufferDelay / row.jitterBufferEmittedCount : null;
         const codec = report.get(row.codecId);
         if (codec) { out.codec = codec.mimeType; out.channels = codec.channels; out.fmtp = codec.sdpFmtpLine; }
+      }
+      // the way the audio comes: the candidate pair the transport selected
+      if (row.type === "transport" && row.selectedCandidatePairId) {
+        const pair = report.get(row.selectedCandidatePairId);
+        const local = pair && report.get(pair.localCandidateId);
+        const remote = pair && report.get(pair.remoteCandidateId);
+        if (local && remote) {
+          out.route = { local: local.candidateType, relay_protocol: local.relayProtocol || null,
+            remote: remote.candidateType, bytes_received: pair.bytesReceived };
+        }
       }
     });
     return out;
