@@ -11,9 +11,10 @@ limiter with x42-dpl, LSP's limiter, ffmpeg's alimiter and pedalboard on
 music it renders itself: loudness, distortion at equal loudness, IMD, true
 peak, latency and speed (Debian packages: x42-plugins, lsp-plugins-lv2,
 lv2file, lilv-utils, ffmpeg; fluidsynth and fluid-soundfont-gm for the music).
-``--only room`` measures the listening room on loopback with headless Chromium
-(``/usr/bin/chromium``, driven by Playwright): the delay from the engine's output
-to audio decoded in the browser, and xruns with no listener and with four.
+``--only room`` measures the listening room on loopback: the delay from the
+engine's output to audio decoded in headless Chromium (``/usr/bin/chromium``,
+driven by Playwright), alone and beside four listeners, and xruns in phases
+that alternate between no listener and four (aiortc clients in one process).
 ``--only chaos`` is the chaos soak: a daemon with a session under random
 changes, MIDI floods, bad files, disk-full spells (as root), ``kill -9`` and
 SIGTERM for ``--seconds``, every acknowledged change checked after each restart.
@@ -37,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seconds", type=float, default=None,
                         help="length of test audio (chain: 20, meters: 300; "
                              "limiter-peers: cut each song to this); soak and chaos: how long "
-                             "to run (600)")
+                             "to run (600); room: each phase (20; 10 suits)")
     parser.add_argument("--seed", type=int, default=None,
                         help="chaos: the seed of its random choices (printed; default: new)")
     parser.add_argument("--repeats", type=int, default=5, help="timed passes per figure")
@@ -93,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
 
         results["room"] = run_room_bench(args.seconds or 20.0)
         if not args.json:
-            print("the listening room (loopback, headless Chromium):")
+            print("the listening room (loopback; delay to headless Chromium; xruns with "
+                  "no listener and four):")
             print(json.dumps(results["room"], indent=1))
     if args.only == "chaos":
         from console.devtools.benchmarks.chaos.report import format_summary
