@@ -234,7 +234,40 @@ def test_the_command_line_invites_lists_and_revokes(rig, browser):
         page.close()
 
 
-def test_a_flood_of_requests_is_slowed_down(rig):
+def test_in_album_mode_a_note_lands_on_the_song_heard_at_its_place(rig, browser):
+    """The same sweep twice on the album: the place must be in the second, where heard."""
+    again = rig.request("song_add", path=str(rig.song), title="the sweep again")["song"]
+    album = rig.request("album_mode", on=True)["album_mode"]
+    page = None
+    try:
+        second = next(s for s in album["songs"] if s["id"] == again["id"])
+        rig.request("locate", seconds=second["start_s"] + 3.0)
+        rig.request("play")
+        page = open_page(browser, rig.invite("album"))
+        time.sleep(1.5)  # the jitter buffer settles
+        placed = []
+        for _ in range(5):
+            heard, mark = page.evaluate("""async () => {
+                const heard = window.roomProbe.hear();
+                return [heard, await window.roomProbe.place(heard.rtp)];
+            }""")
+            where = sweep_position_s(heard["frequency_hz"]) + ANALYSER_CENTRE_S
+            placed.append((mark["song"], mark["position_s"] - where))
+            time.sleep(0.1)
+        print("album placements (song, ms off):",
+              " ".join(f"{song} {1000 * off:+.0f}" for song, off in placed))
+        assert all(song == again["id"] for song, _ in placed), placed
+        assert abs(statistics.median(off for _, off in placed)) <= NOTE_TOLERANCE_S, placed
+    finally:
+        if page is not None:
+            page.close()
+        rig.request("album_mode", on=False)
+        rig.request("song_remove", id=again["id"])
+        rig.request("loop", start_s=0.5, end_s=SWEEP_S - 0.5, on=True)
+        rig.request("play")
+
+
+def test_a_flood_of_requests_is_slowed_down(rig):  # last: it spends the address's budget
     import concurrent.futures
     import urllib.error
     import urllib.request
