@@ -1,4 +1,4 @@
-"""The room's web side (aiohttp): the page, and the one request that joins.
+"""The room's web side (aiohttp): the page, and the two requests that join.
 
 Routes: ``GET /`` (the page), ``GET /room.js`` and ``/room.css`` (its
 script and style), ``POST /ice`` (a token in; the ICE servers to reach the
@@ -85,7 +85,7 @@ def build_app(room: Room) -> web.Application:
             if not all(isinstance(v, str) for v in fields.values()):
                 raise ValueError
         except (ValueError, KeyError, TypeError):
-            wanted = " and ".join(("a token", *keys))
+            wanted = "a token and an offer" if keys else "a token"
             return web.json_response({"error": f"this request needs {wanted}"}, status=400)
         invite = room.invites.find(fields["token"])
         if invite is None:
