@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 
 from console import config as configuration
-from console.control.trust import TrustError
+from console.control.trust import TrustError, is_loopback
 from console.daemon import room_defaults
 from console.engine.stream import Engine
 from console.room import opus, tls
@@ -146,6 +146,33 @@ def test_beyond_loopback_the_room_serves_https_only_with_a_self_signed_certifica
     fingerprint = described["tls"]["fingerprint_sha256"]
     room.stop()
     assert room.start(bind="0.0.0.0:0")["tls"]["fingerprint_sha256"] == fingerprint  # kept
+
+
+def test_loopback_is_every_127_address_and_ipv6s_one_and_nothing_else():
+    assert [is_loopback(h) for h in ("127.0.0.1", "127.9.9.9", "::1", "localhost")] == [True] * 4
+    assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.20", "fe80::1",
+                                            "example.com"))
+
+
+def _has_ipv6() -> bool:
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _has_ipv6(), reason="this machine has no IPv6 loopback")
+def test_ipv6_loopback_serves_plain_http_and_the_rest_of_ipv6_https_only(room):
+    described = room.start(bind="[::1]:0")
+    assert described["tls"] is None and described["url"].startswith("http://[::1]:")
+    with urllib.request.urlopen(f"{described['url']}/room.css", timeout=10) as response:
+        assert response.status == 200
+    room.stop()
+    assert room.start(bind="[::]:0")["url"].startswith("https://")
 
 
 def test_the_users_own_certificate_is_used_when_given(room, tmp_path):
