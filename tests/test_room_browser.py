@@ -13,16 +13,13 @@ import time
 
 import pytest
 
+from tests.roomfixtures import chromium, room_rig
 from tests.roomrig import (
-    BROWSER_ARGS,
-    CHROMIUM,
     RMS_DB,
     SWEEP_S,
     TONE_HZ,
-    RoomDaemon,
     hear,
     is_tone,
-    jack_without_portaudio,
     open_page,
     post_join,
     set_source,
@@ -46,24 +43,8 @@ the browser's jitter buffer stretches audio while it settles. Without the
 correction the error is the stream's delay plus the typing time."""
 
 
-@pytest.fixture(scope="module")
-def rig(tmp_path_factory):
-    with jack_without_portaudio() as jack:
-        daemon = RoomDaemon(jack, tmp_path_factory.mktemp("room"))
-        try:
-            daemon.start()
-            yield daemon
-        finally:
-            daemon.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=BROWSER_ARGS)
-        yield chromium
-        chromium.close()
+rig = room_rig
+browser = chromium
 
 
 def test_a_page_hears_the_reference_tone_at_its_frequency_level_and_stereo(rig, browser):

@@ -17,22 +17,17 @@ import re
 
 import pytest
 
+from tests.roomfixtures import chromium, room_rig
 from tests.roomrig import (
-    BROWSER_ARGS,
-    CHROMIUM,
     RMS_DB,
     TONE_HZ,
-    RoomDaemon,
     hear,
     is_tone,
-    jack_without_portaudio,
     open_page,
     set_source,
     wait_until,
 )
 from tests.turnserver import Coturn
-
-playwright = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
@@ -43,24 +38,8 @@ def turn(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def rig(tmp_path_factory, turn):
-    with jack_without_portaudio() as jack:
-        daemon = RoomDaemon(jack, tmp_path_factory.mktemp("room"))
-        try:
-            daemon.start()
-            yield daemon
-        finally:
-            daemon.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=BROWSER_ARGS)
-        yield chromium
-        chromium.close()
+rig = room_rig
+browser = chromium
 
 
 def _reopen(rig, **settings) -> dict:
@@ -81,9 +60,10 @@ def test_a_client_reaching_only_a_tcp_relay_hears_the_room_through_it(rig, brows
         set_source(rig, "reference")
         heard = hear(page)
         assert is_tone(heard, TONE_HZ, RMS_DB), heard
-        route = page.evaluate("window.roomProbe.stats()")["route"]
+        stats = page.evaluate("window.roomProbe.stats()")
+        route = stats["route"]  # the pair the transport selected (its byte count can lag)
         assert route["local"] == "relay" and route["relay_protocol"] == "tcp", route
-        assert route["bytes_received"] > 10_000, route
+        assert stats["bytes"] > 10_000, stats  # audio came, and a relay is all it could use
         # coturn saw the listener's own credentials (EXPIRY:NAME), not the secret
         assert re.search(r"username=<\d+:dave>", turn.log()), turn.log()[-2000:]
         assert turn.secret not in page.content()
