@@ -13,6 +13,7 @@ as ``set``; the daemon's echo confirms them. The protocol has no relative
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +51,7 @@ class ConsoleActions(App[None]):
     # plumbing ---------------------------------------------------------------------------
     def send(self, command: str, /, **args: Any) -> None:
         """Send a request in the background; show a refusal as a notification."""
-        self.run_worker(self._send(command, args), group="requests")
+        self.run_worker(functools.partial(self._send, command, args), group="requests")
 
     async def _send(self, command: str, args: dict[str, Any]) -> dict[str, Any] | None:
         try:
@@ -120,7 +121,7 @@ class ConsoleActions(App[None]):
                 self.notify("marker dropped")
                 return
             self.send("marker_add", position_s=position, note=note)
-            self.run_worker(self.link.refresh_session(), group="requests")
+            self.run_worker(self.link.refresh_session, group="requests")
 
         self.push_screen(MarkerNoteScreen(position, song), keep)
 
@@ -142,7 +143,7 @@ class ConsoleActions(App[None]):
                             severity="warning")
                 return
             self.send("room_answer", song=note["song"], index=index, text=answer)
-            self.run_worker(self.link.refresh_session(), group="requests")
+            self.run_worker(self.link.refresh_session, group="requests")
 
         self.push_screen(AnswerScreen(note), send)
 
@@ -242,7 +243,7 @@ class ConsoleActions(App[None]):
         self.model.learn = (f"learning {param.id}: move a control on the surface "
                             f"(within {LEARN_TIMEOUT_S:.0f} s; esc cancels)")
         self.refresh_screens("surfaces")
-        self.run_worker(self._learn(param), group="learn",
+        self.run_worker(functools.partial(self._learn, param), group="learn",
                         exclusive=True)
 
     async def _learn(self, param: P.Param) -> None:
@@ -271,13 +272,13 @@ class ConsoleActions(App[None]):
         self.store_armed = False
         if self.model.learn.startswith("learning"):
             self.model.learn = "learn cancelled"
-            self.run_worker(self.link.cancel_learn(),
+            self.run_worker(self.link.cancel_learn,
                             group="requests")
             self.refresh_screens("surfaces")
 
     def action_refresh_surfaces(self) -> None:
         """Ask the daemon for the surfaces listing again."""
-        self.run_worker(self.link.refresh_surfaces(),
+        self.run_worker(self.link.refresh_surfaces,
                         group="requests")
 
     def action_automation_mode(self, scope: str) -> None:

@@ -79,7 +79,7 @@ class MasterdeckApp(ConsoleActions):
 
     def on_mount(self) -> None:
         """Start the link and the clocks."""
-        self.run_worker(self.link.run(), name="link", group="link", exclusive=True)
+        self.run_worker(self.link.run, name="link", group="link", exclusive=True)
         self.set_interval(TICK_S, self._tick)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -131,7 +131,7 @@ class MasterdeckApp(ConsoleActions):
                         + " (N answers)", title=f"listening room: {note.get('name', '?')}",
                         timeout=12)
         if {"album", "song", "room_note"} & set(message.values):
-            self.run_worker(self.link.refresh_session(), group="requests")
+            self.run_worker(self.link.refresh_session, group="requests")
 
     def on_session_listed(self, message: SessionListed) -> None:
         """A fresh session listing (songs, markers, undo)."""

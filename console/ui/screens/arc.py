@@ -203,7 +203,7 @@ class ArcScreen(ConsoleScreen):
                 listed[field] = value  # confirms it
         app = cast("MasterdeckApp", self.app)
         app.send("song_set", id=song["id"], **{field: value})
-        app.run_worker(app.link.refresh_session(), group="requests")
+        app.run_worker(app.link.refresh_session, group="requests")
         self._draw(self.model)
 
     def compose_body(self) -> ComposeResult:
