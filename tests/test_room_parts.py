@@ -217,7 +217,7 @@ def test_ice_settings_refuse_what_cannot_work(tmp_path):
                                              "turn_credentials_s": 0}
 
 
-def test_the_rooms_ice_settings_come_from_the_config_file(tmp_path):
+def test_the_rooms_ice_settings_come_from_the_config_file(tmp_path, monkeypatch):
     file = tmp_path / "config.toml"
     file.write_text('[room]\nice_servers = ["turn:turn.example.net:443?transport=tcp"]\n'
                     'turn_secret_file = "/home/me/.config/masterdeck/turn-secret"\n'
@@ -226,6 +226,14 @@ def test_the_rooms_ice_settings_come_from_the_config_file(tmp_path):
     assert room_defaults(config)["ice_servers"] == ["turn:turn.example.net:443?transport=tcp"]
     assert room_defaults(config)["ice_policy"] == "relay"
     assert config.room_turn_secret_file.endswith("turn-secret")
+    home = tmp_path / "home"  # a config's "~/..." is the user's home, as in a shell
+    (home / "masterdeck").mkdir(parents=True)
+    (home / "masterdeck" / "turn-secret").write_text("a-shared-secret-of-the-turn-server\n")
+    (home / "masterdeck" / "turn-secret").chmod(0o600)
+    monkeypatch.setenv("HOME", str(home))
+    ice = IceSettings.make(["turn:turn.example.net:443?transport=tcp"],
+                           "~/masterdeck/turn-secret")
+    assert ice.describe()["turn_credentials_s"] == CREDENTIAL_S
     file.write_text('[room]\nice_servers = "turn:turn.example.net"\n')
     with pytest.raises(configuration.ConfigError, match=r"room\.ice_servers must be list"):
         configuration.load(file)
