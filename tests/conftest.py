@@ -4,6 +4,8 @@ import pytest
 
 from tests.jackserver import jack_server
 
+pytest_plugins = ["pytester", "tests.retakes"]
+
 
 @pytest.fixture(scope="module")
 def jack():

@@ -1,5 +1,8 @@
 """The test JACK server is real: MIDI bytes travel between rtmidi JACK ports."""
 
+import signal
+import subprocess
+import sys
 import time
 
 import rtmidi
@@ -27,3 +30,47 @@ def test_midi_bytes_travel_through_the_dummy_server(jack):
     finally:
         out.close_port()
         inp.close_port()
+
+
+RECEIVER = """
+import sys, time
+import rtmidi
+midi_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="md-late")
+midi_in.open_port(next(i for i, n in enumerate(midi_in.get_ports()) if "md-steady" in n))
+print("ready", flush=True)
+values, quiet_since = [], time.monotonic()
+while time.monotonic() - quiet_since < 1.0:
+    item = midi_in.get_message()
+    if item is None:
+        time.sleep(0.001)
+    else:
+        values.append(item[0][2])
+        quiet_since = time.monotonic()
+print(len(values), flush=True)
+"""
+
+
+def test_a_late_client_is_counted_as_an_xrun_and_loses_midi(jack):
+    """The premise of tests/retakes.py: a client that misses periods loses their MIDI,
+    and the server's xrun count says so."""
+    sender = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="md-steady")
+    sender.open_virtual_port("out")
+    receiver = subprocess.Popen([sys.executable, "-c", RECEIVER], env=jack.env(),
+                                stdout=subprocess.PIPE, text=True)
+    try:
+        assert receiver.stdout.readline().strip() == "ready"
+        time.sleep(0.2)
+        before = jack.xruns()
+        for value in range(60):
+            sender.send_message([0xB0, 7, value])
+            if value % 20 == 10:  # the receiver misses about ten periods
+                receiver.send_signal(signal.SIGSTOP)
+                time.sleep(0.05)
+                receiver.send_signal(signal.SIGCONT)
+            time.sleep(0.01)
+        received = int(receiver.communicate(timeout=10)[0])
+    finally:
+        receiver.kill()
+        sender.delete()
+    assert jack.xruns() >= before + 3
+    assert received < 60

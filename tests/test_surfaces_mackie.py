@@ -24,6 +24,8 @@ from tests.test_surfaces_support import (
 )
 from tests.test_surfaces_support import user_mappings as user_mappings_fixture
 
+pytestmark = pytest.mark.retake_on_xrun  # a period JACK dropped loses MIDI: tests/retakes.py
+
 user_mappings = user_mappings_fixture
 NAME = "mackie-control"
 

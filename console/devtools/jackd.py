@@ -97,6 +97,18 @@ class DummyJackServer:
         """The environment a client process needs to find this server."""
         return {**os.environ, "JACK_DEFAULT_SERVER": self.name, "JACK_NO_START_SERVER": "1"}
 
+    def xruns(self) -> int:
+        """How many xruns (a client late for its period) the server has reported so far.
+
+        JACK drops what a late client should have read in the periods it missed,
+        MIDI included, so a test that lost a message can tell the machine's
+        fault from ours. Read with ``pread``: the file's offset is jackd's too.
+        """
+        if self._messages is None:
+            return 0
+        fd = self._messages.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).count(b"XRun")
+
     def stop(self) -> None:
         """Stop the server we started (and nothing else)."""
         if self.process is None:
