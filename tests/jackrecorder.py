@@ -7,25 +7,40 @@ import time
 import jack
 import numpy as np
 
+from console.devtools.jackd import DummyJackServer
+
 
 class Recorder:
     """Record two channels from the ports of a playing client into memory."""
 
-    def __init__(self, name: str = "md-recorder", seconds: float = 30.0) -> None:
+    def __init__(self, name: str = "md-recorder", seconds: float = 30.0,
+                 server: DummyJackServer | None = None) -> None:
         self.client = jack.Client(name, no_start_server=True)
         self.rate = self.client.samplerate
         self.inputs = [self.client.inports.register(f"in_{c}") for c in range(2)]
         self.buffer = np.zeros((int(seconds * self.rate), 2), dtype=np.float32)
         self.frames = 0
         self.recording = False
-        self.xruns = 0
-        """Xruns the JACK server reported (any client's) since we started."""
+        self._server = server
+        self._server_base = server.xruns() if server is not None else 0
+        self._told = 0
         self.client.set_process_callback(self._process)
         self.client.set_xrun_callback(self._xrun)
         self.client.activate()
 
+    @property
+    def xruns(self) -> int:
+        """Xruns (any client's) since we started.
+
+        The server's own count when we know the server: jackd writes it the
+        moment it sees one, while our xrun callback is a Python call that
+        waits for the GIL and can come after the take has been judged.
+        """
+        logged = self._server.xruns() - self._server_base if self._server is not None else 0
+        return max(self._told, logged)
+
     def _xrun(self, delay_usecs: float) -> None:
-        self.xruns += 1
+        self._told += 1
 
     def _process(self, frames: int) -> None:
         if not self.recording:

@@ -59,7 +59,7 @@ def rig(jack, tmp_path):
                                                              "comp.threshold_db": -30.0}})
     session.set_song(ids[1], gap_s=0.4)
     session.set_song(ids[2], gap_s=0.0)  # gapless: the sweep goes on
-    recorder = Recorder("md-album-recorder", seconds=12.0)
+    recorder = Recorder("md-album-recorder", seconds=12.0, server=jack)
     recorder.connect_to("PortAudio")
     yield engine, session, recorder, ids
     recorder.close()

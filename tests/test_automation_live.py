@@ -71,7 +71,7 @@ def rig(jack, tmp_path, user_mappings):
     manager = make_manager(engine.desk, user_mappings)
     manager.start()
     assert manager.wait_until(lambda m: connected(m, "mackie-control"), 5.0)
-    recorder = Recorder("md-auto-recorder", seconds=SONG_S + 4)
+    recorder = Recorder("md-auto-recorder", seconds=SONG_S + 4, server=jack)
     recorder.connect_to("PortAudio")
     yield engine, session, dev, recorder, tmp_path
     recorder.close()

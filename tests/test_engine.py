@@ -33,7 +33,7 @@ def rig(jack, tmp_path_factory):
     engine.load_song(str(_tone(folder / "song.wav", 440.0, -20.0)))
     engine.load_reference(str(_tone(folder / "ref.wav", 1000.0, -8.0)))
     engine.set_loop(0.0, 19.0, True)
-    recorder = Recorder()
+    recorder = Recorder(server=jack)
     recorder.connect_to("PortAudio")
     engine.play()
     time.sleep(0.3)

@@ -33,7 +33,7 @@ def rig(jack, tmp_path_factory):
     engine.load_song(str(song))
     engine.load_reference(str(_tone(folder / "ref.wav", 1000.0, -20.0)))
     engine.match = False  # unity gains: what is heard is the file's own samples
-    recorder = Recorder("md-cuts-recorder")
+    recorder = Recorder("md-cuts-recorder", server=jack)
     recorder.connect_to("PortAudio")
     yield engine, recorder, folder, sf.read(song, dtype="float32")[0][:, 0]
     recorder.close()

@@ -32,7 +32,7 @@ def test_live_input_runs_through_the_chain(jack):
 
     player.set_process_callback(play)
     player.activate()
-    recorder = Recorder("md-live-recorder")
+    recorder = Recorder("md-live-recorder", server=jack)
     try:
         ins = [p for p in player.get_ports(is_audio=True, is_input=True)
                if p.name.startswith("PortAudio")]
@@ -57,7 +57,7 @@ def test_live_input_runs_through_the_chain(jack):
 def test_the_python_callback_fallback_plays_the_same_chain(jack, tmp_path):
     engine = Engine(sample_rate=RATE, block_size=1024, python_callback=True)
     engine.start()
-    recorder = Recorder("md-py-recorder")
+    recorder = Recorder("md-py-recorder", server=jack)
     try:
         engine.load_song(str(_tone(tmp_path / "s.wav", 440.0, -20.0, seconds=3.0)))
         recorder.connect_to("PortAudio")

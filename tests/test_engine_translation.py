@@ -31,7 +31,7 @@ def rig(jack, tmp_path_factory):
     engine.load_song(str(_stereo_song(tmp_path_factory.mktemp("songs") / "wide.wav")))
     engine.set_loop(0.0, 29.0, True)
     engine.match = False  # the master as it is: nothing else moves the level
-    recorder = Recorder("md-translation-recorder")
+    recorder = Recorder("md-translation-recorder", server=jack)
     recorder.connect_to("PortAudio")
     engine.play()
     time.sleep(3.3)  # the checks' width estimate covers 3 s of what is heard

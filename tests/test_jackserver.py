@@ -7,6 +7,8 @@ import time
 
 import rtmidi
 
+from tests.jackrecorder import Recorder
+
 
 def test_midi_bytes_travel_through_the_dummy_server(jack):
     out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="md-sender")
@@ -31,6 +33,15 @@ def test_midi_bytes_travel_through_the_dummy_server(jack):
         out.close_port()
         inp.close_port()
 
+
+LATE = """
+import time
+import rtmidi
+midi_out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="md-late")
+midi_out.open_virtual_port("out")
+print("ready", flush=True)
+time.sleep(30)
+"""
 
 RECEIVER = """
 import sys, time
@@ -71,6 +82,27 @@ def test_a_late_client_is_counted_as_an_xrun_and_loses_midi(jack):
         received = int(receiver.communicate(timeout=10)[0])
     finally:
         receiver.kill()
+        receiver.communicate()
         sender.delete()
     assert jack.xruns() >= before + 3
     assert received < 60
+
+
+def test_the_recorder_counts_what_the_server_logged(jack):
+    """The recorder's witness for retakes: the server's log, read at once (no GIL wait)."""
+    recorder = Recorder("md-witness", server=jack)
+    late = subprocess.Popen([sys.executable, "-c", LATE], env=jack.env(),
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert late.stdout.readline().strip() == "ready"
+        assert recorder.xruns == 0
+        late.send_signal(signal.SIGSTOP)
+        time.sleep(0.05)
+        late.send_signal(signal.SIGCONT)
+        logged = jack.xruns()
+        assert logged > 0
+        assert recorder.xruns >= 1
+    finally:
+        late.kill()
+        late.communicate()
+        recorder.close()

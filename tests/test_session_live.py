@@ -44,7 +44,7 @@ def live(jack, tmp_path_factory):
     server.start()
     client = Client(socket_path=str(root / "control.sock"))
     client.__enter__()
-    recorder = Recorder("md-session-recorder")
+    recorder = Recorder("md-session-recorder", server=jack)
     recorder.connect_to("PortAudio")
     yield SimpleNamespace(engine=engine, session=session, client=client, root=root,
                           files=files, ref=ref, recorder=recorder)
