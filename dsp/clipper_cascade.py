@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from dsp import firpass
 from dsp._jit import kernel
-from dsp.fastmath import as_bits, fma, from_bits
+from dsp.fastmath import as_bits, from_bits
 
 FACTOR = 16
 """Oversampling factor (four doublings)."""
@@ -262,64 +263,6 @@ def _copy(st, src, dst, m):
 
 
 @kernel
-def _pass4(st, out, m, first, g, a0, a1, a2, a3, b0, b1, b2, b3):
-    """Add four tap pairs to ``m`` outputs at ``out`` (or start them, if ``first``).
-
-    The sum stays in a register across the four; fused multiply-adds round
-    once, so the vector and scalar code give the same bits.
-    """
-    g0, g1, g2, g3 = st[g], st[g + 1], st[g + 2], st[g + 3]
-    o = st[out : out + m]
-    x0, x1, x2, x3 = st[a0 : a0 + m], st[a1 : a1 + m], st[a2 : a2 + m], st[a3 : a3 + m]
-    y0, y1, y2, y3 = st[b0 : b0 + m], st[b1 : b1 + m], st[b2 : b2 + m], st[b3 : b3 + m]
-    if first:
-        for k in range(m):
-            s = g0 * (x0[k] + y0[k])
-            s = fma(g1, x1[k] + y1[k], s)
-            s = fma(g2, x2[k] + y2[k], s)
-            o[k] = fma(g3, x3[k] + y3[k], s)
-    else:
-        for k in range(m):
-            s = fma(g0, x0[k] + y0[k], o[k])
-            s = fma(g1, x1[k] + y1[k], s)
-            s = fma(g2, x2[k] + y2[k], s)
-            o[k] = fma(g3, x3[k] + y3[k], s)
-
-
-@kernel
-def _pass3(st, out, m, first, g, a0, a1, a2, b0, b1, b2):
-    """:func:`_pass4` with three pairs."""
-    g0, g1, g2 = st[g], st[g + 1], st[g + 2]
-    o = st[out : out + m]
-    x0, x1, x2 = st[a0 : a0 + m], st[a1 : a1 + m], st[a2 : a2 + m]
-    y0, y1, y2 = st[b0 : b0 + m], st[b1 : b1 + m], st[b2 : b2 + m]
-    if first:
-        for k in range(m):
-            s = g0 * (x0[k] + y0[k])
-            s = fma(g1, x1[k] + y1[k], s)
-            o[k] = fma(g2, x2[k] + y2[k], s)
-    else:
-        for k in range(m):
-            s = fma(g0, x0[k] + y0[k], o[k])
-            s = fma(g1, x1[k] + y1[k], s)
-            o[k] = fma(g2, x2[k] + y2[k], s)
-
-
-@kernel
-def _pass1(st, out, m, first, g, a0, b0):
-    """:func:`_pass4` with one pair."""
-    g0 = st[g]
-    o = st[out : out + m]
-    x0, y0 = st[a0 : a0 + m], st[b0 : b0 + m]
-    if first:
-        for k in range(m):
-            o[k] = g0 * (x0[k] + y0[k])
-    else:
-        for k in range(m):
-            o[k] = fma(g0, x0[k] + y0[k], o[k])
-
-
-@kernel
 def _fir(st, out, k0, n, g, pairs, span, base, stride, pstep, phases, r0):
     """``out[k] = sum_i g_i (x[P k + r0 - i] + x[P k + r0 - span + i])`` for frames k0 .. n.
 
@@ -334,23 +277,23 @@ def _fir(st, out, k0, n, g, pairs, span, base, stride, pstep, phases, r0):
         a = _at(base, stride, pstep, phases, r0 - i) + 2 * k0
         b = _at(base, stride, pstep, phases, r0 - span + i) + 2 * k0
         if pairs - i >= 4:
-            _pass4(st, o, m, i == 0, g + i, a,
-                   _at(base, stride, pstep, phases, r0 - i - 1) + 2 * k0,
-                   _at(base, stride, pstep, phases, r0 - i - 2) + 2 * k0,
-                   _at(base, stride, pstep, phases, r0 - i - 3) + 2 * k0, b,
-                   _at(base, stride, pstep, phases, r0 - span + i + 1) + 2 * k0,
-                   _at(base, stride, pstep, phases, r0 - span + i + 2) + 2 * k0,
-                   _at(base, stride, pstep, phases, r0 - span + i + 3) + 2 * k0)
+            firpass.pass4(st, o, m, i == 0, g + i, a,
+                          _at(base, stride, pstep, phases, r0 - i - 1) + 2 * k0,
+                          _at(base, stride, pstep, phases, r0 - i - 2) + 2 * k0,
+                          _at(base, stride, pstep, phases, r0 - i - 3) + 2 * k0, b,
+                          _at(base, stride, pstep, phases, r0 - span + i + 1) + 2 * k0,
+                          _at(base, stride, pstep, phases, r0 - span + i + 2) + 2 * k0,
+                          _at(base, stride, pstep, phases, r0 - span + i + 3) + 2 * k0)
             i += 4
         elif pairs - i == 3:
-            _pass3(st, o, m, i == 0, g + i, a,
-                   _at(base, stride, pstep, phases, r0 - i - 1) + 2 * k0,
-                   _at(base, stride, pstep, phases, r0 - i - 2) + 2 * k0, b,
-                   _at(base, stride, pstep, phases, r0 - span + i + 1) + 2 * k0,
-                   _at(base, stride, pstep, phases, r0 - span + i + 2) + 2 * k0)
+            firpass.pass3(st, o, m, i == 0, g + i, a,
+                          _at(base, stride, pstep, phases, r0 - i - 1) + 2 * k0,
+                          _at(base, stride, pstep, phases, r0 - i - 2) + 2 * k0, b,
+                          _at(base, stride, pstep, phases, r0 - span + i + 1) + 2 * k0,
+                          _at(base, stride, pstep, phases, r0 - span + i + 2) + 2 * k0)
             i += 3
         else:
-            _pass1(st, o, m, i == 0, g + i, a, b)
+            firpass.pass1(st, o, m, i == 0, g + i, a, b)
             i += 1
 
 

@@ -67,7 +67,7 @@ import math
 
 import numpy as np
 
-from dsp import lanes
+from dsp import firpass, lanes
 from dsp._jit import kernel
 from dsp.fastmath import fma
 from dsp.params import EXCITER_AMOUNT, EXCITER_BYPASS, EXCITER_FREQ, EXCITER_MIX
@@ -444,111 +444,41 @@ def _single(start):
     return (start, *_PAD)
 
 
-@kernel(inline="always")
-def _taps(st, sig, p, d, m):
-    """The ``m`` values of a FIR input at frame offset ``d`` (see :func:`_fir_pairs`)."""
-    start = _at(sig, p, d)
-    return st[start : start + m]
-
-
 @kernel
-def _fir5(acc, m, i, st, g, first, sig, p, da, db):
-    """Add tap pairs ``i .. i + 4`` of the symmetric FIR to ``acc`` (or start it, if ``first``)."""
-    g0, g1, g2, g3, g4 = st[g + i], st[g + i + 1], st[g + i + 2], st[g + i + 3], st[g + i + 4]
-    a0 = _taps(st, sig, p, da - i, m)
-    b0 = _taps(st, sig, p, db + i, m)
-    a1 = _taps(st, sig, p, da - i - 1, m)
-    b1 = _taps(st, sig, p, db + i + 1, m)
-    a2 = _taps(st, sig, p, da - i - 2, m)
-    b2 = _taps(st, sig, p, db + i + 2, m)
-    a3 = _taps(st, sig, p, da - i - 3, m)
-    b3 = _taps(st, sig, p, db + i + 3, m)
-    a4 = _taps(st, sig, p, da - i - 4, m)
-    b4 = _taps(st, sig, p, db + i + 4, m)
-    if first:
-        for k in range(m):
-            s = g0 * (a0[k] + b0[k])
-            s = fma(g1, a1[k] + b1[k], s)
-            s = fma(g2, a2[k] + b2[k], s)
-            s = fma(g3, a3[k] + b3[k], s)
-            acc[k] = fma(g4, a4[k] + b4[k], s)
-    else:
-        for k in range(m):
-            s = fma(g0, a0[k] + b0[k], acc[k])
-            s = fma(g1, a1[k] + b1[k], s)
-            s = fma(g2, a2[k] + b2[k], s)
-            s = fma(g3, a3[k] + b3[k], s)
-            acc[k] = fma(g4, a4[k] + b4[k], s)
+def _fir_pairs(st, out, n, g, p, sig, nph, da, db):
+    """``y[k] = sum_i g_i (x[k + da - i] + x[k + db + i])`` over ``n`` stereo frames.
 
-
-@kernel
-def _fir4(acc, m, i, st, g, first, sig, p, da, db):
-    """Add tap pairs ``i .. i + 3`` of the symmetric FIR to ``acc`` (or start it, if ``first``)."""
-    g0, g1, g2, g3 = st[g + i], st[g + i + 1], st[g + i + 2], st[g + i + 3]
-    a0 = _taps(st, sig, p, da - i, m)
-    b0 = _taps(st, sig, p, db + i, m)
-    a1 = _taps(st, sig, p, da - i - 1, m)
-    b1 = _taps(st, sig, p, db + i + 1, m)
-    a2 = _taps(st, sig, p, da - i - 2, m)
-    b2 = _taps(st, sig, p, db + i + 2, m)
-    a3 = _taps(st, sig, p, da - i - 3, m)
-    b3 = _taps(st, sig, p, db + i + 3, m)
-    if first:
-        for k in range(m):
-            s = g0 * (a0[k] + b0[k])
-            s = fma(g1, a1[k] + b1[k], s)
-            s = fma(g2, a2[k] + b2[k], s)
-            acc[k] = fma(g3, a3[k] + b3[k], s)
-    else:
-        for k in range(m):
-            s = fma(g0, a0[k] + b0[k], acc[k])
-            s = fma(g1, a1[k] + b1[k], s)
-            s = fma(g2, a2[k] + b2[k], s)
-            acc[k] = fma(g3, a3[k] + b3[k], s)
-
-
-@kernel
-def _fir1(acc, m, i, st, g, first, sig, p, da, db):
-    """Add tap pair ``i`` of the symmetric FIR to ``acc`` (or start it, if ``first``)."""
-    gi = st[g + i]
-    a = _taps(st, sig, p, da - i, m)
-    b = _taps(st, sig, p, db + i, m)
-    if first:
-        for k in range(m):
-            acc[k] = gi * (a[k] + b[k])
-    else:
-        for k in range(m):
-            acc[k] = fma(gi, a[k] + b[k], acc[k])
-
-
-@kernel
-def _fir_pairs(acc, n, st, g, p, sig, nph, da, db):
-    """``acc[k] = sum_i g_i (x[k + da - i] + x[k + db + i])`` over ``n`` stereo frames.
-
-    A symmetric FIR (``p`` taps per phase, so ``p // 2`` pairs) on both
-    channels at once. ``x`` is one phase of a signal kept as ``nph`` (see
-    :func:`_at`; ``sig`` holds where each lies): ``x[k + d]`` means its frame
-    ``nph k + d``, read from the phase it lies in, so a half-band filter can
-    run on one output phase at a time without the signal ever being
-    interleaved. With ``nph = 1`` it is the plain signal. Five (or four) pairs per pass over
-    contiguous views, fused multiply-adds with the sum in a register, so the
-    loops vectorise and the accumulator goes through memory once per pass;
-    few passes also keep the fixed cost per chunk low. Every output adds its
-    taps in the same order, wherever the chunk starts.
+    A symmetric FIR (``p`` taps per phase, so ``p // 2`` pairs, gains at
+    ``st[g]``) on both channels at once, into ``st[out]``. ``x`` is one phase
+    of a signal kept as ``nph`` (see :func:`_at`; ``sig`` holds where each
+    lies): ``x[k + d]`` means its frame ``nph k + d``, read from the phase it
+    lies in, so a half-band filter can run on one output phase at a time
+    without the signal ever being interleaved. With ``nph = 1`` it is the
+    plain signal. Five (or four) pairs per pass (:mod:`dsp.firpass`): few
+    passes keep the fixed cost per chunk low. Every output adds its taps in
+    the same order, wherever the chunk starts.
     """
     m = 2 * n
     half = p // 2
     i = 0
     while i < half:
         left = half - i
+        a, b = _at(sig, nph, da - i), _at(sig, nph, db + i)
         if left >= 5 and left != 8:  # 20 = 5 * 4, 9 = 5 + 4
-            _fir5(acc, m, i, st, g, i == 0, sig, nph, da, db)
+            firpass.pass5(st, out, m, i == 0, g + i, a, _at(sig, nph, da - i - 1),
+                          _at(sig, nph, da - i - 2), _at(sig, nph, da - i - 3),
+                          _at(sig, nph, da - i - 4), b, _at(sig, nph, db + i + 1),
+                          _at(sig, nph, db + i + 2), _at(sig, nph, db + i + 3),
+                          _at(sig, nph, db + i + 4))
             i += 5
         elif left >= 4:
-            _fir4(acc, m, i, st, g, i == 0, sig, nph, da, db)
+            firpass.pass4(st, out, m, i == 0, g + i, a, _at(sig, nph, da - i - 1),
+                          _at(sig, nph, da - i - 2), _at(sig, nph, da - i - 3), b,
+                          _at(sig, nph, db + i + 1), _at(sig, nph, db + i + 2),
+                          _at(sig, nph, db + i + 3))
             i += 4
         else:
-            _fir1(acc, m, i, st, g, i == 0, sig, nph, da, db)
+            firpass.pass1(st, out, m, i == 0, g + i, a, b)
             i += 1
 
 
@@ -570,7 +500,7 @@ def _interpolate(st, sig, nph, da, db, dst, n, lv):
     The other half (the centre tap) is the input itself, delayed: nothing to
     compute. The input is given as in :func:`_fir_pairs`.
     """
-    _fir_pairs(st[dst : dst + 2 * n], n, st, _G[lv], _P[lv], sig, nph, da, db)
+    _fir_pairs(st, dst, n, _G[lv], _P[lv], sig, nph, da, db)
 
 
 @kernel
@@ -580,8 +510,8 @@ def _decimate(st, sig, nph, da, db, odd, dst, n, lv):
     The FIR over the even input (given as in :func:`_fir_pairs`) plus the
     odd input (from ``st[odd]``, already at its delay) times the centre tap 1/2.
     """
+    _fir_pairs(st, _ACC, n, _G[lv], _P[lv], sig, nph, da, db)
     acc = st[_ACC : _ACC + 2 * n]
-    _fir_pairs(acc, n, st, _G[lv], _P[lv], sig, nph, da, db)
     xo = st[odd : odd + 2 * n]
     out = st[dst : dst + 2 * n]
     for k in range(2 * n):
@@ -599,8 +529,8 @@ def _decimate0(st, even, odd, n):
     """
     acc = st[_ACC : _ACC + 2 * n]
     out = st[_OUT : _OUT + 2 * n]
-    _fir_pairs(acc, n, st, _GDE, _PD, _single(even), 1, 0, -_CD)
-    _fir_pairs(out, n, st, _GDO, _PD, _single(odd), 1, -1, -_CD)
+    _fir_pairs(st, _ACC, n, _GDE, _PD, _single(even), 1, 0, -_CD)
+    _fir_pairs(st, _OUT, n, _GDO, _PD, _single(odd), 1, -1, -_CD)
     for k in range(2 * n):
         out[k] = acc[k] + out[k]
 
@@ -720,7 +650,7 @@ def _band_limit(st, src, dst, n, g, p, h):
     ``g``: the offset of its ``p // 2`` gains; ``src`` holds ``2 h`` frames
     of history, which move up afterwards.
     """
-    _fir_pairs(st[dst : dst + 2 * n], n, st, g, p, _single(src), 1, 0, -2 * h)
+    _fir_pairs(st, dst, n, g, p, _single(src), 1, 0, -2 * h)
     _keep_history(st, src, 2 * h, n)
 
 
