@@ -26,6 +26,7 @@ import soundfile as sf
 
 from console.control.client import Client
 from console.devtools.jackd import DummyJackServer
+from console.devtools.stopping import stop_child
 from dsp.errors import MasterdeckError
 
 RATE = 48000
@@ -136,13 +137,8 @@ class RoomDaemon:
         return (self.folder / "daemon.log").read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        if self.process is not None:
+            stop_child(self.process, 20.0)
         self.log_file.close()
 
 

@@ -30,6 +30,16 @@ def small_disk(tmp_path):
         yield disk
 
 
+@pytest.fixture
+def album(small_disk):
+    """An album opened on the small disk (its journal written every 50 ms), closed unsaved."""
+    controller = SessionController(small_disk / "album", Engine(48000, 256),
+                                   journal_interval_s=0.05)
+    controller.open()
+    yield controller
+    controller.close(save=False)
+
+
 def _fill(disk):
     filler = disk / "filler"
     fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
@@ -121,90 +131,66 @@ def _until_refused(controller, song_id):
     raise AssertionError("the full disk never refused a change")
 
 
-def test_a_save_on_a_full_disk_is_refused_clearly_and_later_changes_still_replay(small_disk,
-                                                                                tmp_path):
-    engine = Engine(48000, 256)
-    folder = small_disk / "album"
-    controller = SessionController(folder, engine, journal_interval_s=0.05)
-    controller.open()
-    try:
-        song_id = controller.add_song(str(_song_file(tmp_path / "song.wav")))["id"]
-        filler = _fill(small_disk)
-        with pytest.raises(SessionError, match=r"not saved.*No space left"):
-            controller.save()  # the next journal cannot even start
-        filler.unlink()
-        controller.add_marker(1.0, name="after the full disk")  # acknowledged: journaled
-        replayed = SessionStore(folder, lock=False).load().session  # as after kill -9
-        assert [m.name for m in replayed.song(song_id).markers] == ["after the full disk"]
-    finally:
-        controller.close(save=False)
+def test_a_save_on_a_full_disk_is_refused_clearly_and_later_changes_still_replay(
+        small_disk, album, tmp_path):
+    song_id = album.add_song(str(_song_file(tmp_path / "song.wav")))["id"]
+    filler = _fill(small_disk)
+    with pytest.raises(SessionError, match=r"not saved.*No space left"):
+        album.save()  # the next journal cannot even start
+    filler.unlink()
+    album.add_marker(1.0, name="after the full disk")  # acknowledged: journaled
+    replayed = SessionStore(album.folder, lock=False).load().session  # as after kill -9
+    assert [m.name for m in replayed.song(song_id).markers] == ["after the full disk"]
 
 
-def test_a_save_that_fails_after_the_journal_moved_on_never_replays_a_change_twice(small_disk,
-                                                                                 tmp_path):
-    engine = Engine(48000, 256)
-    folder = small_disk / "album"
-    controller = SessionController(folder, engine, journal_interval_s=0.05)
-    controller.open()
-    try:
-        song_id = controller.add_song(str(_song_file(tmp_path / "song.wav")))["id"]
-        spare = small_disk / "spare"
-        spare.write_bytes(b"\0" * 4096)
-        filler = _fill(small_disk)
-        spare.unlink()  # one page free: the next journal starts, the save's files do not fit
-        with pytest.raises((SessionError, OSError)):
-            controller.save()
-        filler.unlink()
-        controller.add_marker(1.0, name="x")  # goes to the journal the failed save began
-        controller.save()
-        controller.remove_marker(0)
-        replayed = SessionStore(folder, lock=False).load().session  # as after kill -9
-        assert replayed.song(song_id).markers == []
-    finally:
-        controller.close(save=False)
+def test_a_save_that_fails_after_the_journal_moved_on_never_replays_a_change_twice(
+        small_disk, album, tmp_path):
+    song_id = album.add_song(str(_song_file(tmp_path / "song.wav")))["id"]
+    spare = small_disk / "spare"
+    spare.write_bytes(b"\0" * 4096)
+    filler = _fill(small_disk)
+    spare.unlink()  # one page free: the next journal starts, the save's files do not fit
+    with pytest.raises((SessionError, OSError)):
+        album.save()
+    filler.unlink()
+    album.add_marker(1.0, name="x")  # goes to the journal the failed save began
+    album.save()
+    album.remove_marker(0)
+    replayed = SessionStore(album.folder, lock=False).load().session  # as after kill -9
+    assert replayed.song(song_id).markers == []
 
 
-def test_a_snapshot_refused_on_a_full_disk_is_not_on_the_desk_either(small_disk, tmp_path):
-    engine = Engine(48000, 256)
-    controller = SessionController(small_disk / "album", engine, journal_interval_s=0.05)
-    controller.open()
-    try:
-        song_id = controller.add_song(str(_song_file(tmp_path / "song.wav")))["id"]
-        filler = _fill(small_disk)
-        _until_refused(controller, song_id)
-        with pytest.raises(SessionError, match="not taken"):
-            controller.store_snapshot("A")
-        assert "A" not in engine.desk.snapshots
-        with pytest.raises(ActionError, match="empty"):
-            engine.desk.perform("snapshot_recall", slot="A")
-        filler.unlink()
-    finally:
-        controller.close(save=False)
+def test_a_snapshot_refused_on_a_full_disk_is_not_on_the_desk_either(small_disk, album,
+                                                                     tmp_path):
+    song_id = album.add_song(str(_song_file(tmp_path / "song.wav")))["id"]
+    filler = _fill(small_disk)
+    _until_refused(album, song_id)
+    with pytest.raises(SessionError, match="not taken"):
+        album.store_snapshot("A")
+    assert "A" not in album.engine.desk.snapshots
+    with pytest.raises(ActionError, match="empty"):
+        album.engine.desk.perform("snapshot_recall", slot="A")
+    filler.unlink()
 
 
 def test_a_song_change_refused_on_a_full_disk_leaves_the_song_and_its_settings_heard(
-        small_disk, tmp_path):
-    engine = Engine(48000, 256)
-    controller = SessionController(small_disk / "album", engine, journal_interval_s=0.05)
-    controller.open()
-    try:
-        first = controller.add_song(str(_song_file(tmp_path / "one.wav")), "One")["id"]
-        second = controller.add_song(str(_song_file(tmp_path / "two.wav", 330.0)),
-                                     "The second song")["id"]  # a longer line than "one"
-        engine.desk.set_many({"output.gain_db": -3.0}, "test")
-        controller.select_song(second)
-        engine.desk.set_many({"output.gain_db": -9.0}, "test")
-        controller.select_song(first)
-        filler = _fill(small_disk)
-        _until_refused(controller, first)
-        with pytest.raises(SessionError, match="not taken"):
-            controller.select_song(second)
-        assert controller.session.current == first
-        assert engine.song.title == "One"  # what is heard is what the session says
-        assert engine.desk.get("output.gain_db") == -3.0
-        filler.unlink()
-    finally:
-        controller.close(save=False)
+        small_disk, album, tmp_path):
+    engine = album.engine
+    first = album.add_song(str(_song_file(tmp_path / "one.wav")), "One")["id"]
+    second = album.add_song(str(_song_file(tmp_path / "two.wav", 330.0)),
+                            "The second song")["id"]  # a longer line than "one"
+    engine.desk.set_many({"output.gain_db": -3.0}, "test")
+    album.select_song(second)
+    engine.desk.set_many({"output.gain_db": -9.0}, "test")
+    album.select_song(first)
+    filler = _fill(small_disk)
+    _until_refused(album, first)
+    with pytest.raises(SessionError, match="not taken"):
+        album.select_song(second)
+    assert album.session.current == first
+    assert engine.song.title == "One"  # what is heard is what the session says
+    assert engine.desk.get("output.gain_db") == -3.0
+    filler.unlink()
 
 
 def test_a_journal_reopened_after_a_torn_last_line_keeps_the_next_line_whole(tmp_path):

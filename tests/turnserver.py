@@ -16,6 +16,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from console.devtools.stopping import stop_child
+
 
 def free_port() -> int:
     """A TCP port nobody listens on now."""
@@ -77,10 +79,5 @@ class Coturn:
                        for p in sorted(self.folder.glob("turnserver*.log")))
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        if self.process is not None:
+            stop_child(self.process, 5.0)

@@ -16,6 +16,8 @@ import threading
 import time
 from typing import IO, Any
 
+from console.devtools.stopping import stop_child
+
 STOP_TIMEOUT_S = 30.0
 """How long the daemon may take to fade out and save before it is killed."""
 STARTING_STOP_TIMEOUT_S = 10.0
@@ -153,13 +155,7 @@ class Processes:
         if ui is None or self._ui_stopped:
             return
         self._ui_stopped = True
-        if ui.poll() is None:
-            ui.send_signal(signal.SIGTERM)  # `masterdeck ui` quits cleanly on it
-            try:
-                ui.wait(UI_STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                ui.kill()
-                ui.wait()
+        stop_child(ui, UI_STOP_TIMEOUT_S)  # `masterdeck ui` quits cleanly on SIGTERM
         if ui.returncode < 0:  # killed: it could not put the terminal back itself
             restore_terminal(self.terminal, reset=True)
             say(f"the console UI was ended by signal {-ui.returncode}")
@@ -172,14 +168,9 @@ class Processes:
             if self.daemon_relay is not None:
                 self.daemon_relay.echo = True
             say("stopping the daemon (it fades out and saves the session)")
-            daemon.send_signal(signal.SIGTERM)
             timeout = STOP_TIMEOUT_S if self.daemon_ready else STARTING_STOP_TIMEOUT_S
-            try:
-                daemon.wait(timeout)
-            except subprocess.TimeoutExpired:
-                say(f"the daemon did not stop within {timeout:g} s; killing it")
-                daemon.kill()
-                daemon.wait()
+            if not stop_child(daemon, timeout):
+                say(f"the daemon did not stop within {timeout:g} s; it was killed")
                 return 0 if not self.daemon_ready else 1
         return daemon.returncode
 

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from console.devtools.stopping import stop_child
 from dsp.errors import DeviceError
 
 
@@ -113,13 +114,7 @@ class DummyJackServer:
         """Stop the server we started (and nothing else)."""
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_child(self.process, 5.0)
         self._close_messages()
 
     def _close_messages(self) -> None:

@@ -31,6 +31,7 @@ import soundfile as sf
 from console.control.client import Client, NoDaemonError
 from console.devtools.benchmarks.chain import ENGAGED, RATE, program
 from console.devtools.jackd import DummyJackServer
+from console.devtools.stopping import stop_child
 
 PEDALBOARD_SCRIPT = '''
 import sys
@@ -134,8 +135,7 @@ def _clients(env: dict[str, str], runtime: Path, repeats: int) -> dict[str, floa
         }
     finally:
         if daemon is not None:
-            daemon.terminate()
-            daemon.wait(30)
+            stop_child(daemon, 30.0)
         jack.stop()
 
 

@@ -33,6 +33,7 @@ import soundfile as sf
 
 from console.control.client import Client, NoDaemonError
 from console.devtools.jackd import dummy_jack
+from console.devtools.stopping import stop_child
 
 RATE = 48000
 
@@ -168,10 +169,4 @@ def _soak(server, seconds: float, baseline_s: float, block: int) -> dict[str, ob
 
 def _stop(child: subprocess.Popen, grace: float) -> None:
     """SIGTERM, then SIGKILL after ``grace`` seconds."""
-    if child.poll() is None:
-        child.terminate()
-        try:
-            child.wait(grace)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait(10)
+    stop_child(child, grace)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from console.control.client import Client, NoDaemonError
 from console.devtools.jackd import DummyJackServer
+from console.devtools.stopping import stop_child
 
 
 def _one_start(env: dict[str, str], runtime: Path, timeout: float = 300.0) -> dict[str, float]:
@@ -42,8 +43,7 @@ def _one_start(env: dict[str, str], runtime: Path, timeout: float = 300.0) -> di
             time.sleep(0.05)
         raise RuntimeError("masterdeck serve did not become ready")
     finally:
-        process.terminate()
-        process.wait(30)
+        stop_child(process, 30.0)
 
 
 def run_startup_bench(warm_runs: int = 3) -> dict[str, object]:

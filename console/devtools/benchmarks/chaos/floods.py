@@ -16,6 +16,8 @@ import sys
 import threading
 from pathlib import Path
 
+from console.devtools.stopping import stop_child
+
 
 class MidiFloods:
     """A thread that starts a flood now and then and stops it a few seconds later."""
@@ -64,9 +66,4 @@ class MidiFloods:
 
 def _stop(child: subprocess.Popen) -> None:
     """SIGTERM, then SIGKILL: RtMidi spins in C while nobody reads its port."""
-    child.terminate()
-    try:
-        child.wait(2.0)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait(5.0)
+    stop_child(child, 2.0)

@@ -28,13 +28,45 @@ STATUS_TIMEOUT_S = 10.0
 _GONE = (OSError, NoDaemonError, ConnectionLostError, ProtocolError)
 
 
-class StatusWatch(threading.Thread):
+class _Watch(threading.Thread):
+    """A client of the daemon's that connects again after every restart, until stopped."""
+
+    def __init__(self, name: str, socket: Any, life: Life) -> None:
+        super().__init__(name=name, daemon=True)
+        self.socket = socket
+        self.life = life
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        """Watch until stopped: one connection per life of the daemon."""
+        while not self._done.is_set():
+            if not self.life.up.wait(0.2):
+                continue
+            epoch = self.life.epoch
+            try:
+                self._watch(epoch)
+            except _GONE:
+                self._lost(epoch)
+                time.sleep(0.2)
+
+    def _watch(self, epoch: int) -> None:
+        """Connect and watch for as long as life ``epoch`` lasts."""
+        raise NotImplementedError
+
+    def _lost(self, epoch: int) -> None:
+        """The connection failed or broke (the daemon may be down on purpose)."""
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop watching."""
+        self._done.set()
+        self.join(timeout)
+
+
+class StatusWatch(_Watch):
     """Polls ``status``; keeps answer times and the largest RSS seen."""
 
     def __init__(self, socket: Any, life: Life) -> None:
-        super().__init__(name="status-watch", daemon=True)
-        self.socket = socket
-        self.life = life
+        super().__init__("status-watch", socket, life)
         self.waits_ms: list[float] = []
         self.failures_while_up = 0
         self.worst_at = ""
@@ -43,22 +75,15 @@ class StatusWatch(threading.Thread):
         self._full: list[Spell] = []
         """Times the daemon said its disk was full (``disk`` state): changes waited in memory."""
         self._full_lock = threading.Lock()
-        self._done = threading.Event()
 
-    def run(self) -> None:
-        """Poll until stopped."""
-        while not self._done.is_set():
-            if not self.life.up.wait(0.2):
-                continue
-            epoch = self.life.epoch
-            try:
-                with Client(socket_path=self.socket, timeout=STATUS_TIMEOUT_S,
-                            name="chaos-status") as client:
-                    self._poll(client, epoch)
-            except _GONE:
-                if self.life.up.is_set() and self.life.epoch == epoch:
-                    self.failures_while_up += 1
-                    time.sleep(0.2)
+    def _watch(self, epoch: int) -> None:
+        with Client(socket_path=self.socket, timeout=STATUS_TIMEOUT_S,
+                    name="chaos-status") as client:
+            self._poll(client, epoch)
+
+    def _lost(self, epoch: int) -> None:
+        if self.life.up.is_set() and self.life.epoch == epoch:
+            self.failures_while_up += 1
 
     def _poll(self, client: Client, epoch: int) -> None:
         last_rss = 0.0
@@ -99,10 +124,9 @@ class StatusWatch(threading.Thread):
             self.worst_at = time.strftime("%H:%M:%S")
         self.waits_ms.append(ms)
 
-    def stop(self) -> None:
-        """Stop polling."""
-        self._done.set()
-        self.join(STATUS_TIMEOUT_S + 2.0)
+    def stop(self, timeout: float = STATUS_TIMEOUT_S + 2.0) -> None:
+        """Stop polling (a poll under way may take its whole timeout)."""
+        super().stop(timeout)
 
     def summary(self) -> dict[str, Any]:
         """How long ``status`` took to answer while the daemon was meant to be up."""
@@ -116,32 +140,16 @@ class StatusWatch(threading.Thread):
                 "polls_that_saw_disk_full": self.disk_full_seen}
 
 
-class MeterWatch(threading.Thread):
+class MeterWatch(_Watch):
     """A meter subscriber at 30 Hz, as the UI is; counts the events it reads."""
 
     def __init__(self, socket: Any, life: Life) -> None:
-        super().__init__(name="meter-watch", daemon=True)
-        self.socket = socket
-        self.life = life
+        super().__init__("meter-watch", socket, life)
         self.events = 0
-        self._done = threading.Event()
 
-    def run(self) -> None:
-        """Read meters until stopped."""
-        while not self._done.is_set():
-            if not self.life.up.wait(0.2):
-                continue
-            epoch = self.life.epoch
-            try:
-                with Client(socket_path=self.socket, name="chaos-meters") as client:
-                    client.request("subscribe", topic="meters", rate_hz=30)
-                    while not self._done.is_set() and self.life.epoch == epoch:
-                        if client.next_event(timeout=0.5) is not None:
-                            self.events += 1
-            except _GONE:
-                time.sleep(0.2)
-
-    def stop(self) -> None:
-        """Stop reading."""
-        self._done.set()
-        self.join(5.0)
+    def _watch(self, epoch: int) -> None:
+        with Client(socket_path=self.socket, name="chaos-meters") as client:
+            client.request("subscribe", topic="meters", rate_hz=30)
+            while not self._done.is_set() and self.life.epoch == epoch:
+                if client.next_event(timeout=0.5) is not None:
+                    self.events += 1
