@@ -95,13 +95,13 @@ def test_the_recorder_counts_what_the_server_logged(jack):
                             stdout=subprocess.PIPE, text=True)
     try:
         assert late.stdout.readline().strip() == "ready"
-        assert recorder.xruns == 0
+        before = jack.xruns()  # a loaded machine may have had some already
         late.send_signal(signal.SIGSTOP)
         time.sleep(0.05)
         late.send_signal(signal.SIGCONT)
-        logged = jack.xruns()
-        assert logged > 0
-        assert recorder.xruns >= 1
+        logged = jack.xruns() - before
+        assert logged >= 1
+        assert recorder.xruns >= logged  # every one, the moment jackd wrote it
     finally:
         late.kill()
         late.communicate()
