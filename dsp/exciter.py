@@ -47,7 +47,7 @@ Signal flow per channel::
 
 Processing runs in internal chunks of :data:`CHUNK` frames, in passes that
 vectorise: parameters, input high-pass and dry delay (base rate); the FIRs,
-four or five tap pairs per pass over contiguous views with fused
+four or five tap pairs per pass (:mod:`dsp.firpass`) with fused
 multiply-adds; the saturator over whole phases; the output high-pass (its
 two sections as one pair of recursions, :mod:`dsp.lanes`); the mix, over a
 flat view of the frames. The oversampled signals are never
