@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import re
+import socket
 import ssl
 import urllib.request
 
@@ -155,8 +156,6 @@ def test_loopback_is_every_127_address_and_ipv6s_one_and_nothing_else():
 
 
 def _has_ipv6() -> bool:
-    import socket
-
     try:
         with socket.socket(socket.AF_INET6) as s:
             s.bind(("::1", 0))

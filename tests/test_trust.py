@@ -16,6 +16,8 @@ import threading
 import pytest
 
 from console.control.client import Client
+from console.control.trust import read_token_file
+from console.devtools.stopping import stop_child
 from tests.test_session_daemon import Daemon
 
 
@@ -32,8 +34,7 @@ def _serve(daemon, *args):
     try:
         code = process.wait(20)
     except subprocess.TimeoutExpired:
-        process.terminate()
-        process.wait(30)
+        stop_child(process, 30.0)
         code = None
     with process.stderr:
         return code, process.stderr.read()
@@ -59,6 +60,13 @@ def test_a_token_file_others_can_read_is_refused(daemon, tmp_path):
     token.chmod(0o644)
     code, log = _serve(daemon, "--tcp", "127.0.0.1:0", "--token-file", str(token))
     assert code == 2 and "can be read by other users" in log and "chmod 600" in log
+
+
+def test_a_token_files_tilde_is_the_users_home(tmp_path, monkeypatch):
+    (tmp_path / "secret").write_text("a-long-enough-secret-token-0123\n")
+    (tmp_path / "secret").chmod(0o600)
+    monkeypatch.setenv("HOME", str(tmp_path))  # a config file's "~/...": no shell expands it
+    assert read_token_file("~/secret") == "a-long-enough-secret-token-0123"
 
 
 def test_tcp_without_a_token_makes_one_in_a_private_file_that_clients_read(daemon):

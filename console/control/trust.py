@@ -41,8 +41,12 @@ def _private(info: os.stat_result) -> bool:
 
 
 def read_token_file(path: str | Path) -> str:
-    """The token in ``path``, refused unless only its owner (this user) can read the file."""
-    file = Path(path)
+    """The token in ``path``, refused unless only its owner (this user) can read the file.
+
+    A leading ``~`` is the user's home, as in a shell: a config file's path is
+    read by no shell.
+    """
+    file = Path(path).expanduser()
     try:
         info = os.stat(file)
         text = file.read_text(encoding="utf-8").strip()

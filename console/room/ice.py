@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,7 +81,7 @@ class IceSettings:
         secret = ""
         if secret_file:
             try:
-                secret = read_token_file(os.path.expanduser(secret_file))
+                secret = read_token_file(secret_file)
             except TrustError as exc:
                 raise IceError(f"TURN secret: {exc}") from None
         if turns and not secret:
